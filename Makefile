@@ -1,0 +1,40 @@
+# The two commands: `make run` and `make test`. Both install what they need first.
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+# docker-registry: our OCI registry; buildah: builds; busybox-static: the tests' base image.
+SYSTEM_PACKAGES := docker-registry buildah busybox-static git ca-certificates
+
+.PHONY: run test install install-dev system-packages lint format
+
+run: install
+	scripts/run.sh
+
+test: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest
+
+install: system-packages $(VENV)/.installed
+
+install-dev: install $(VENV)/.installed-dev
+
+system-packages:
+	@scripts/system-packages.sh $(SYSTEM_PACKAGES)
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+lint:
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format:
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .

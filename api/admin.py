@@ -1,0 +1,94 @@
+"""Django admin for staff: users' API keys, categories, images (jumpstart, categories)."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+
+from api.models import ApiKey, BuildSetting, BuildSource, Category, Image, Layer, Registry, Tag
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["user", "prefix", "label", "created", "last_used"]
+    list_filter = ["user"]
+    search_fields = ["user__username", "label", "prefix"]
+    fields = ["user", "label", "prefix", "created", "last_used"]
+    readonly_fields = ["prefix", "created", "last_used"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # A key's user cannot move; revoke it and issue another instead.
+        return obj is None and super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        api_key, key = ApiKey.issue(obj.user, label=obj.label)
+        obj.pk = api_key.pk
+        messages.warning(
+            request,
+            f"The new API key for {obj.user} is {key} . Copy it now: it will not be shown again.",
+        )
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    search_fields = ["name"]
+
+
+@admin.register(Registry)
+class RegistryAdmin(admin.ModelAdmin):
+    list_display = ["host", "name", "is_tutum_registry", "is_ssl"]
+
+
+class BuildSettingInline(admin.TabularInline):
+    model = BuildSetting
+    extra = 0
+
+
+@admin.register(BuildSource)
+class BuildSourceAdmin(admin.ModelAdmin):
+    list_display = ["image", "owner", "repository", "autotests"]
+    inlines = [BuildSettingInline]
+
+
+class TagInline(admin.TabularInline):
+    model = Tag
+    extra = 0
+    fields = ["name", "state", "digest", "pushed_at"]
+    readonly_fields = fields
+    show_change_link = False
+
+
+@admin.register(Image)
+class ImageAdmin(admin.ModelAdmin):
+    list_display = ["name", "owner", "state", "is_private_image", "jumpstart", "last_build_date"]
+    list_filter = ["jumpstart", "is_private_image", "state", "registry", "categories"]
+    list_editable = ["jumpstart"]
+    search_fields = ["name", "description"]
+    filter_horizontal = ["categories"]
+    fields = [
+        "name",
+        "owner",
+        "registry",
+        "description",
+        "is_private_image",
+        "jumpstart",
+        "star_count",
+        "categories",
+        "registry_username",
+        "state",
+        "last_build_date",
+    ]
+    readonly_fields = ["name", "registry", "state", "last_build_date"]
+    raw_id_fields = ["owner"]
+    inlines = [TagInline]
+
+    def has_add_permission(self, request) -> bool:
+        # Registering checks the registry's credentials: that is the API's job (POST /image/).
+        return False
+
+
+@admin.register(Layer)
+class LayerAdmin(admin.ModelAdmin):
+    list_display = ["docker_id", "author", "creation"]
+    search_fields = ["docker_id"]

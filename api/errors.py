@@ -1,0 +1,65 @@
+"""Error shape for every API response: {"error": "message"} plus "fields" for validation."""
+
+from __future__ import annotations
+
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def _first_message(detail) -> str:
+    if isinstance(detail, list):
+        return _first_message(detail[0]) if detail else ""
+    if isinstance(detail, dict):
+        return _first_message(next(iter(detail.values()))) if detail else ""
+    return str(detail)
+
+
+def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
+    """Nested serializer errors as {"build_source.build_settings.0.tag": ["..."]}."""
+    fields: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            fields.update(_flatten(value, name))
+    elif isinstance(detail, list) and detail and not all(isinstance(i, str) for i in detail):
+        for index, value in enumerate(detail):
+            if value:
+                fields.update(_flatten(value, f"{prefix}.{index}"))
+    else:
+        fields[prefix or "non_field_errors"] = (
+            [str(m) for m in detail] if isinstance(detail, list) else [str(detail)]
+        )
+    return fields
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) or "Not found.")
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _flatten(exc.detail)
+        name, messages = next(iter(fields.items()))
+        message = messages[0] if name == "non_field_errors" else f"{name}: {messages[0]}"
+        response.data = {"error": message, "fields": fields}
+    else:
+        response.data = {"error": _first_message(exc.detail)}
+    return response
+
+
+def error_response(message: str, status: int, fields: dict | None = None) -> Response:
+    body = {"error": message}
+    if fields:
+        body["fields"] = fields
+    return Response(body, status=status)
+
+
+def not_found(request, exception=None):
+    return JsonResponse({"error": f"No such endpoint: {request.path}"}, status=404)
+
+
+def server_error(request):
+    return JsonResponse({"error": "Internal server error."}, status=500)

@@ -1,0 +1,88 @@
+"""Query-string filters of the image and tag lists; bad values are 400s naming the parameter."""
+
+from __future__ import annotations
+
+import re
+
+from django.db.models import QuerySet
+from rest_framework import serializers
+
+from api.models import State
+
+_TRUE = {"true", "True", "1"}
+_FALSE = {"false", "False", "0"}
+
+IMAGE_ORDERINGS = {
+    "name": ("name",),
+    "-name": ("-name",),
+    "last_build_date": ("last_build_date", "name"),
+    "-last_build_date": ("-last_build_date", "name"),
+}
+TAG_ORDERINGS = {
+    "name": ("name",),
+    "-name": ("-name",),
+    "creation": ("layer__creation", "name"),
+    "-creation": ("-layer__creation", "name"),
+}
+
+
+def _boolean(params, name: str) -> bool | None:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return None
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise serializers.ValidationError({name: [f"'{raw}' is not a boolean: use true or false."]})
+
+
+def _ordering(params, choices: dict[str, tuple[str, ...]]) -> tuple[str, ...] | None:
+    raw = params.get("order_by")
+    if not raw:
+        return None
+    if raw not in choices:
+        allowed = ", ".join(choices)
+        raise serializers.ValidationError({"order_by": [f"'{raw}' is not one of: {allowed}."]})
+    return choices[raw]
+
+
+def filter_images(params, queryset: QuerySet, user) -> QuerySet:
+    if name := params.get("name"):
+        queryset = queryset.filter(name=name)
+    if contains := params.get("name__icontains"):
+        queryset = queryset.filter(name__icontains=contains)
+    for field in ("jumpstart", "is_private_image"):
+        value = _boolean(params, field)
+        if value is not None:
+            queryset = queryset.filter(**{field: value})
+    is_user_image = _boolean(params, "is_user_image")
+    if is_user_image is True:
+        queryset = queryset.filter(owner=user)
+    elif is_user_image is False:
+        queryset = queryset.exclude(owner=user)
+    if registry := params.get("registry"):
+        # A host, or the registry's resource URI as the API returns it.
+        match = re.fullmatch(r"/api/v1/registry/(.+)/", registry)
+        queryset = queryset.filter(registry__host=match.group(1) if match else registry)
+    categories = params.getlist("categories__name") + params.getlist("categories")
+    for category in filter(None, categories):
+        queryset = queryset.filter(categories__name=category)
+    if state := params.get("state"):
+        if state not in State.values:
+            allowed = ", ".join(State.values)
+            raise serializers.ValidationError({"state": [f"'{state}' is not one of: {allowed}."]})
+        queryset = queryset.filter(state=state)
+    if ordering := _ordering(params, IMAGE_ORDERINGS):
+        queryset = queryset.order_by(*ordering)
+    return queryset
+
+
+def filter_tags(params, queryset: QuerySet) -> QuerySet:
+    if name := params.get("name"):
+        queryset = queryset.filter(name__icontains=name)
+    if state := params.get("state"):
+        queryset = queryset.filter(state=state)
+    if ordering := _ordering(params, TAG_ORDERINGS):
+        queryset = queryset.order_by(*ordering)
+    return queryset

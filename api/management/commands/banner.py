@@ -1,0 +1,58 @@
+"""Wait until the API and the registry answer, then print where they are and how to log in."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import requests
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from api.models import ApiKey
+
+
+def _wait_for(url: str, seconds: float = 60) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=2)
+            return True
+        except requests.RequestException:
+            time.sleep(0.5)
+    return False
+
+
+class Command(BaseCommand):
+    help = "Print the URLs and login once the servers are up, then wait (a Procfile process)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--no-wait", action="store_true", help="Exit after printing.")
+
+    def handle(self, *args, no_wait: bool = False, **options):
+        api = settings.API_PUBLIC_URL
+        ok = _wait_for(f"{api}/api/schema/") and _wait_for(f"{settings.REGISTRY_URL}/v2/")
+        admin = get_user_model().objects.filter(username="admin").first()
+        api_key = ApiKey.objects.filter(user=admin).order_by("created").first() if admin else None
+        key = api_key.key if api_key else "<your API key>"
+        lines = [
+            "",
+            "tutumweb is running" if ok else "tutumweb started, but a server did not answer yet",
+            f"  API:          {api}/api/v1/   (OpenAPI schema: {api}/api/schema/)",
+            f"  Django admin: {api}/django-admin/   (staff: users, API keys, categories)",
+            f"  Registry:     {settings.REGISTRY_HOST}",
+            "  Login:        username admin, with the password printed when the account was made",
+            "                (or TUTUMWEB_ADMIN_PASSWORD)",
+            "",
+            "  Try it:",
+            f"    curl -H 'Authorization: ApiKey admin:{key}' {api}/api/v1/image/",
+            f"    buildah login --tls-verify=false -u admin -p {key} {settings.REGISTRY_HOST}",
+            "",
+            "  Ctrl-C stops everything.",
+            "",
+        ]
+        self.stdout.write("\n".join(lines))
+        self.stdout.flush()
+        if not no_wait:
+            signal.pause()

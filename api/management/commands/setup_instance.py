@@ -1,0 +1,58 @@
+"""Prepare a local installation for `make run`: data directory, secrets, database, registry."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from api import registry_config, registry_token
+from api.models import ApiKey
+from api.registration import registry_for_host
+
+
+class Command(BaseCommand):
+    help = "Create the data directory, secrets, database, admin account and registry config."
+
+    def handle(self, *args, **options):
+        data_dir = settings.DATA_DIR
+        (data_dir / "registry").mkdir(parents=True, exist_ok=True)
+        if not settings.REGISTRY_NOTIFICATION_SECRET:
+            raise CommandError("Set REGISTRY_NOTIFICATION_SECRET (scripts/run.sh makes one).")
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        registry_token.ensure_signing_key()
+        registry_for_host(settings.REGISTRY_HOST)
+        registry_config.write_registry_config(
+            data_dir / "registry" / "config.yml",
+            registry_config.registry_config(
+                addr=urlsplit(settings.REGISTRY_URL).netloc,
+                storage_dir=data_dir / "registry" / "storage",
+                realm=f"{settings.API_PUBLIC_URL}/api/v1/registry-token/",
+                notify_url=f"{settings.API_PUBLIC_URL}/api/v1/registry-events/",
+                secret=settings.REGISTRY_NOTIFICATION_SECRET,
+                cert_path=settings.REGISTRY_TOKEN_KEY.with_suffix(".crt"),
+            ),
+        )
+        self._ensure_admin()
+
+    def _ensure_admin(self) -> None:
+        User = get_user_model()
+        if User.objects.filter(username="admin").exists():
+            return
+        password = os.environ.get("TUTUMWEB_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+        user = User.objects.create_superuser("admin", password=password)
+        ApiKey.issue(user, label="created by make run")
+        from_env = bool(os.environ.get("TUTUMWEB_ADMIN_PASSWORD"))
+        shown = "(from TUTUMWEB_ADMIN_PASSWORD)" if from_env else password
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Created the admin account: username admin, password {shown}\n"
+                "This password is shown only once; change it in the Django admin."
+            )
+        )

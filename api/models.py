@@ -1,0 +1,242 @@
+"""The system of record: users' API keys, registries, images, tags, layers, build sources."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from api import crypto
+
+
+class State(models.TextChoices):
+    EMPTY = "Empty"
+    BUILDING = "Building"
+    SUCCESS = "Success"
+    FAILED = "Failed"
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def find(self, key: str) -> ApiKey | None:
+        return self.select_related("user").filter(key_hash=crypto.digest(key)).first()
+
+
+class ApiKey(models.Model):
+    """An API key: looked up by its hash, kept encrypted so `/api/v1/auth/` can hand it out."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    label = models.CharField(max_length=100, blank=True)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    key_encrypted = models.TextField(editable=False)
+    prefix = models.CharField(
+        max_length=8, editable=False, help_text="First characters, to tell keys apart."
+    )
+    created = models.DateTimeField(default=timezone.now, editable=False)
+    last_used = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "API key"
+        ordering = ["created"]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.prefix}… {self.label}".strip()
+
+    @classmethod
+    def issue(cls, user, label: str = "") -> tuple[ApiKey, str]:
+        """Create a key for `user`; returns the model and the clear key (shown once)."""
+        key = secrets.token_hex(20)
+        api_key = cls.objects.create(
+            user=user,
+            label=label,
+            key_hash=crypto.digest(key),
+            key_encrypted=crypto.encrypt(key),
+            prefix=key[:8],
+        )
+        return api_key, key
+
+    @property
+    def key(self) -> str:
+        return crypto.decrypt(self.key_encrypted)
+
+
+class Registry(models.Model):
+    host = models.CharField(max_length=255, unique=True)
+    name = models.CharField(max_length=255)
+    is_tutum_registry = models.BooleanField(
+        default=False, help_text="This installation's own registry."
+    )
+    is_ssl = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name_plural = "registries"
+        ordering = ["host"]
+
+    def __str__(self) -> str:
+        return self.host
+
+
+class Category(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+
+    class Meta:
+        verbose_name_plural = "categories"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Image(models.Model):
+    name = models.CharField(max_length=255, unique=True)
+    # The owner is its own field (not derived from the name) so teams can own images later.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="images",
+    )
+    registry = models.ForeignKey(Registry, on_delete=models.PROTECT, related_name="images")
+    description = models.TextField(blank=True)
+    is_private_image = models.BooleanField(default=True)
+    jumpstart = models.BooleanField(default=False)
+    star_count = models.PositiveIntegerField(default=0)
+    public_url = models.CharField(max_length=500, blank=True)
+    categories = models.ManyToManyField(Category, blank=True, related_name="images")
+    registry_username = models.CharField(max_length=255, blank=True)
+    registry_password_encrypted = models.TextField(blank=True, editable=False)
+    state = models.CharField(
+        max_length=10, choices=State.choices, default=State.EMPTY, db_index=True
+    )
+    last_build_date = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def registry_password(self) -> str:
+        return crypto.decrypt(self.registry_password_encrypted)
+
+    @registry_password.setter
+    def registry_password(self, value: str) -> None:
+        self.registry_password_encrypted = crypto.encrypt(value) if value else ""
+
+    @property
+    def repository(self) -> str:
+        """The repository path inside its registry (the name without the host)."""
+        prefix = self.registry.host + "/"
+        if self.name.startswith(prefix):
+            return self.name[len(prefix) :]
+        if "/" not in self.name and not self.registry.is_tutum_registry:
+            return "library/" + self.name
+        return self.name
+
+    def refresh_state(self) -> None:
+        """Recompute the image's state and last build date from its tags (DESIGN.md)."""
+        states = set(self.tags.values_list("state", flat=True))
+        if State.BUILDING in states:
+            state = State.BUILDING
+        elif State.FAILED in states:
+            state = State.FAILED
+        elif self.tags.filter(layer__isnull=False).exists():
+            state = State.SUCCESS
+        else:
+            state = State.EMPTY
+        last = self.tags.aggregate(last=models.Max("last_build_date"))["last"]
+        Image.objects.filter(pk=self.pk).update(state=state, last_build_date=last)
+        self.state, self.last_build_date = state, last
+
+
+class BuildSource(models.Model):
+    class Type(models.TextChoices):
+        GITHUB = "GITHUB"
+
+    class Autotests(models.TextChoices):
+        OFF = "OFF"
+        SOURCE_ONLY = "SOURCE_ONLY"
+        SOURCE_AND_FORKS = "SOURCE_AND_FORKS"
+
+    image = models.OneToOneField(Image, on_delete=models.CASCADE, related_name="build_source")
+    type = models.CharField(max_length=20, choices=Type.choices, default=Type.GITHUB)
+    owner = models.CharField(max_length=100)
+    repository = models.CharField(max_length=100)
+    autotests = models.CharField(max_length=20, choices=Autotests.choices, default=Autotests.OFF)
+
+    def __str__(self) -> str:
+        return f"{self.owner}/{self.repository}"
+
+
+class BuildSetting(models.Model):
+    build_source = models.ForeignKey(
+        BuildSource, on_delete=models.CASCADE, related_name="build_settings"
+    )
+    tag = models.CharField(max_length=128)
+    branch = models.CharField(max_length=255)
+    dockerfile = models.CharField(max_length=500, default="/")
+    autobuild = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["build_source", "tag"], name="one_setting_per_tag")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tag} ← {self.branch}:{self.dockerfile}"
+
+
+class Layer(models.Model):
+    """An image config as the registry serves it; `docker_id` is the config digest's hex."""
+
+    docker_id = models.CharField(max_length=64, unique=True)
+    author = models.CharField(max_length=500, blank=True)
+    creation = models.DateTimeField(null=True, blank=True)
+    entrypoint = models.TextField(blank=True)
+    run_command = models.TextField(blank=True)
+    envvars = models.JSONField(default=list)
+    labels = models.JSONField(default=list)
+    ports = models.JSONField(default=list)
+    volumes = models.JSONField(default=list)
+    size = models.BigIntegerField(default=0, help_text="Compressed size of the image's layers.")
+
+    def __str__(self) -> str:
+        return self.docker_id[:12]
+
+
+class Tag(models.Model):
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=128)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.EMPTY)
+    layer = models.ForeignKey(
+        Layer, null=True, blank=True, on_delete=models.SET_NULL, related_name="tags"
+    )
+    digest = models.CharField(
+        max_length=100, blank=True, help_text="Manifest digest in the registry."
+    )
+    media_type = models.CharField(max_length=100, blank=True)
+    pushed_at = models.DateTimeField(null=True, blank=True)
+    last_build_date = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["image", "name"], name="unique_tag_per_image")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.image.name}:{self.name}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.image.name}:{self.name}"

@@ -1,0 +1,87 @@
+"""Public images without a registry host are "created when inspected" (spec: Images)."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from api import names
+from api.models import Image, Layer, State, Tag
+from api.registration import registry_for_host
+from builds import registry as oci
+
+log = logging.getLogger(__name__)
+
+
+def inspect_public_image(name: str) -> Image | None:
+    """Look `name` up on the public registry and record it with its tag names.
+
+    Layers are read per tag when a tag is inspected, not here: Docker Hub repositories can
+    have thousands of tags. Returns None when the registry has no such repository.
+    """
+    host, _ = names.split_name(name)
+    if host is not None:
+        return None
+    try:
+        names.validate_image_name(name)
+    except Exception:
+        return None
+    image = Image(
+        name=name,
+        registry=registry_for_host(settings.PUBLIC_REGISTRY_HOST),
+        is_private_image=False,
+    )
+    try:
+        tag_names = oci.client_for_image(image).list_tags(image.repository)
+    except oci.RegistryNotFound:
+        return None
+    except oci.RegistryAuthError:
+        # Docker Hub answers "denied" for repositories that do not exist (or are private).
+        return None
+    try:
+        with transaction.atomic():
+            image.save()
+            Tag.objects.bulk_create(Tag(image=image, name=tag) for tag in tag_names)
+    except IntegrityError:
+        return Image.objects.filter(name=name).first()
+    return image
+
+
+def fill_public_layer(tag: Tag) -> None:
+    """Read a public tag's manifest and config the first time the tag is inspected."""
+    image = tag.image
+    if tag.layer_id is not None or image.registry.is_tutum_registry or image.is_private_image:
+        return
+    try:
+        manifest = oci.client_for_image(image).get_manifest(image.repository, tag.name)
+    except oci.RegistryError as error:
+        log.warning("could not read %s: %s", tag, error)
+        return
+    tag.layer = store_layer(manifest.config)
+    tag.digest = manifest.digest
+    tag.media_type = manifest.media_type
+    tag.state = State.SUCCESS
+    tag.pushed_at = tag.pushed_at or timezone.now()
+    tag.save(update_fields=["layer", "digest", "media_type", "state", "pushed_at"])
+    image.refresh_state()
+
+
+def store_layer(config: oci.ImageConfig) -> Layer:
+    layer, _ = Layer.objects.update_or_create(
+        docker_id=config.docker_id,
+        defaults={
+            "author": config.author,
+            "creation": config.created,
+            "entrypoint": config.entrypoint,
+            "run_command": config.run_command,
+            "envvars": config.envvars,
+            "labels": config.labels,
+            "ports": config.ports,
+            "volumes": config.volumes,
+            "size": config.size,
+        },
+    )
+    return layer

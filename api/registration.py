@@ -1,0 +1,148 @@
+"""Registering, changing and deleting images: the rules behind POST, PATCH and DELETE."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from rest_framework import exceptions, serializers
+
+from api import names
+from api.models import BuildSetting, BuildSource, Image, Registry, State, Tag
+from builds import registry as oci
+
+
+class Conflict(exceptions.APIException):
+    status_code = 409
+    default_detail = "Conflict."
+
+
+class RegistryFailure(exceptions.APIException):
+    status_code = 502
+    default_detail = "The registry could not be reached."
+
+
+def registry_for_host(host: str) -> Registry:
+    """The Registry row for `host`, created on first use."""
+    ours = host == settings.REGISTRY_HOST
+    public = host == settings.PUBLIC_REGISTRY_HOST
+    base_url = oci.registry_base_url(host)
+    registry, _ = Registry.objects.get_or_create(
+        host=host,
+        defaults={
+            "name": "This installation's registry" if ours else "Docker Hub" if public else host,
+            "is_tutum_registry": ours,
+            "is_ssl": base_url.startswith("https://"),
+        },
+    )
+    return registry
+
+
+def host_of(name: str) -> str:
+    host, _ = names.split_name(name)
+    return host or settings.PUBLIC_REGISTRY_HOST
+
+
+def _check_namespace(name: str, user) -> None:
+    """On our registry the first path component names the owner, as on Docker Hub."""
+    _, path = names.split_name(name)
+    namespace = path.split("/")[0]
+    if "/" not in path or (namespace != user.get_username() and not user.is_staff):
+        raise serializers.ValidationError(
+            {
+                "name": [
+                    f"Images on this registry live under your namespace: "
+                    f"{settings.REGISTRY_HOST}/{user.get_username()}/<name>."
+                ]
+            }
+        )
+
+
+def _check_credentials(image: Image) -> None:
+    """Ask the image's registry whether these credentials can read the repository."""
+    try:
+        oci.client_for_image(image).check_access(image.repository)
+    except oci.RegistryAuthError as error:
+        raise serializers.ValidationError({"password": [str(error)]}) from error
+    except oci.RegistryError as error:
+        raise serializers.ValidationError({"name": [str(error)]}) from error
+
+
+def _apply_build_source(image: Image, data: dict | None) -> None:
+    """Replace the image's build source and settings; tags named by a setting exist as rows."""
+    BuildSource.objects.filter(image=image).delete()
+    if data is not None:
+        source = BuildSource.objects.create(
+            image=image,
+            type=data["type"],
+            owner=data["owner"],
+            repository=data["repository"],
+            autotests=data["autotests"],
+        )
+        BuildSetting.objects.bulk_create(
+            BuildSetting(build_source=source, **setting) for setting in data["build_settings"]
+        )
+        for setting in data["build_settings"]:
+            Tag.objects.get_or_create(image=image, name=setting["tag"])
+    wanted = {s["tag"] for s in data["build_settings"]} if data else set()
+    # Tags that only existed because of a build setting go with it; pushed tags stay.
+    image.tags.filter(layer__isnull=True, state=State.EMPTY).exclude(name__in=wanted).delete()
+    image.refresh_state()
+
+
+def create_image(user, data: dict) -> Image:
+    name = data["name"]
+    host = host_of(name)
+    registry = registry_for_host(host)
+    image = Image(
+        name=name,
+        owner=user,
+        registry=registry,
+        description=data.get("description", ""),
+        is_private_image=data.get("is_private_image", True),
+    )
+    if Image.objects.filter(name=name).exists():
+        raise Conflict(f"An image named {name} is already registered.")
+    if registry.is_tutum_registry:
+        _check_namespace(name, user)
+    else:
+        image.registry_username = data.get("username", "")
+        image.registry_password = data.get("password", "")
+        _check_credentials(image)
+    try:
+        with transaction.atomic():
+            image.save()
+            _apply_build_source(image, data.get("build_source"))
+    except IntegrityError as error:
+        raise Conflict(f"An image named {name} is already registered.") from error
+    return image
+
+
+def update_image(image: Image, data: dict) -> Image:
+    if "description" in data:
+        image.description = data["description"]
+    if "is_private_image" in data:
+        image.is_private_image = data["is_private_image"]
+    credentials_changed = "username" in data or "password" in data
+    if credentials_changed and not image.registry.is_tutum_registry:
+        image.registry_username = data.get("username", image.registry_username)
+        if "password" in data:
+            image.registry_password = data["password"]
+        _check_credentials(image)
+    with transaction.atomic():
+        image.save()
+        if "build_source" in data:
+            _apply_build_source(image, data["build_source"])
+    return image
+
+
+def delete_image(image: Image) -> None:
+    """Delete the record and, on our registry, its manifests; nothing goes if the registry fails."""
+    if image.registry.is_tutum_registry:
+        digests = set(image.tags.exclude(digest="").values_list("digest", flat=True))
+        client = oci.client_for_image(image)
+        try:
+            for digest in sorted(digests):
+                client.delete_manifest(image.repository, digest)
+        except oci.RegistryError as error:
+            raise RegistryFailure(f"{error} The image was kept; try again.") from error
+    image.delete()

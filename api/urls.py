@@ -1,0 +1,20 @@
+"""/api/v1/ routes. Image names are raw (slashes, host:port), so tag routes match first."""
+
+from __future__ import annotations
+
+from django.urls import path, re_path
+
+from api import views
+
+NAME = r"(?P<name>[^?#]+?)"
+
+urlpatterns = [
+    path("auth/", views.auth, name="auth"),
+    path("image/", views.image_list, name="image-list"),
+    re_path(rf"^image/{NAME}/tag/(?P<tag>[^/]+)/$", views.tag_detail, name="tag-detail"),
+    re_path(rf"^image/{NAME}/tag/$", views.tag_list, name="tag-list"),
+    re_path(rf"^image/{NAME}/$", views.image_detail, name="image-detail"),
+    path("layer/<str:docker_id>/", views.layer_detail, name="layer-detail"),
+    path("registry/", views.registry_list, name="registry-list"),
+    re_path(r"^registry/(?P<host>[^/]+)/$", views.registry_detail, name="registry-detail"),
+]

@@ -1,0 +1,245 @@
+"""The Tutum Images and Image Tags endpoints (spec/images.md, spec/image-tags.md)."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, Q
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.decorators import api_view, authentication_classes
+from rest_framework.response import Response
+
+from api import filters, public_images, registration
+from api.auth import PasswordAuthentication
+from api.models import ApiKey, BuildSetting, Image, Layer, Registry, Tag
+from api.pagination import envelope_serializer, paginate
+from api.serializers import (
+    AuthKeySerializer,
+    ImagePatchSerializer,
+    ImageSerializer,
+    ImageWriteSerializer,
+    LayerSerializer,
+    RegistrySerializer,
+    TagSerializer,
+)
+
+ERROR = {
+    "type": "object",
+    "properties": {"error": {"type": "string"}, "fields": {"type": "object"}},
+}
+PAGE_PARAMS = [
+    OpenApiParameter("limit", int, description="Page size (default 25; 0 = the maximum)."),
+    OpenApiParameter("offset", int, description="Index of the first object."),
+]
+IMAGE_FILTERS = [
+    OpenApiParameter("name", str, description="Exact image name."),
+    OpenApiParameter("name__icontains", str, description="Part of the image name."),
+    OpenApiParameter("jumpstart", bool),
+    OpenApiParameter("is_private_image", bool),
+    OpenApiParameter("is_user_image", bool, description="Images you own."),
+    OpenApiParameter("registry", str, description="Registry host or resource URI."),
+    OpenApiParameter("categories__name", str),
+    OpenApiParameter("categories", str, description="Same as categories__name."),
+    OpenApiParameter("state", str, enum=["Empty", "Building", "Success", "Failed"]),
+    OpenApiParameter("order_by", str, enum=list(filters.IMAGE_ORDERINGS)),
+]
+NAME = OpenApiParameter("name", str, OpenApiParameter.PATH, description="Image name, raw.")
+TAG = OpenApiParameter("tag", str, OpenApiParameter.PATH)
+
+
+def visible_images(user):
+    """Public images and the user's own: another user's private image does not exist (404)."""
+    return Image.objects.filter(Q(is_private_image=False) | Q(owner=user))
+
+
+def image_list_queryset(user):
+    return (
+        visible_images(user)
+        .select_related("registry", "build_source")
+        .prefetch_related(
+            "categories",
+            Prefetch("tags", queryset=Tag.objects.only("id", "image_id", "name")),
+            Prefetch("build_source__build_settings", queryset=BuildSetting.objects.order_by("id")),
+        )
+    )
+
+
+def get_image(request, name: str) -> Image:
+    """The visible image `name`; a public name seen for the first time is looked up."""
+    image = image_list_queryset(request.user).filter(name=name).first()
+    if (
+        image is None
+        and request.method == "GET"
+        and not Image.objects.filter(name=name).exists()
+        and public_images.inspect_public_image(name) is not None
+    ):
+        image = image_list_queryset(request.user).filter(name=name).first()
+    if image is None:
+        raise Http404(f"No image named {name}.")
+    return image
+
+
+def require_owner(request, image: Image) -> None:
+    if image.owner_id != request.user.pk and not request.user.is_staff:
+        raise registration.exceptions.PermissionDenied(
+            f"You can read {image.name} but not change it: it belongs to someone else."
+        )
+
+
+@extend_schema(
+    methods=["GET"],
+    summary="List images",
+    parameters=PAGE_PARAMS + IMAGE_FILTERS,
+    responses={200: envelope_serializer("ImageList", ImageSerializer(many=True)), 400: ERROR},
+)
+@extend_schema(
+    methods=["POST"],
+    summary="Register a private image",
+    request=ImageWriteSerializer,
+    responses={201: ImageSerializer, 400: ERROR, 409: ERROR},
+)
+@api_view(["GET", "POST"])
+def image_list(request):
+    if request.method == "POST":
+        serializer = ImageWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        image = registration.create_image(request.user, serializer.validated_data)
+        image = image_list_queryset(request.user).get(pk=image.pk)
+        return Response(ImageSerializer(image).data, status=status.HTTP_201_CREATED)
+    queryset = filters.filter_images(
+        request.query_params, image_list_queryset(request.user), request.user
+    )
+    images, meta = paginate(request, queryset)
+    return Response({"meta": meta, "objects": ImageSerializer(images, many=True).data})
+
+
+@extend_schema(
+    methods=["GET"],
+    summary="Get an image",
+    parameters=[NAME],
+    responses={200: ImageSerializer, 404: ERROR},
+)
+@extend_schema(
+    methods=["PATCH"],
+    summary="Update an image",
+    parameters=[NAME],
+    request=ImagePatchSerializer,
+    responses={200: ImageSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
+)
+@extend_schema(
+    methods=["DELETE"],
+    summary="Delete an image",
+    parameters=[NAME],
+    responses={204: None, 403: ERROR, 404: ERROR, 502: ERROR},
+)
+@api_view(["GET", "PATCH", "DELETE"])
+def image_detail(request, name: str):
+    image = get_image(request, name)
+    if request.method == "GET":
+        return Response(ImageSerializer(image).data)
+    require_owner(request, image)
+    if request.method == "DELETE":
+        registration.delete_image(image)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+    serializer = ImagePatchSerializer(data=request.data, partial=True)
+    serializer.is_valid(raise_exception=True)
+    registration.update_image(image, serializer.validated_data)
+    image = image_list_queryset(request.user).get(pk=image.pk)
+    return Response(ImageSerializer(image).data)
+
+
+def _buildable_tags(image: Image) -> set[str]:
+    return set(BuildSetting.objects.filter(build_source__image=image).values_list("tag", flat=True))
+
+
+@extend_schema(
+    summary="List an image's tags",
+    parameters=[
+        NAME,
+        *PAGE_PARAMS,
+        OpenApiParameter("name", str, description="Part of the tag name."),
+        OpenApiParameter("state", str, enum=["Empty", "Building", "Success", "Failed"]),
+        OpenApiParameter("order_by", str, enum=list(filters.TAG_ORDERINGS)),
+    ],
+    responses={
+        200: envelope_serializer("TagList", TagSerializer(many=True)),
+        400: ERROR,
+        404: ERROR,
+    },
+)
+@api_view(["GET"])
+def tag_list(request, name: str):
+    image = get_image(request, name)
+    queryset = filters.filter_tags(
+        request.query_params, image.tags.select_related("layer").order_by("name")
+    )
+    tags, meta = paginate(request, queryset)
+    for tag in tags:
+        tag.image = image
+    context = {"buildable_tags": _buildable_tags(image)}
+    return Response({"meta": meta, "objects": TagSerializer(tags, many=True, context=context).data})
+
+
+@extend_schema(
+    summary="Get an image tag", parameters=[NAME, TAG], responses={200: TagSerializer, 404: ERROR}
+)
+@api_view(["GET"])
+def tag_detail(request, name: str, tag: str):
+    image = get_image(request, name)
+    tag_obj = image.tags.select_related("layer").filter(name=tag).first()
+    if tag_obj is None:
+        raise Http404(f"{image.name} has no tag {tag}.")
+    tag_obj.image = image
+    public_images.fill_public_layer(tag_obj)
+    context = {"buildable_tags": _buildable_tags(image)}
+    return Response(TagSerializer(tag_obj, context=context).data)
+
+
+@extend_schema(summary="Get a layer", responses={200: LayerSerializer, 404: ERROR})
+@api_view(["GET"])
+def layer_detail(request, docker_id: str):
+    layer = Layer.objects.filter(
+        docker_id=docker_id, tags__image__in=visible_images(request.user)
+    ).first()
+    if layer is None:
+        raise Http404(f"No layer {docker_id}.")
+    return Response(LayerSerializer(layer).data)
+
+
+@extend_schema(
+    summary="List registries",
+    parameters=PAGE_PARAMS,
+    responses={200: envelope_serializer("RegistryList", RegistrySerializer(many=True)), 400: ERROR},
+)
+@api_view(["GET"])
+def registry_list(request):
+    registries, meta = paginate(request, Registry.objects.order_by("host"))
+    return Response({"meta": meta, "objects": RegistrySerializer(registries, many=True).data})
+
+
+@extend_schema(summary="Get a registry", responses={200: RegistrySerializer, 404: ERROR})
+@api_view(["GET"])
+def registry_detail(request, host: str):
+    registry = Registry.objects.filter(host=host).first()
+    if registry is None:
+        raise Http404(f"No registry {host}.")
+    return Response(RegistrySerializer(registry).data)
+
+
+@extend_schema(
+    summary="Exchange username and password for the API key",
+    description="Authenticate with `Authorization: Basic base64(username:password)`.",
+    responses={200: envelope_serializer("AuthList", AuthKeySerializer(many=True)), 401: ERROR},
+)
+@api_view(["GET"])
+@authentication_classes([PasswordAuthentication])
+def auth(request):
+    api_key = ApiKey.objects.filter(user=request.user).order_by("created").first()
+    key = api_key.key if api_key is not None else ""
+    if not key:
+        # No key yet, or one encrypted under a key since rotated away: issue a fresh one.
+        _, key = ApiKey.issue(request.user, label="API")
+    meta = {"limit": 25, "next": None, "offset": 0, "previous": None, "total_count": 1}
+    return Response(
+        {"meta": meta, "objects": [{"key": key, "username": request.user.get_username()}]}
+    )

@@ -1,0 +1,140 @@
+"""Contract of tags, layers and registries: fields, URIs, the tag list's filters and order."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django.conf import settings
+
+from api.models import Layer, Tag
+
+H = settings.REGISTRY_HOST
+
+
+def test_a_tag_has_every_field_of_the_spec(api, alice, make_image):
+    image = make_image(alice, "image1")
+
+    response = api.get(f"/api/v1/image/{image.name}/tag/latest/")
+
+    assert response.status_code == 200
+    docker_id = image.tags.get().layer.docker_id
+    assert response.json() == {
+        "buildable": False,
+        "full_name": f"{H}/alice/image1:latest",
+        "image": f"/api/v1/image/{H}/alice/image1/",
+        "layer": {
+            "author": "Fernando Mayo <fernando@tutum.co>",
+            "creation": "Fri, 8 Nov 2013 00:22:26 +0000",
+            "docker_id": docker_id,
+            "entrypoint": "",
+            "envvars": [{"key": "HOME", "value": "/"}, {"key": "PATH", "value": "/usr/bin:/bin"}],
+            "labels": [{"key": "Tutum", "value": "Pure awesomeness"}],
+            "ports": [{"port": 80, "protocol": "tcp"}],
+            "resource_uri": f"/api/v1/layer/{docker_id}/",
+            "run_command": "/run.sh",
+            "volumes": [{"container_path": "/app"}],
+        },
+        "name": "latest",
+        "resource_uri": f"/api/v1/image/{H}/alice/image1/tag/latest/",
+        "state": "Success",
+    }
+
+
+def test_an_unknown_tag_is_a_404_naming_it(api, alice, make_image):
+    image = make_image(alice, "app")
+
+    response = api.get(f"/api/v1/image/{image.name}/tag/nope/")
+
+    assert response.status_code == 404
+    assert response.json()["error"] == f"{image.name} has no tag nope."
+
+
+def test_the_tag_list_is_paginated_full_tag_objects(api, alice, make_image):
+    image = make_image(alice, "app", tags=[f"v{i:02d}" for i in range(30)])
+
+    page = api.get(f"/api/v1/image/{image.name}/tag/?limit=10&offset=10").json()
+
+    assert page["meta"]["total_count"] == 30
+    assert [t["name"] for t in page["objects"]] == [f"v{i:02d}" for i in range(10, 20)]
+    assert page["objects"][0]["layer"]["author"].startswith("Fernando")
+    assert page["meta"]["next"] == f"/api/v1/image/{image.name}/tag/?limit=10&offset=20"
+
+
+def test_the_tag_list_filters_by_part_of_the_name_and_orders_by_creation(api, alice, make_image):
+    image = make_image(alice, "app", tags=["v1", "v2", "latest", "v1-debug"])
+    for i, name in enumerate(["v1", "v2", "latest", "v1-debug"]):
+        Layer.objects.filter(tags__image=image, tags__name=name).update(
+            creation=datetime(2020, 1, 1 + i, tzinfo=UTC)
+        )
+
+    by_name = api.get(f"/api/v1/image/{image.name}/tag/?name=v1").json()["objects"]
+    newest = api.get(f"/api/v1/image/{image.name}/tag/?order_by=-creation").json()["objects"]
+
+    assert [t["name"] for t in by_name] == ["v1", "v1-debug"]
+    assert [t["name"] for t in newest] == ["v1-debug", "latest", "v2", "v1"]
+
+
+def test_a_tag_is_buildable_when_a_build_setting_names_it(api, alice, make_image):
+    image = make_image(alice, "app", tags=["latest", "other"])
+    source = {
+        "owner": "o",
+        "repository": "r",
+        "build_settings": [{"tag": "latest", "branch": "main"}],
+    }
+    api.patch(f"/api/v1/image/{image.name}/", {"build_source": source})
+
+    tags = api.get(f"/api/v1/image/{image.name}/tag/").json()["objects"]
+
+    assert {t["name"]: t["buildable"] for t in tags} == {"latest": True, "other": False}
+
+
+def test_list_endpoints_run_a_constant_number_of_queries(
+    api, alice, make_image, django_assert_max_num_queries
+):
+    for i in range(30):
+        image = make_image(alice, f"app{i}", tags=["a", "b"])
+        api.patch(
+            f"/api/v1/image/{image.name}/",
+            {
+                "build_source": {
+                    "owner": "o",
+                    "repository": "r",
+                    "build_settings": [{"tag": "a", "branch": "m"}],
+                }
+            },
+        )
+    many = make_image(alice, "many", tags=[f"t{i}" for i in range(60)])
+
+    with django_assert_max_num_queries(8):
+        assert len(api.get("/api/v1/image/?limit=2").json()["objects"]) == 2
+    with django_assert_max_num_queries(8):
+        assert len(api.get("/api/v1/image/?limit=31").json()["objects"]) == 31
+    with django_assert_max_num_queries(8):
+        assert len(api.get(f"/api/v1/image/{many.name}/tag/?limit=2").json()["objects"]) == 2
+    with django_assert_max_num_queries(8):
+        assert len(api.get(f"/api/v1/image/{many.name}/tag/?limit=60").json()["objects"]) == 60
+
+
+def test_a_layer_is_readable_by_its_docker_id(api, alice, make_image):
+    image = make_image(alice, "app")
+    docker_id = Tag.objects.get(image=image).layer.docker_id
+
+    response = api.get(f"/api/v1/layer/{docker_id}/")
+
+    assert response.status_code == 200
+    assert response.json()["resource_uri"] == f"/api/v1/layer/{docker_id}/"
+    assert response.json()["creation"] == "Fri, 8 Nov 2013 00:22:26 +0000"
+
+
+def test_registries_are_listed_and_readable(api, alice, make_image):
+    make_image(alice, "app")
+
+    listing = api.get("/api/v1/registry/").json()
+    detail = api.get(f"/api/v1/registry/{H}/").json()
+
+    assert listing["meta"]["total_count"] == 1
+    assert detail == listing["objects"][0]
+    assert detail["host"] == H
+    assert detail["resource_uri"] == f"/api/v1/registry/{H}/"
+    assert detail["is_tutum_registry"] is True
+    assert api.get("/api/v1/registry/nowhere.example.com/").status_code == 404
