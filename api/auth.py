@@ -6,7 +6,6 @@ import base64
 import binascii
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import check_password
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
@@ -48,10 +47,11 @@ def user_for_api_key(username: str, key: str):
 
 
 def user_for_password(username: str, password: str):
-    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    User = get_user_model()
+    user = User.objects.filter(username=username, is_active=True).first()
     if user is None:
         # Hash anyway so a missing user takes as long as a wrong password.
-        check_password(password, None)
+        User().set_password(password)
         return None
     return user if user.check_password(password) else None
 

@@ -49,16 +49,14 @@ def paginate(request, queryset: QuerySet) -> tuple[list, dict]:
     return objects, meta
 
 
-def envelope_serializer(name: str, item: serializers.Serializer) -> serializers.Serializer:
+class ListMetaSerializer(serializers.Serializer):
+    limit = serializers.IntegerField()
+    next = serializers.CharField(allow_null=True)
+    offset = serializers.IntegerField()
+    previous = serializers.CharField(allow_null=True)
+    total_count = serializers.IntegerField()
+
+
+def envelope_serializer(name: str, item: serializers.Serializer) -> type[serializers.Serializer]:
     """A schema-only serializer describing the envelope around `item`, for drf-spectacular."""
-
-    class Meta(serializers.Serializer):
-        limit = serializers.IntegerField()
-        next = serializers.CharField(allow_null=True)
-        offset = serializers.IntegerField()
-        previous = serializers.CharField(allow_null=True)
-        total_count = serializers.IntegerField()
-
-    Meta.__name__ = "ListMeta"
-    envelope = type(name, (serializers.Serializer,), {"meta": Meta(), "objects": item})
-    return envelope
+    return type(name, (serializers.Serializer,), {"meta": ListMetaSerializer(), "objects": item})

@@ -88,12 +88,14 @@ def require_owner(request, image: Image) -> None:
 
 @extend_schema(
     methods=["GET"],
+    operation_id="images_list",
     summary="List images",
     parameters=PAGE_PARAMS + IMAGE_FILTERS,
     responses={200: envelope_serializer("ImageList", ImageSerializer(many=True)), 400: ERROR},
 )
 @extend_schema(
     methods=["POST"],
+    operation_id="images_create",
     summary="Register a private image",
     request=ImageWriteSerializer,
     responses={201: ImageSerializer, 400: ERROR, 409: ERROR},
@@ -115,12 +117,14 @@ def image_list(request):
 
 @extend_schema(
     methods=["GET"],
+    operation_id="images_retrieve",
     summary="Get an image",
     parameters=[NAME],
     responses={200: ImageSerializer, 404: ERROR},
 )
 @extend_schema(
     methods=["PATCH"],
+    operation_id="images_partial_update",
     summary="Update an image",
     parameters=[NAME],
     request=ImagePatchSerializer,
@@ -128,6 +132,7 @@ def image_list(request):
 )
 @extend_schema(
     methods=["DELETE"],
+    operation_id="images_destroy",
     summary="Delete an image",
     parameters=[NAME],
     responses={204: None, 403: ERROR, 404: ERROR, 502: ERROR},
@@ -141,7 +146,7 @@ def image_detail(request, name: str):
     if request.method == "DELETE":
         registration.delete_image(image)
         return Response(status=status.HTTP_204_NO_CONTENT)
-    serializer = ImagePatchSerializer(data=request.data, partial=True)
+    serializer = ImagePatchSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     registration.update_image(image, serializer.validated_data)
     image = image_list_queryset(request.user).get(pk=image.pk)
@@ -153,6 +158,7 @@ def _buildable_tags(image: Image) -> set[str]:
 
 
 @extend_schema(
+    operation_id="image_tags_list",
     summary="List an image's tags",
     parameters=[
         NAME,
@@ -171,7 +177,7 @@ def _buildable_tags(image: Image) -> set[str]:
 def tag_list(request, name: str):
     image = get_image(request, name)
     queryset = filters.filter_tags(
-        request.query_params, image.tags.select_related("layer").order_by("name")
+        request.query_params, Tag.objects.filter(image=image).select_related("layer").order_by("name")
     )
     tags, meta = paginate(request, queryset)
     for tag in tags:
@@ -181,12 +187,15 @@ def tag_list(request, name: str):
 
 
 @extend_schema(
-    summary="Get an image tag", parameters=[NAME, TAG], responses={200: TagSerializer, 404: ERROR}
+    operation_id="image_tags_retrieve",
+    summary="Get an image tag",
+    parameters=[NAME, TAG],
+    responses={200: TagSerializer, 404: ERROR},
 )
 @api_view(["GET"])
 def tag_detail(request, name: str, tag: str):
     image = get_image(request, name)
-    tag_obj = image.tags.select_related("layer").filter(name=tag).first()
+    tag_obj = Tag.objects.filter(image=image, name=tag).select_related("layer").first()
     if tag_obj is None:
         raise Http404(f"{image.name} has no tag {tag}.")
     tag_obj.image = image
@@ -195,7 +204,11 @@ def tag_detail(request, name: str, tag: str):
     return Response(TagSerializer(tag_obj, context=context).data)
 
 
-@extend_schema(summary="Get a layer", responses={200: LayerSerializer, 404: ERROR})
+@extend_schema(
+    operation_id="layers_retrieve",
+    summary="Get a layer",
+    responses={200: LayerSerializer, 404: ERROR},
+)
 @api_view(["GET"])
 def layer_detail(request, docker_id: str):
     layer = Layer.objects.filter(
@@ -207,6 +220,7 @@ def layer_detail(request, docker_id: str):
 
 
 @extend_schema(
+    operation_id="registries_list",
     summary="List registries",
     parameters=PAGE_PARAMS,
     responses={200: envelope_serializer("RegistryList", RegistrySerializer(many=True)), 400: ERROR},
@@ -217,7 +231,11 @@ def registry_list(request):
     return Response({"meta": meta, "objects": RegistrySerializer(registries, many=True).data})
 
 
-@extend_schema(summary="Get a registry", responses={200: RegistrySerializer, 404: ERROR})
+@extend_schema(
+    operation_id="registries_retrieve",
+    summary="Get a registry",
+    responses={200: RegistrySerializer, 404: ERROR},
+)
 @api_view(["GET"])
 def registry_detail(request, host: str):
     registry = Registry.objects.filter(host=host).first()
@@ -227,6 +245,7 @@ def registry_detail(request, host: str):
 
 
 @extend_schema(
+    operation_id="auth_retrieve",
     summary="Exchange username and password for the API key",
     description="Authenticate with `Authorization: Basic base64(username:password)`.",
     responses={200: envelope_serializer("AuthList", AuthKeySerializer(many=True)), 401: ERROR},

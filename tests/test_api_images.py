@@ -306,7 +306,7 @@ def test_it_rejects_two_build_settings_for_one_tag(api):
     [
         [],
         "a string",
-        {"name": 5},
+        {"name": ["a", "b"]},
         {"name": f"{H}/alice/app", "description": None},
         {"name": f"{H}/alice/app", "build_source": "github"},
         {
