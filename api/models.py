@@ -119,6 +119,8 @@ class Image(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # Covers the visibility filter (public, or mine) so counting a page scans an index.
+        indexes = [models.Index(fields=["is_private_image", "owner"], name="image_visibility")]
 
     def __str__(self) -> str:
         return self.name

@@ -8,26 +8,20 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api import names, uris
-from api.models import BuildSource, Image, Layer, Registry, Tag
+from api import names
+from api.models import BuildSource, State
 
-ICON_URL = "/static/img/docker.svg"
-
-
-class Rfc2822Field(serializers.Field):
-    """Read-only RFC 2822 date: `Fri, 8 Nov 2013 00:22:26 +0000`."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("read_only", True)
-        super().__init__(**kwargs)
-
-    def to_representation(self, value):
-        return uris.rfc2822(value)
+DATE = {
+    "type": "string",
+    "nullable": True,
+    "description": "RFC 2822, UTC",
+    "example": "Fri, 8 Nov 2013 00:22:26 +0000",
+}
 
 
-extend_schema_field(
-    {"type": "string", "nullable": True, "example": "Fri, 8 Nov 2013 00:22:26 +0000"}
-)(Rfc2822Field)
+@extend_schema_field(DATE)
+class DateField(serializers.CharField):
+    pass
 
 
 class KeyValueSerializer(serializers.Serializer):
@@ -44,59 +38,80 @@ class VolumeSerializer(serializers.Serializer):
     container_path = serializers.CharField()
 
 
-class LayerSerializer(serializers.ModelSerializer):
-    creation = Rfc2822Field()
+# Read representations (built in representations.py), declared here for the OpenAPI schema.
+
+
+class LayerSerializer(serializers.Serializer):
+    author = serializers.CharField()
+    creation = DateField(allow_null=True)
+    docker_id = serializers.CharField()
+    entrypoint = serializers.CharField()
     envvars = KeyValueSerializer(many=True)
     labels = KeyValueSerializer(many=True)
     ports = PortSerializer(many=True)
+    resource_uri = serializers.CharField()
+    run_command = serializers.CharField()
     volumes = VolumeSerializer(many=True)
-    resource_uri = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Layer
-        fields = [
-            "author",
-            "creation",
-            "docker_id",
-            "entrypoint",
-            "envvars",
-            "labels",
-            "ports",
-            "resource_uri",
-            "run_command",
-            "volumes",
-        ]
-        read_only_fields = fields
-
-    def get_resource_uri(self, layer: Layer) -> str:
-        return uris.layer_uri(layer.docker_id)
 
 
-class TagSerializer(serializers.ModelSerializer):
-    """A tag; the view passes `buildable_tags` (the image's build-setting tags) in the context."""
-
-    buildable = serializers.SerializerMethodField()
-    full_name = serializers.SerializerMethodField()
-    image = serializers.SerializerMethodField()
+class TagSerializer(serializers.Serializer):
+    buildable = serializers.BooleanField()
+    full_name = serializers.CharField()
+    image = serializers.CharField()
     layer = LayerSerializer(allow_null=True)
-    resource_uri = serializers.SerializerMethodField()
+    name = serializers.CharField()
+    resource_uri = serializers.CharField()
+    state = serializers.ChoiceField(choices=State.choices)
 
-    class Meta:
-        model = Tag
-        fields = ["buildable", "full_name", "image", "layer", "name", "resource_uri", "state"]
-        read_only_fields = fields
 
-    def get_buildable(self, tag: Tag) -> bool:
-        return tag.name in self.context["buildable_tags"]
+class BuildSettingReadSerializer(serializers.Serializer):
+    autobuild = serializers.BooleanField()
+    branch = serializers.CharField()
+    dockerfile = serializers.CharField()
+    tag = serializers.CharField(help_text="The tag's resource URI.")
 
-    def get_full_name(self, tag: Tag) -> str:
-        return f"{tag.image.name}:{tag.name}"
 
-    def get_image(self, tag: Tag) -> str:
-        return uris.image_uri(tag.image.name)
+class BuildSourceReadSerializer(serializers.Serializer):
+    autotests = serializers.ChoiceField(choices=BuildSource.Autotests.choices)
+    build_settings = BuildSettingReadSerializer(many=True)
+    owner = serializers.CharField()
+    repository = serializers.CharField()
+    type = serializers.ChoiceField(choices=BuildSource.Type.choices)
 
-    def get_resource_uri(self, tag: Tag) -> str:
-        return uris.tag_uri(tag.image.name, tag.name)
+
+class CategorySerializer(serializers.Serializer):
+    name = serializers.CharField()
+
+
+class ImageSerializer(serializers.Serializer):
+    build_source = BuildSourceReadSerializer(allow_null=True)
+    categories = CategorySerializer(many=True)
+    description = serializers.CharField()
+    icon_url = serializers.CharField()
+    in_use = serializers.BooleanField()
+    is_private_image = serializers.BooleanField()
+    jumpstart = serializers.BooleanField()
+    last_build_date = DateField(allow_null=True)
+    name = serializers.CharField()
+    public_url = serializers.CharField()
+    registry = serializers.CharField(help_text="The registry's resource URI.")
+    resource_uri = serializers.CharField()
+    star_count = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=State.choices)
+    tags = serializers.ListField(child=serializers.CharField(), help_text="Tag resource URIs.")
+
+
+class RegistrySerializer(serializers.Serializer):
+    host = serializers.CharField()
+    icon_url = serializers.CharField()
+    is_ssl = serializers.BooleanField()
+    is_tutum_registry = serializers.BooleanField()
+    name = serializers.CharField()
+    port = serializers.IntegerField()
+    resource_uri = serializers.CharField()
+
+
+# Request bodies.
 
 
 class BuildSettingSerializer(serializers.Serializer):
@@ -140,15 +155,6 @@ class BuildSettingSerializer(serializers.Serializer):
             )
         return path
 
-    def to_representation(self, setting):
-        image_name = self.context["image_name"]
-        return {
-            "autobuild": setting.autobuild,
-            "branch": setting.branch,
-            "dockerfile": setting.dockerfile,
-            "tag": uris.tag_uri(image_name, setting.tag),
-        }
-
 
 _GITHUB_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 
@@ -187,79 +193,6 @@ class BuildSourceSerializer(serializers.Serializer):
                 )
             seen.add(setting["tag"])
         return value
-
-    def to_representation(self, source: BuildSource):
-        settings = BuildSettingSerializer(
-            source.build_settings.all(), many=True, context=self.context
-        ).data
-        return {
-            "autotests": source.autotests,
-            "build_settings": settings,
-            "owner": source.owner,
-            "repository": source.repository,
-            "type": source.type,
-        }
-
-
-class CategorySerializer(serializers.Serializer):
-    name = serializers.CharField(read_only=True)
-
-
-class ImageSerializer(serializers.ModelSerializer):
-    build_source = serializers.SerializerMethodField()
-    categories = CategorySerializer(many=True, read_only=True)
-    registry = serializers.SerializerMethodField()
-    icon_url = serializers.SerializerMethodField()
-    in_use = serializers.SerializerMethodField()
-    last_build_date = Rfc2822Field()
-    resource_uri = serializers.SerializerMethodField()
-    tags = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Image
-        fields = [
-            "build_source",
-            "categories",
-            "description",
-            "icon_url",
-            "in_use",
-            "is_private_image",
-            "jumpstart",
-            "last_build_date",
-            "name",
-            "public_url",
-            "registry",
-            "resource_uri",
-            "star_count",
-            "state",
-            "tags",
-        ]
-        read_only_fields = fields
-
-    @extend_schema_field(BuildSourceSerializer(allow_null=True))
-    def get_build_source(self, image: Image):
-        try:
-            source = image.build_source
-        except BuildSource.DoesNotExist:
-            return None
-        return BuildSourceSerializer(source, context={"image_name": image.name}).data
-
-    def get_registry(self, image: Image) -> str:
-        return uris.registry_uri(image.registry.host)
-
-    def get_icon_url(self, image: Image) -> str:
-        return ICON_URL
-
-    def get_in_use(self, image: Image) -> bool:
-        # No services run here, so no image is ever in use by one.
-        return False
-
-    def get_resource_uri(self, image: Image) -> str:
-        return uris.image_uri(image.name)
-
-    @extend_schema_field({"type": "array", "items": {"type": "string"}})
-    def get_tags(self, image: Image) -> list[str]:
-        return [uris.tag_uri(image.name, tag.name) for tag in image.tags.all()]
 
 
 class ImageWriteSerializer(serializers.Serializer):
@@ -301,26 +234,3 @@ class ImagePatchSerializer(ImageWriteSerializer):
 class AuthKeySerializer(serializers.Serializer):
     key = serializers.CharField()
     username = serializers.CharField()
-
-
-class RegistrySerializer(serializers.ModelSerializer):
-    icon_url = serializers.SerializerMethodField()
-    port = serializers.SerializerMethodField()
-    resource_uri = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Registry
-        fields = ["host", "icon_url", "is_ssl", "is_tutum_registry", "name", "port", "resource_uri"]
-        read_only_fields = fields
-
-    def get_icon_url(self, registry: Registry) -> str:
-        return ICON_URL
-
-    def get_port(self, registry: Registry) -> int:
-        _, _, port = registry.host.rpartition(":")
-        if port.isdigit():
-            return int(port)
-        return 443 if registry.is_ssl else 80
-
-    def get_resource_uri(self, registry: Registry) -> str:
-        return uris.registry_uri(registry.host)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q
+from django.db.models import Q
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -11,8 +11,17 @@ from rest_framework.response import Response
 
 from api import filters, public_images, registration
 from api.auth import PasswordAuthentication
-from api.models import ApiKey, BuildSetting, Image, Layer, Registry, Tag
+from api.models import ApiKey, Image, Layer, Registry, Tag
 from api.pagination import envelope_serializer, paginate
+from api.representations import (
+    IMAGE_FIELDS,
+    buildable_tags,
+    image_row,
+    images_json,
+    layer_json,
+    registry_json,
+    tag_json,
+)
 from api.serializers import (
     AuthKeySerializer,
     ImagePatchSerializer,
@@ -53,15 +62,11 @@ def visible_images(user):
 
 
 def image_list_queryset(user):
-    return (
-        visible_images(user)
-        .select_related("registry", "build_source")
-        .prefetch_related(
-            "categories",
-            Prefetch("tags", queryset=Tag.objects.only("id", "image_id", "name")),
-            Prefetch("build_source__build_settings", queryset=BuildSetting.objects.order_by("id")),
-        )
-    )
+    return visible_images(user).select_related("registry")
+
+
+def image_json(image: Image) -> dict:
+    return images_json([image_row(image)])[0]
 
 
 def get_image(request, name: str) -> Image:
@@ -106,13 +111,12 @@ def image_list(request):
         serializer = ImageWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         image = registration.create_image(request.user, serializer.validated_data)
-        image = image_list_queryset(request.user).get(pk=image.pk)
-        return Response(ImageSerializer(image).data, status=status.HTTP_201_CREATED)
+        return Response(image_json(image), status=status.HTTP_201_CREATED)
     queryset = filters.filter_images(
-        request.query_params, image_list_queryset(request.user), request.user
+        request.query_params, visible_images(request.user), request.user
     )
-    images, meta = paginate(request, queryset)
-    return Response({"meta": meta, "objects": ImageSerializer(images, many=True).data})
+    images, meta = paginate(request, queryset.values(*IMAGE_FIELDS))
+    return Response({"meta": meta, "objects": images_json(images)})
 
 
 @extend_schema(
@@ -141,7 +145,7 @@ def image_list(request):
 def image_detail(request, name: str):
     image = get_image(request, name)
     if request.method == "GET":
-        return Response(ImageSerializer(image).data)
+        return Response(image_json(image))
     require_owner(request, image)
     if request.method == "DELETE":
         registration.delete_image(image)
@@ -149,12 +153,7 @@ def image_detail(request, name: str):
     serializer = ImagePatchSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     registration.update_image(image, serializer.validated_data)
-    image = image_list_queryset(request.user).get(pk=image.pk)
-    return Response(ImageSerializer(image).data)
-
-
-def _buildable_tags(image: Image) -> set[str]:
-    return set(BuildSetting.objects.filter(build_source__image=image).values_list("tag", flat=True))
+    return Response(image_json(image))
 
 
 @extend_schema(
@@ -177,13 +176,12 @@ def _buildable_tags(image: Image) -> set[str]:
 def tag_list(request, name: str):
     image = get_image(request, name)
     queryset = filters.filter_tags(
-        request.query_params, Tag.objects.filter(image=image).select_related("layer").order_by("name")
+        request.query_params,
+        Tag.objects.filter(image=image).select_related("layer").order_by("name"),
     )
     tags, meta = paginate(request, queryset)
-    for tag in tags:
-        tag.image = image
-    context = {"buildable_tags": _buildable_tags(image)}
-    return Response({"meta": meta, "objects": TagSerializer(tags, many=True, context=context).data})
+    buildable = buildable_tags(image)
+    return Response({"meta": meta, "objects": [tag_json(t, image.name, buildable) for t in tags]})
 
 
 @extend_schema(
@@ -200,8 +198,7 @@ def tag_detail(request, name: str, tag: str):
         raise Http404(f"{image.name} has no tag {tag}.")
     tag_obj.image = image
     public_images.fill_public_layer(tag_obj)
-    context = {"buildable_tags": _buildable_tags(image)}
-    return Response(TagSerializer(tag_obj, context=context).data)
+    return Response(tag_json(tag_obj, image.name, buildable_tags(image)))
 
 
 @extend_schema(
@@ -216,7 +213,7 @@ def layer_detail(request, docker_id: str):
     ).first()
     if layer is None:
         raise Http404(f"No layer {docker_id}.")
-    return Response(LayerSerializer(layer).data)
+    return Response(layer_json(layer))
 
 
 @extend_schema(
@@ -228,7 +225,7 @@ def layer_detail(request, docker_id: str):
 @api_view(["GET"])
 def registry_list(request):
     registries, meta = paginate(request, Registry.objects.order_by("host"))
-    return Response({"meta": meta, "objects": RegistrySerializer(registries, many=True).data})
+    return Response({"meta": meta, "objects": [registry_json(r) for r in registries]})
 
 
 @extend_schema(
@@ -241,7 +238,7 @@ def registry_detail(request, host: str):
     registry = Registry.objects.filter(host=host).first()
     if registry is None:
         raise Http404(f"No registry {host}.")
-    return Response(RegistrySerializer(registry).data)
+    return Response(registry_json(registry))
 
 
 @extend_schema(

@@ -5,15 +5,21 @@ from __future__ import annotations
 from django.http import JsonResponse
 from django.urls import path
 
-from api.models import Image
+from api.models import Image, Tag
 from tutumweb.urls import urlpatterns as project_urlpatterns
 
 
 def baseline_images(request):
+    """The same page of images with their tag names, written as plainly as Django allows."""
     queryset = Image.objects.order_by("name")
     if name := request.GET.get("name"):
         queryset = queryset.filter(name=name)
-    rows = list(queryset.values("name", "description", "state", "is_private_image")[:25])
+    rows = list(queryset.values("id", "name", "description", "state", "is_private_image")[:25])
+    tags: dict[int, list[str]] = {row["id"]: [] for row in rows}
+    for image_id, tag in Tag.objects.filter(image_id__in=tags).values_list("image_id", "name"):
+        tags[image_id].append(tag)
+    for row in rows:
+        row["tags"] = tags[row.pop("id")]
     return JsonResponse({"total_count": queryset.count(), "objects": rows})
 
 

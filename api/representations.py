@@ -1,0 +1,192 @@
+"""The JSON of images, tags, layers and registries, built from few, flat queries.
+
+List endpoints are hot (the web admin calls them on every page), so representations are
+plain dicts built from flat rows rather than nested serializers; the OpenAPI schema
+for them is declared in serializers.py and checked against real responses by schemathesis.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db import connection
+
+from api import uris
+from api.models import BuildSetting, BuildSource, Category, Image, Layer, Registry, Tag
+
+ICON_URL = "/static/img/docker.svg"
+
+
+def layer_json(layer: Layer | None) -> dict | None:
+    if layer is None:
+        return None
+    return {
+        "author": layer.author,
+        "creation": uris.rfc2822(layer.creation),
+        "docker_id": layer.docker_id,
+        "entrypoint": layer.entrypoint,
+        "envvars": layer.envvars,
+        "labels": layer.labels,
+        "ports": layer.ports,
+        "resource_uri": uris.layer_uri(layer.docker_id),
+        "run_command": layer.run_command,
+        "volumes": layer.volumes,
+    }
+
+
+def buildable_tags(image: Image) -> set[str]:
+    return set(BuildSetting.objects.filter(build_source__image=image).values_list("tag", flat=True))
+
+
+def tag_json(tag: Tag, image_name: str, buildable: set[str]) -> dict:
+    """A tag; `tag.layer` should be loaded with select_related."""
+    return {
+        "buildable": tag.name in buildable,
+        "full_name": f"{image_name}:{tag.name}",
+        "image": uris.image_uri(image_name),
+        "layer": layer_json(tag.layer),
+        "name": tag.name,
+        "resource_uri": uris.tag_uri(image_name, tag.name),
+        "state": tag.state,
+    }
+
+
+IMAGE_FIELDS = (
+    "pk",
+    "name",
+    "description",
+    "is_private_image",
+    "jumpstart",
+    "last_build_date",
+    "public_url",
+    "star_count",
+    "state",
+    "registry__host",
+)
+
+
+def image_row(image: Image) -> dict:
+    """The `IMAGE_FIELDS` row of an image already loaded as a model."""
+    row = {field: getattr(image, field) for field in IMAGE_FIELDS[:-1]}
+    row["registry__host"] = image.registry.host
+    return row
+
+
+def _related_rows(ids: list[int]) -> tuple[list, list, list]:
+    """Tag names, category names and build sources (with settings) of the images `ids`.
+
+    Plain SQL on purpose: these run on every list page, and compiling three ORM queries
+    cost more than the rest of the request (bench/api_list.py).
+    """
+    tag, category = Tag._meta.db_table, Category._meta.db_table
+    image_category = Image.categories.through._meta.db_table
+    source, setting = BuildSource._meta.db_table, BuildSetting._meta.db_table
+    marks = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT image_id, name FROM {tag} WHERE image_id IN ({marks}) ORDER BY name", ids
+        )
+        tags = cursor.fetchall()
+        cursor.execute(
+            f"SELECT ic.image_id, c.name FROM {image_category} ic "
+            f"JOIN {category} c ON c.id = ic.category_id "
+            f"WHERE ic.image_id IN ({marks}) ORDER BY c.name",
+            ids,
+        )
+        categories = cursor.fetchall()
+        cursor.execute(
+            f"SELECT s.image_id, s.type, s.owner, s.repository, s.autotests, "
+            f"b.tag, b.branch, b.dockerfile, b.autobuild FROM {source} s "
+            f"LEFT JOIN {setting} b ON b.build_source_id = s.id "
+            f"WHERE s.image_id IN ({marks}) ORDER BY b.id",
+            ids,
+        )
+        sources = cursor.fetchall()
+    return tags, categories, sources
+
+
+def images_json(rows: list[dict]) -> list[dict]:
+    """Images (`IMAGE_FIELDS` rows) with their tags, categories and build sources."""
+    ids = [row["pk"] for row in rows]
+    if not ids:
+        return []
+    tag_rows, category_rows, source_rows = _related_rows(ids)
+    tags = defaultdict(list)
+    for image_id, name in tag_rows:
+        tags[image_id].append(name)
+    categories = defaultdict(list)
+    for image_id, name in category_rows:
+        categories[image_id].append({"name": name})
+    sources: dict[int, dict] = {}
+    for image_id, type_, owner, repository, autotests, *setting in source_rows:
+        entry = sources.setdefault(
+            image_id,
+            {
+                "type": type_,
+                "owner": owner,
+                "repository": repository,
+                "autotests": autotests,
+                "build_settings": [],
+            },
+        )
+        if setting[0] is not None:
+            tag_name, branch, dockerfile, autobuild = setting
+            entry["build_settings"].append(
+                {
+                    "autobuild": bool(autobuild),
+                    "branch": branch,
+                    "dockerfile": dockerfile,
+                    "tag": tag_name,
+                }
+            )
+    return [
+        _image_json(row, tags[row["pk"]], categories[row["pk"]], sources.get(row["pk"]))
+        for row in rows
+    ]
+
+
+def _image_json(row: dict, tags: list[str], categories: list[dict], source: dict | None) -> dict:
+    name = row["name"]
+    build_source = None
+    if source is not None:
+        build_source = {
+            "autotests": source["autotests"],
+            "build_settings": [
+                {**setting, "tag": uris.tag_uri(name, setting["tag"])}
+                for setting in source["build_settings"]
+            ],
+            "owner": source["owner"],
+            "repository": source["repository"],
+            "type": source["type"],
+        }
+    return {
+        "build_source": build_source,
+        "categories": categories,
+        "description": row["description"],
+        "icon_url": ICON_URL,
+        # No services run here, so no image is ever in use by one.
+        "in_use": False,
+        "is_private_image": row["is_private_image"],
+        "jumpstart": row["jumpstart"],
+        "last_build_date": uris.rfc2822(row["last_build_date"]),
+        "name": name,
+        "public_url": row["public_url"],
+        "registry": uris.registry_uri(row["registry__host"]),
+        "resource_uri": uris.image_uri(name),
+        "star_count": row["star_count"],
+        "state": row["state"],
+        "tags": [uris.tag_uri(name, tag) for tag in tags],
+    }
+
+
+def registry_json(registry: Registry) -> dict:
+    _, _, port = registry.host.rpartition(":")
+    return {
+        "host": registry.host,
+        "icon_url": ICON_URL,
+        "is_ssl": registry.is_ssl,
+        "is_tutum_registry": registry.is_tutum_registry,
+        "name": registry.name,
+        "port": int(port) if port.isdigit() else 443 if registry.is_ssl else 80,
+        "resource_uri": uris.registry_uri(registry.host),
+    }

@@ -1,0 +1,413 @@
+"""An OCI registry v2 client: manifests and image configs, tags, catalog, credentials checks.
+
+Speaks to our own registry (with tokens the API signs itself), to other registries with
+stored credentials (Basic or Bearer token auth), and to the public registry anonymously.
+Every failure is a RegistryError whose message says plainly what went wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import re
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urljoin
+
+import requests
+from django.conf import settings
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+DOCKER_SCHEMA1 = (
+    "application/vnd.docker.distribution.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v1+prettyjws",
+)
+MANIFEST_TYPES = (OCI_MANIFEST, DOCKER_MANIFEST)
+LIST_TYPES = (OCI_INDEX, DOCKER_LIST)
+ACCEPT = ", ".join((OCI_MANIFEST, DOCKER_MANIFEST, OCI_INDEX, DOCKER_LIST))
+
+
+class RegistryError(Exception):
+    """A registry call failed; the message is a sentence a person can act on."""
+
+
+class RegistryUnreachable(RegistryError):
+    pass
+
+
+class RegistryAuthError(RegistryError):
+    pass
+
+
+class RegistryNotFound(RegistryError):
+    pass
+
+
+class RegistryProtocolError(RegistryError):
+    pass
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    """The layer fields of Tutum's tag, read from an image config."""
+
+    docker_id: str
+    author: str
+    created: datetime | None
+    entrypoint: str
+    run_command: str
+    envvars: list[dict]
+    labels: list[dict]
+    ports: list[dict]
+    volumes: list[dict]
+    size: int
+
+
+@dataclass(frozen=True)
+class ManifestInfo:
+    digest: str
+    media_type: str
+    config: ImageConfig
+    platform_digest: str = ""
+
+
+def _is_loopback(host: str) -> bool:
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    name = name.strip("[]")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def registry_base_url(host: str) -> str:
+    if host == settings.REGISTRY_HOST:
+        return settings.REGISTRY_URL
+    if host == settings.PUBLIC_REGISTRY_HOST:
+        return settings.PUBLIC_REGISTRY_URL
+    if _is_loopback(host) or host in settings.INSECURE_REGISTRIES:
+        return f"http://{host}"
+    return f"https://{host}"
+
+
+def _parse_challenge(header: str) -> tuple[str, dict[str, str]]:
+    """`Bearer realm="...",service="...",scope="..."` → ("bearer", {...})."""
+    scheme, _, rest = header.strip().partition(" ")
+    params = dict(re.findall(r'(\w+)="([^"]*)"', rest))
+    return scheme.lower(), params
+
+
+def _parse_created(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    # RFC 3339 with up to nanoseconds; Python reads at most microseconds.
+    match = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?$", value)
+    if not match:
+        return None
+    base, fraction, zone = match.groups()
+    fraction = (fraction or ".0")[:7]
+    zone = "+00:00" if zone in (None, "Z") else zone
+    try:
+        return datetime.fromisoformat(f"{base}{fraction}{zone}").astimezone(UTC)
+    except ValueError:
+        return None
+
+
+def _command(value) -> str:
+    if not value:
+        return ""
+    if isinstance(value, str):
+        return value
+    return shlex.join(str(part) for part in value)
+
+
+def _port(spec: str) -> dict:
+    number, _, protocol = spec.partition("/")
+    return {"port": int(number) if number.isdigit() else number, "protocol": protocol or "tcp"}
+
+
+def parse_config(digest: str, body: dict, size: int) -> ImageConfig:
+    """Tutum's layer fields from an OCI or Docker image config."""
+    config = body.get("config") or body.get("container_config") or {}
+    env = []
+    for item in config.get("Env") or []:
+        key, _, value = item.partition("=")
+        env.append({"key": key, "value": value})
+    labels = [{"key": k, "value": str(v)} for k, v in sorted((config.get("Labels") or {}).items())]
+    ports = sorted(
+        (_port(spec) for spec in config.get("ExposedPorts") or {}),
+        key=lambda p: (str(p["port"]).zfill(6), p["protocol"]),
+    )
+    volumes = [{"container_path": path} for path in sorted(config.get("Volumes") or {})]
+    return ImageConfig(
+        docker_id=digest.removeprefix("sha256:"),
+        author=body.get("author") or "",
+        created=_parse_created(body.get("created")),
+        entrypoint=_command(config.get("Entrypoint")),
+        run_command=_command(config.get("Cmd")),
+        envvars=env,
+        labels=labels,
+        ports=ports,
+        volumes=volumes,
+        size=size,
+    )
+
+
+class RegistryClient:
+    """One registry, one set of credentials; tokens are cached per scope set."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        host: str,
+        username: str = "",
+        password: str = "",
+        token_provider: Callable[[list[str]], str] | None = None,
+        timeout: float | None = None,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.host = host
+        self.username = username
+        self.password = password
+        self.token_provider = token_provider
+        self.timeout = timeout or settings.REGISTRY_TIMEOUT
+        self.session = requests.Session()
+        self._tokens: dict[tuple[str, ...], str] = {}
+
+    # -- transport ---------------------------------------------------------------------
+
+    def _send(self, method: str, url: str, headers: dict, **kwargs) -> requests.Response:
+        try:
+            return self.session.request(
+                method, url, headers=headers, timeout=self.timeout, **kwargs
+            )
+        except requests.exceptions.SSLError as error:
+            raise RegistryUnreachable(
+                f"could not reach registry {self.host}: its TLS certificate was not accepted"
+            ) from error
+        except requests.exceptions.Timeout as error:
+            raise RegistryUnreachable(
+                f"could not reach registry {self.host}: it did not answer in time"
+            ) from error
+        except requests.exceptions.ConnectionError as error:
+            raise RegistryUnreachable(
+                f"could not reach registry {self.host}: connection refused or host unknown"
+            ) from error
+        except requests.RequestException as error:
+            raise RegistryUnreachable(f"could not reach registry {self.host}: {error}") from error
+
+    def _token(self, params: dict[str, str], scopes: list[str]) -> str:
+        key = tuple(sorted(scopes))
+        if key in self._tokens:
+            return self._tokens[key]
+        if self.token_provider is not None:
+            token = self.token_provider(scopes)
+        else:
+            realm = params.get("realm")
+            if not realm:
+                raise RegistryProtocolError(
+                    f"registry {self.host} asked for a token without a realm"
+                )
+            query = [("service", params["service"])] if params.get("service") else []
+            query += [("scope", scope) for scope in scopes]
+            auth = (self.username, self.password) if self.username else None
+            response = self._send("GET", realm, {}, params=query, auth=auth)
+            if response.status_code in (401, 403):
+                raise self._credentials_error()
+            if response.status_code != 200:
+                raise RegistryProtocolError(
+                    f"the token service of registry {self.host} answered {response.status_code}"
+                )
+            try:
+                body = response.json()
+                token = body.get("token") or body.get("access_token")
+            except ValueError:
+                token = None
+            if not token:
+                raise RegistryProtocolError(
+                    f"the token service of registry {self.host} gave no token"
+                )
+        self._tokens[key] = token
+        return token
+
+    def _credentials_error(self) -> RegistryAuthError:
+        if self.username:
+            return RegistryAuthError(f"registry {self.host} rejected the username/password")
+        return RegistryAuthError(f"registry {self.host} requires a username and password")
+
+    def _request(
+        self, method: str, path: str, scopes: list[str], headers: dict | None = None, **kwargs
+    ) -> requests.Response:
+        """Send, answering a 401 challenge once with Basic credentials or a bearer token."""
+        url = path if path.startswith("http") else self.base_url + path
+        headers = dict(headers or {})
+        if self.token_provider is not None:
+            headers["Authorization"] = "Bearer " + self._token({}, scopes)
+        elif tuple(sorted(scopes)) in self._tokens:
+            headers["Authorization"] = "Bearer " + self._tokens[tuple(sorted(scopes))]
+        response = self._send(method, url, headers, **kwargs)
+        if response.status_code != 401 or self.token_provider is not None:
+            return response
+        scheme, params = _parse_challenge(response.headers.get("WWW-Authenticate", ""))
+        if scheme == "basic":
+            if not self.username:
+                raise self._credentials_error()
+            retry = self._send(method, url, headers, auth=(self.username, self.password), **kwargs)
+            if retry.status_code == 401:
+                raise self._credentials_error()
+            return retry
+        if scheme == "bearer":
+            wanted = scopes or ([params["scope"]] if params.get("scope") else [])
+            headers["Authorization"] = "Bearer " + self._token(params, wanted)
+            return self._send(method, url, headers, **kwargs)
+        raise RegistryProtocolError(
+            f"registry {self.host} asked for an authentication scheme we do not speak ({scheme})"
+        )
+
+    def _check(self, response: requests.Response, what: str) -> requests.Response:
+        code = response.status_code
+        if code < 300:
+            return response
+        if code == 401:
+            if self.username or self.token_provider:
+                raise RegistryAuthError(f"access to {what} was denied by registry {self.host}")
+            raise self._credentials_error()
+        if code == 403:
+            raise RegistryAuthError(f"access to {what} was denied by registry {self.host}")
+        if code == 404:
+            raise RegistryNotFound(f"no {what} on registry {self.host}")
+        raise RegistryProtocolError(f"registry {self.host} answered {code} for {what}")
+
+    # -- operations --------------------------------------------------------------------
+
+    def check_access(self, repository: str) -> None:
+        """Raise unless these credentials can list the repository's tags."""
+        response = self._request("GET", "/v2/", [f"repository:{repository}:pull"])
+        if response.status_code == 404:
+            raise RegistryProtocolError(f"{self.host} does not speak the registry v2 API")
+        if response.status_code >= 500:
+            raise RegistryProtocolError(f"registry {self.host} answered {response.status_code}")
+        if response.status_code == 401:
+            raise self._credentials_error()
+        self.list_tags(repository, limit=1)
+
+    def _paged(self, path: str, key: str, scopes: list[str], what: str, limit: int | None) -> list:
+        items: list = []
+        url = f"{path}?n={limit or 1000}"
+        while url:
+            response = self._check(self._request("GET", url, scopes), what)
+            try:
+                items.extend(response.json().get(key) or [])
+            except ValueError as error:
+                raise RegistryProtocolError(f"registry {self.host} sent unreadable JSON") from error
+            link = response.links.get("next", {}).get("url")
+            url = urljoin(self.base_url + "/", link) if link and not limit else ""
+        return items
+
+    def list_tags(self, repository: str, limit: int | None = None) -> list[str]:
+        scopes = [f"repository:{repository}:pull"]
+        what = f"repository {repository}"
+        return self._paged(f"/v2/{repository}/tags/list", "tags", scopes, what, limit)
+
+    def catalog(self) -> list[str]:
+        return self._paged("/v2/_catalog", "repositories", ["registry:catalog:*"], "catalog", None)
+
+    def _get_manifest_raw(self, repository: str, reference: str) -> tuple[str, str, dict]:
+        response = self._request(
+            "GET",
+            f"/v2/{repository}/manifests/{reference}",
+            [f"repository:{repository}:pull"],
+            headers={"Accept": ACCEPT},
+        )
+        self._check(response, f"tag {reference} in {repository}")
+        try:
+            body = response.json()
+        except ValueError as error:
+            raise RegistryProtocolError(
+                f"registry {self.host} sent an unreadable manifest"
+            ) from error
+        media_type = body.get("mediaType") or response.headers.get("Content-Type", "").split(";")[0]
+        digest = response.headers.get("Docker-Content-Digest") or (
+            "sha256:" + hashlib.sha256(response.content).hexdigest()
+        )
+        return digest, media_type, body
+
+    def get_manifest(self, repository: str, reference: str) -> ManifestInfo:
+        digest, media_type, body = self._get_manifest_raw(repository, reference)
+        platform_digest = ""
+        manifest = body
+        if media_type in LIST_TYPES or (not media_type and "manifests" in body):
+            platform_digest = _pick_platform(body.get("manifests") or [], self.host)
+            _, _, manifest = self._get_manifest_raw(repository, platform_digest)
+        elif media_type in DOCKER_SCHEMA1 or body.get("schemaVersion") == 1:
+            raise RegistryProtocolError(
+                f"{repository}:{reference} on registry {self.host} uses the old Docker schema 1 "
+                "manifest format; push it again with a current client"
+            )
+        config_ref = manifest.get("config") or {}
+        if not config_ref.get("digest"):
+            raise RegistryProtocolError(f"the manifest of {repository}:{reference} has no config")
+        response = self._request(
+            "GET",
+            f"/v2/{repository}/blobs/{config_ref['digest']}",
+            [f"repository:{repository}:pull"],
+            allow_redirects=True,
+        )
+        self._check(response, f"image config of {repository}:{reference}")
+        try:
+            config_body = json.loads(response.content)
+        except ValueError as error:
+            raise RegistryProtocolError(
+                f"the image config of {repository}:{reference} is not JSON"
+            ) from error
+        size = sum(int(layer.get("size") or 0) for layer in manifest.get("layers") or [])
+        return ManifestInfo(
+            digest=digest,
+            media_type=media_type,
+            config=parse_config(config_ref["digest"], config_body, size),
+            platform_digest=platform_digest,
+        )
+
+    def delete_manifest(self, repository: str, digest: str) -> None:
+        response = self._request(
+            "DELETE", f"/v2/{repository}/manifests/{digest}", [f"repository:{repository}:delete"]
+        )
+        if response.status_code == 404:
+            return
+        self._check(response, f"manifest {digest} in {repository}")
+
+
+def _pick_platform(manifests: list[dict], host: str) -> str:
+    """linux/amd64 from a manifest list or index, else the first entry."""
+    if not manifests:
+        raise RegistryProtocolError(f"an empty manifest list on registry {host}")
+    for entry in manifests:
+        platform = entry.get("platform") or {}
+        if platform.get("os") == "linux" and platform.get("architecture") == "amd64":
+            return entry["digest"]
+    return manifests[0]["digest"]
+
+
+def client_for_image(image) -> RegistryClient:
+    """The client for an image's registry, with the credentials that registry needs."""
+    host = image.registry.host
+    base_url = registry_base_url(host)
+    if image.registry.is_tutum_registry:
+        from api.registry_token import service_token
+
+        return RegistryClient(base_url, host=host, token_provider=service_token)
+    return RegistryClient(
+        base_url,
+        host=host,
+        username=image.registry_username,
+        password=image.registry_password if image.registry_username else "",
+    )
