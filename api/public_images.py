@@ -9,8 +9,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from api import names
-from api.models import Image, Layer, State, Tag
+from api.models import Image, State, Tag
 from api.registration import registry_for_host
+from api.registry_sync import store_layer
 from builds import registry as oci
 
 log = logging.getLogger(__name__)
@@ -67,21 +68,3 @@ def fill_public_layer(tag: Tag) -> None:
     tag.pushed_at = tag.pushed_at or timezone.now()
     tag.save(update_fields=["layer", "digest", "media_type", "state", "pushed_at"])
     image.refresh_state()
-
-
-def store_layer(config: oci.ImageConfig) -> Layer:
-    layer, _ = Layer.objects.update_or_create(
-        docker_id=config.docker_id,
-        defaults={
-            "author": config.author,
-            "creation": config.created,
-            "entrypoint": config.entrypoint,
-            "run_command": config.run_command,
-            "envvars": config.envvars,
-            "labels": config.labels,
-            "ports": config.ports,
-            "volumes": config.volumes,
-            "size": config.size,
-        },
-    )
-    return layer

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from api import views
+from api import registry_views, views
 
 NAME = r"(?P<name>[^?#]+?)"
 
 urlpatterns = [
     path("auth/", views.auth, name="auth"),
+    path("registry-token/", registry_views.registry_token, name="registry-token"),
+    path("registry-events/", registry_views.registry_events, name="registry-events"),
     path("image/", views.image_list, name="image-list"),
     re_path(rf"^image/{NAME}/tag/(?P<tag>[^/]+)/$", views.tag_detail, name="tag-detail"),
     re_path(rf"^image/{NAME}/tag/$", views.tag_list, name="tag-list"),

@@ -1,0 +1,149 @@
+"""The registry's token server: signing keys, libtrust key IDs, tokens and who may do what.
+
+CNCF Distribution's token auth (checked against Debian's docker-registry 2.8.2): RS256 JWTs
+whose `kid` header is the libtrust ID of the signing key, verified with the certificate the
+registry config names as `rootcertbundle`.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import secrets
+import time
+from functools import cache
+
+import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from django.conf import settings
+
+from api.models import Image
+
+REPOSITORY_ACTIONS = ("pull", "push", "delete")
+
+
+def ensure_signing_key() -> None:
+    """Create the RSA signing key and its self-signed certificate if they are missing."""
+    key_path = settings.REGISTRY_TOKEN_KEY
+    cert_path = key_path.with_suffix(".crt")
+    if key_path.exists() and cert_path.exists():
+        return
+    key_path.parent.mkdir(parents=True, exist_ok=True)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    key_path.touch(mode=0o600)
+    key_path.write_bytes(pem)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, settings.REGISTRY_TOKEN_ISSUER)])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=3650))
+        .sign(key, hashes.SHA256())
+    )
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+
+
+def key_id(public_key) -> str:
+    """libtrust key ID: SHA-256 of the DER SubjectPublicKeyInfo, 30 bytes, base32, in 4s."""
+    der = public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    encoded = base64.b32encode(hashlib.sha256(der).digest()[:30]).decode()
+    return ":".join(encoded[i : i + 4] for i in range(0, 48, 4))
+
+
+@cache
+def _signing_key(path: str):
+    ensure_signing_key()
+    key = serialization.load_pem_private_key(open(path, "rb").read(), password=None)  # noqa: SIM115
+    return key, key_id(key.public_key())
+
+
+def issue_token(subject: str, access: list[dict]) -> dict:
+    key, kid = _signing_key(str(settings.REGISTRY_TOKEN_KEY))
+    now = int(time.time())
+    ttl = settings.REGISTRY_TOKEN_TTL
+    claims = {
+        "iss": settings.REGISTRY_TOKEN_ISSUER,
+        "aud": settings.REGISTRY_TOKEN_SERVICE,
+        "sub": subject,
+        "iat": now,
+        "nbf": now - 5,
+        "exp": now + ttl,
+        "jti": secrets.token_hex(16),
+        "access": access,
+    }
+    token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
+    issued_at = dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"token": token, "access_token": token, "expires_in": ttl, "issued_at": issued_at}
+
+
+def parse_scope(scope: str) -> tuple[str, str, list[str]] | None:
+    """`repository:acc/app:pull,push` → ("repository", "acc/app", ["pull", "push"])."""
+    kind, sep, rest = scope.partition(":")
+    name, sep2, actions = rest.rpartition(":")
+    if not sep or not sep2 or not kind or not name:
+        return None
+    return kind, name, [action for action in actions.split(",") if action]
+
+
+def service_token(scopes: list[str]) -> str:
+    """A token for the API's own calls to our registry, granting exactly `scopes`."""
+    access = []
+    for scope in scopes:
+        parsed = parse_scope(scope)
+        if parsed:
+            kind, name, actions = parsed
+            access.append({"type": kind, "name": name, "actions": actions})
+    return issue_token("tutumweb-api", access)["token"]
+
+
+def _repository_actions(user, repository: str, wanted: list[str]) -> list[str]:
+    namespace = repository.split("/")[0]
+    is_staff = bool(user and user.is_staff)
+    in_own_namespace = bool(user) and "/" in repository and namespace == user.get_username()
+    image = (
+        Image.objects.filter(name=f"{settings.REGISTRY_HOST}/{repository}")
+        .only("is_private_image", "owner_id")
+        .first()
+    )
+    owns = image is not None and user is not None and image.owner_id == user.pk
+    may_write = is_staff or owns or (in_own_namespace and (image is None or owns))
+    may_pull = may_write or (image is not None and not image.is_private_image)
+    granted = []
+    for action in wanted:
+        if (action == "pull" and may_pull) or (action in ("push", "delete") and may_write):
+            granted.append(action)
+    return granted
+
+
+def granted_access(user, scopes: list[str]) -> list[dict]:
+    """What `user` (None = anonymous) may do of what `scopes` ask; unknown scopes are dropped."""
+    access = []
+    for scope in scopes:
+        parsed = parse_scope(scope)
+        if parsed is None:
+            continue
+        kind, name, actions = parsed
+        if kind == "repository":
+            wanted = [a for a in actions if a in REPOSITORY_ACTIONS]
+            granted = _repository_actions(user, name, wanted)
+        elif kind == "registry" and name == "catalog":
+            granted = ["*"] if user is not None and user.is_staff and "*" in actions else []
+        else:
+            continue
+        access.append({"type": kind, "name": name, "actions": granted})
+    return access

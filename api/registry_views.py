@@ -1,0 +1,160 @@
+"""Endpoints our registry calls: the token realm and the push notifications sink."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.decorators import (
+    api_view,
+    authentication_classes,
+    parser_classes,
+    permission_classes,
+)
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from api import registry_sync
+from api import registry_token as tokens
+from api.auth import REALM, parse_authorization, user_for_api_key, user_for_password
+from builds.registry import RegistryError
+
+log = logging.getLogger(__name__)
+
+MANIFEST_MEDIA_TYPES = {
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+}
+ERROR = {"type": "object", "properties": {"error": {"type": "string"}}}
+
+
+class EventsParser(JSONParser):
+    media_type = "application/vnd.docker.distribution.events.v1+json"
+
+
+def _unauthorized(message: str, challenge: str) -> Response:
+    response = Response({"error": message}, status=status.HTTP_401_UNAUTHORIZED)
+    response["WWW-Authenticate"] = challenge
+    return response
+
+
+@extend_schema(
+    operation_id="registry_token",
+    summary="Token for our registry (Docker registry token protocol)",
+    description=(
+        "Called by registry clients with Basic username:apikey (or password). Grants only "
+        "the actions the user may do; an empty `access` is a valid answer."
+    ),
+    parameters=[
+        OpenApiParameter("service", str, required=True),
+        OpenApiParameter("scope", str, many=True, description="e.g. repository:acc/app:pull"),
+        OpenApiParameter("account", str),
+    ],
+    responses={
+        200: inline_serializer(
+            "RegistryToken",
+            {
+                "token": serializers.CharField(),
+                "access_token": serializers.CharField(),
+                "expires_in": serializers.IntegerField(),
+                "issued_at": serializers.CharField(),
+            },
+        ),
+        400: ERROR,
+        401: ERROR,
+    },
+    auth=[],
+)
+@api_view(["GET"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+def registry_token(request):
+    user = None
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if header:
+        parsed = parse_authorization(header)
+        if parsed is None or parsed[0] != "basic":
+            return _unauthorized("Send Basic username:apikey.", REALM)
+        _, username, secret = parsed
+        user = user_for_api_key(username, secret) or user_for_password(username, secret)
+        if user is None:
+            return _unauthorized("Invalid username or API key.", REALM)
+    service = request.query_params.get("service", "")
+    if service != settings.REGISTRY_TOKEN_SERVICE:
+        return Response(
+            {
+                "error": f"Unknown service '{service}'; this server issues tokens for "
+                f"'{settings.REGISTRY_TOKEN_SERVICE}'."
+            },
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    scopes = [s for value in request.query_params.getlist("scope") for s in value.split(" ") if s]
+    access = tokens.granted_access(user, scopes)
+    subject = user.get_username() if user else ""
+    return Response(tokens.issue_token(subject, access))
+
+
+def _event_secret_ok(request) -> bool:
+    secret = settings.REGISTRY_NOTIFICATION_SECRET
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    return bool(secret) and hmac.compare_digest(header.encode(), f"Bearer {secret}".encode())
+
+
+def _handle_event(event: dict) -> bool:
+    """Apply one registry event; returns whether it changed anything we track."""
+    action = event.get("action")
+    target = event.get("target") or {}
+    repository = target.get("repository")
+    if not isinstance(repository, str) or not repository:
+        return False
+    if action == "push" and target.get("tag") and target.get("mediaType") in MANIFEST_MEDIA_TYPES:
+        actor = (event.get("actor") or {}).get("name") or ""
+        registry_sync.record_push(repository, target["tag"], target.get("digest") or "", actor)
+        return True
+    if action == "delete" and (target.get("digest") or target.get("tag")):
+        registry_sync.record_delete(repository, target.get("tag") or target["digest"])
+        return True
+    return False
+
+
+@extend_schema(
+    operation_id="registry_events",
+    summary="Push notifications from our registry",
+    description="Authenticated with the shared secret in `Authorization: Bearer <secret>`.",
+    request=inline_serializer("RegistryEvents", {"events": serializers.ListField()}),
+    responses={
+        200: inline_serializer("RegistryEventsAccepted", {"accepted": serializers.IntegerField()}),
+        400: ERROR,
+        401: ERROR,
+    },
+    auth=[],
+)
+@api_view(["POST"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+@parser_classes([EventsParser, JSONParser])
+def registry_events(request):
+    if not _event_secret_ok(request):
+        return _unauthorized("Wrong or missing notification secret.", 'Bearer realm="registry"')
+    events = request.data.get("events") if isinstance(request.data, dict) else None
+    if not isinstance(events, list):
+        return Response(
+            {"error": 'Expected {"events": [...]}.'}, status=status.HTTP_400_BAD_REQUEST
+        )
+    accepted = 0
+    for event in events:
+        if not isinstance(event, dict):
+            continue
+        try:
+            accepted += _handle_event(event)
+        except RegistryError as error:
+            # The registry retries failed deliveries; a tag we cannot read now is left to
+            # the next retry or to `manage.py sync_registry`.
+            log.warning("registry event %s not recorded: %s", event.get("id"), error)
+    return Response({"accepted": accepted})
