@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from api import names
 from api.models import Image, State, Tag
-from api.registration import registry_for_host
+from api.registration import RegistryFailure, registry_for_host
 from api.registry_sync import store_layer
 from builds import registry as oci
 
@@ -42,6 +42,8 @@ def inspect_public_image(name: str) -> Image | None:
     except oci.RegistryAuthError:
         # Docker Hub answers "denied" for repositories that do not exist (or are private).
         return None
+    except oci.RegistryError as error:
+        raise RegistryFailure(f"Could not look {name} up: {error}. Try again later.") from error
     try:
         with transaction.atomic():
             image.save()

@@ -96,14 +96,18 @@ def require_owner(request, image: Image) -> None:
     operation_id="images_list",
     summary="List images",
     parameters=PAGE_PARAMS + IMAGE_FILTERS,
-    responses={200: envelope_serializer("ImageList", ImageSerializer(many=True)), 400: ERROR},
+    responses={
+        401: ERROR,
+        200: envelope_serializer("ImageList", ImageSerializer(many=True)),
+        400: ERROR,
+    },
 )
 @extend_schema(
     methods=["POST"],
     operation_id="images_create",
     summary="Register a private image",
     request=ImageWriteSerializer,
-    responses={201: ImageSerializer, 400: ERROR, 409: ERROR},
+    responses={401: ERROR, 201: ImageSerializer, 400: ERROR, 409: ERROR},
 )
 @api_view(["GET", "POST"])
 def image_list(request):
@@ -124,7 +128,7 @@ def image_list(request):
     operation_id="images_retrieve",
     summary="Get an image",
     parameters=[NAME],
-    responses={200: ImageSerializer, 404: ERROR},
+    responses={401: ERROR, 200: ImageSerializer, 404: ERROR, 502: ERROR},
 )
 @extend_schema(
     methods=["PATCH"],
@@ -132,14 +136,14 @@ def image_list(request):
     summary="Update an image",
     parameters=[NAME],
     request=ImagePatchSerializer,
-    responses={200: ImageSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
+    responses={401: ERROR, 200: ImageSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
 )
 @extend_schema(
     methods=["DELETE"],
     operation_id="images_destroy",
     summary="Delete an image",
     parameters=[NAME],
-    responses={204: None, 403: ERROR, 404: ERROR, 502: ERROR},
+    responses={401: ERROR, 204: None, 403: ERROR, 404: ERROR, 502: ERROR},
 )
 @api_view(["GET", "PATCH", "DELETE"])
 def image_detail(request, name: str):
@@ -167,9 +171,11 @@ def image_detail(request, name: str):
         OpenApiParameter("order_by", str, enum=list(filters.TAG_ORDERINGS)),
     ],
     responses={
+        401: ERROR,
         200: envelope_serializer("TagList", TagSerializer(many=True)),
         400: ERROR,
         404: ERROR,
+        502: ERROR,
     },
 )
 @api_view(["GET"])
@@ -188,7 +194,7 @@ def tag_list(request, name: str):
     operation_id="image_tags_retrieve",
     summary="Get an image tag",
     parameters=[NAME, TAG],
-    responses={200: TagSerializer, 404: ERROR},
+    responses={401: ERROR, 200: TagSerializer, 404: ERROR, 502: ERROR},
 )
 @api_view(["GET"])
 def tag_detail(request, name: str, tag: str):
@@ -204,7 +210,7 @@ def tag_detail(request, name: str, tag: str):
 @extend_schema(
     operation_id="layers_retrieve",
     summary="Get a layer",
-    responses={200: LayerSerializer, 404: ERROR},
+    responses={401: ERROR, 200: LayerSerializer, 404: ERROR},
 )
 @api_view(["GET"])
 def layer_detail(request, docker_id: str):
@@ -220,7 +226,11 @@ def layer_detail(request, docker_id: str):
     operation_id="registries_list",
     summary="List registries",
     parameters=PAGE_PARAMS,
-    responses={200: envelope_serializer("RegistryList", RegistrySerializer(many=True)), 400: ERROR},
+    responses={
+        401: ERROR,
+        200: envelope_serializer("RegistryList", RegistrySerializer(many=True)),
+        400: ERROR,
+    },
 )
 @api_view(["GET"])
 def registry_list(request):
@@ -231,7 +241,7 @@ def registry_list(request):
 @extend_schema(
     operation_id="registries_retrieve",
     summary="Get a registry",
-    responses={200: RegistrySerializer, 404: ERROR},
+    responses={401: ERROR, 200: RegistrySerializer, 404: ERROR},
 )
 @api_view(["GET"])
 def registry_detail(request, host: str):

@@ -171,9 +171,9 @@ REGISTRY_NOTIFICATION_SECRET = os.environ.get("REGISTRY_NOTIFICATION_SECRET", ""
 REGISTRY_TIMEOUT = float(os.environ.get("REGISTRY_TIMEOUT", "10"))
 # Where public names without a host (`ubuntu`, `tutum/hello-world`) are looked up.
 PUBLIC_REGISTRY_HOST = os.environ.get("PUBLIC_REGISTRY_HOST", "docker.io")
-PUBLIC_REGISTRY_URL = os.environ.get(
-    "PUBLIC_REGISTRY_URL", "https://registry-1.docker.io"
-).rstrip("/")
+PUBLIC_REGISTRY_URL = os.environ.get("PUBLIC_REGISTRY_URL", "https://registry-1.docker.io").rstrip(
+    "/"
+)
 # Registries reached over plain HTTP; loopback addresses always are.
 INSECURE_REGISTRIES = env_list("INSECURE_REGISTRIES")
 
