@@ -173,7 +173,9 @@ class RegistryClient:
         password: str = "",
         token_provider: Callable[[list[str]], str] | None = None,
         timeout: float | None = None,
+        page_size: int = 1000,
     ):
+        self.page_size = page_size
         self.base_url = base_url.rstrip("/")
         self.host = host
         self.username = username
@@ -302,7 +304,7 @@ class RegistryClient:
 
     def _paged(self, path: str, key: str, scopes: list[str], what: str, limit: int | None) -> list:
         items: list = []
-        url = f"{path}?n={limit or 1000}"
+        url = f"{path}?n={limit or self.page_size}"
         while url:
             response = self._check(self._request("GET", url, scopes), what)
             try:
