@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -19,7 +20,12 @@ def registry_config(
             "delete": {"enabled": True},
             "cache": {"blobdescriptor": "inmemory"},
         },
-        "http": {"addr": addr, "headers": {"X-Content-Type-Options": ["nosniff"]}},
+        "http": {
+            "addr": addr,
+            # Shared by every registry instance behind one name, so uploads survive a switch.
+            "secret": hashlib.sha256(f"registry-http:{settings.SECRET_KEY}".encode()).hexdigest(),
+            "headers": {"X-Content-Type-Options": ["nosniff"]},
+        },
         "auth": {
             "token": {
                 "realm": realm,
