@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
@@ -26,7 +28,14 @@ def world(alice, make_image, settings, plain_registry):
     settings.PUBLIC_REGISTRY_URL = plain_registry.url
     make_image(alice, "app", tags=["latest", "v1"])
     make_image(alice, "public", private=False)
-    return alice
+    # Requests go through the WSGI handler, which closes the database connection around each
+    # one; the test's transaction lives on that connection, so keep it open (as Django's
+    # own test client does).
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    yield alice
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
 
 
 @schema.parametrize()
