@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.core.management.base import BaseCommand, CommandError
 
 from api.registry_sync import sync_registry
@@ -11,12 +13,27 @@ from builds.registry import RegistryError
 class Command(BaseCommand):
     help = "Record tags pushed to our registry that the API missed, and drop deleted ones."
 
-    def handle(self, *args, **options):
-        try:
-            report = sync_registry()
-        except RegistryError as error:
-            raise CommandError(str(error)) from error
-        self.stdout.write(
-            f"{report.repositories} repositories: {report.recorded} tags recorded, "
-            f"{report.unchanged} unchanged, {report.removed} removed, {report.failed} failed"
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--every",
+            type=int,
+            metavar="SECONDS",
+            help="Keep running, syncing every SECONDS (what `make run` does).",
         )
+
+    def handle(self, *args, every: int | None = None, **options):
+        while True:
+            try:
+                report = sync_registry()
+                self.stdout.write(
+                    f"{report.repositories} repositories: {report.recorded} tags recorded, "
+                    f"{report.unchanged} unchanged, {report.removed} removed, "
+                    f"{report.failed} failed"
+                )
+            except RegistryError as error:
+                if not every:
+                    raise CommandError(str(error)) from error
+                self.stderr.write(f"sync failed, will retry: {error}")
+            if not every:
+                return
+            time.sleep(every)
