@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import Http404, JsonResponse
+from django.shortcuts import render
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -58,8 +59,12 @@ def error_response(message: str, status: int, fields: dict | None = None) -> Res
 
 
 def not_found(request, exception=None):
-    return JsonResponse({"error": f"No such endpoint: {request.path}"}, status=404)
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": f"No such endpoint: {request.path}"}, status=404)
+    return render(request, "404.html", {"path": request.path}, status=404)
 
 
 def server_error(request):
-    return JsonResponse({"error": "Internal server error."}, status=500)
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": "Internal server error."}, status=500)
+    return render(request, "500.html", status=500)

@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures_registry",
     "tests.fixtures_our_registry",
     "tests.fixtures_api",
+    "tests.fixtures_admin",
 ]

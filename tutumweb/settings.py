@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_htmx",
     "api",
+    "images",
 ]
 
 MIDDLEWARE = [
@@ -185,6 +186,13 @@ INSECURE_REGISTRIES = env_list("INSECURE_REGISTRIES")
 API_PUBLIC_URL = os.environ.get("API_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 
 API_MAX_LIMIT = int(os.environ.get("API_MAX_LIMIT", "1000"))
+
+# The web admin reaches the API only over HTTP, here (ours or any Tutum-compatible server).
+TUTUM_API_URL = os.environ.get("TUTUM_API_URL", "http://127.0.0.1:8000").rstrip("/")
+TUTUM_API_CONNECT_TIMEOUT = float(os.environ.get("TUTUM_API_CONNECT_TIMEOUT", "3"))
+TUTUM_API_READ_TIMEOUT = float(os.environ.get("TUTUM_API_READ_TIMEOUT", "20"))
+LOGIN_URL = "images:login"
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(14 * 24 * 3600)))
 
 LOGGING = {
     "version": 1,

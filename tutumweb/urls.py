@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/v1/", include("api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("django-admin/", admin.site.urls),
+    path("", include("images.urls")),
 ]
 
 handler404 = "api.errors.not_found"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 
@@ -32,13 +33,19 @@ class Command(BaseCommand):
 
     def handle(self, *args, no_wait: bool = False, **options):
         api = settings.API_PUBLIC_URL
-        ok = _wait_for(f"{api}/api/schema/") and _wait_for(f"{settings.REGISTRY_URL}/v2/")
+        admin_url = f"http://{os.environ.get('ADMIN_BIND', '127.0.0.1:8001')}/"
+        ok = (
+            _wait_for(f"{api}/api/schema/")
+            and _wait_for(f"{settings.REGISTRY_URL}/v2/")
+            and _wait_for(f"{admin_url}login/")
+        )
         admin = get_user_model().objects.filter(username="admin").first()
         api_key = ApiKey.objects.filter(user=admin).order_by("created").first() if admin else None
         key = api_key.key if api_key else "<your API key>"
         lines = [
             "",
             "tutumweb is running" if ok else "tutumweb started, but a server did not answer yet",
+            f"  Web admin:    {admin_url}   <- open this in your browser",
             f"  API:          {api}/api/v1/   (OpenAPI schema: {api}/api/schema/)",
             f"  Django admin: {api}/django-admin/   (staff: users, API keys, categories)",
             f"  Registry:     {settings.REGISTRY_HOST}",

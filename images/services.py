@@ -1,0 +1,417 @@
+"""The web admin's only way to the Tutum API: HTTP, typed results, typed errors.
+
+Works against our own API or any Tutum-compatible server at settings.TUTUM_API_URL. Errors
+are never turned into empty results: a page that should list images and can't says why.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Generic, TypeVar
+from urllib.parse import quote
+
+import requests
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+T = TypeVar("T")
+PAGE_SIZE = 25
+
+
+class ServiceError(Exception):
+    """An API call failed; `message` is a sentence for the person using the admin."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class ApiUnavailable(ServiceError):
+    pass
+
+
+class NotAuthenticated(ServiceError):
+    pass
+
+
+class NotFound(ServiceError):
+    pass
+
+
+class Conflict(ServiceError):
+    pass
+
+
+class Invalid(ServiceError):
+    def __init__(self, message: str, fields: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.fields = fields or {}
+
+
+class ApiError(ServiceError):
+    pass
+
+
+@dataclass(frozen=True)
+class Port:
+    port: int
+    protocol: str
+
+
+@dataclass(frozen=True)
+class Layer:
+    docker_id: str
+    author: str
+    created: datetime | None
+    entrypoint: str
+    run_command: str
+    envvars: list[tuple[str, str]]
+    labels: list[tuple[str, str]]
+    ports: list[Port]
+    volumes: list[str]
+
+    @property
+    def short_id(self) -> str:
+        return self.docker_id[:12]
+
+
+@dataclass(frozen=True)
+class Tag:
+    name: str
+    full_name: str
+    state: str
+    buildable: bool
+    layer: Layer | None
+
+
+@dataclass(frozen=True)
+class BuildSetting:
+    tag: str
+    branch: str
+    dockerfile: str
+    autobuild: bool
+
+
+@dataclass(frozen=True)
+class BuildSource:
+    type: str
+    owner: str
+    repository: str
+    autotests: str
+    build_settings: list[BuildSetting]
+
+
+@dataclass(frozen=True)
+class Image:
+    name: str
+    description: str
+    state: str
+    is_private: bool
+    jumpstart: bool
+    registry_host: str
+    last_build_date: datetime | None
+    tag_names: list[str]
+    categories: list[str]
+    build_source: BuildSource | None
+
+    @property
+    def tag_count(self) -> int:
+        return len(self.tag_names)
+
+
+@dataclass(frozen=True)
+class Registry:
+    host: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    offset: int
+    limit: int
+
+    @property
+    def has_previous(self) -> bool:
+        return self.offset > 0
+
+    @property
+    def has_next(self) -> bool:
+        return self.offset + self.limit < self.total
+
+    @property
+    def previous_offset(self) -> int:
+        return max(self.offset - self.limit, 0)
+
+    @property
+    def next_offset(self) -> int:
+        return self.offset + self.limit
+
+    @property
+    def first_index(self) -> int:
+        return self.offset + 1 if self.total else 0
+
+    @property
+    def last_index(self) -> int:
+        return min(self.offset + self.limit, self.total)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str
+    key: str = field(repr=False)
+
+    @property
+    def header(self) -> str:
+        return f"ApiKey {self.username}:{self.key}"
+
+
+def parse_date(value: str | None) -> datetime | None:
+    """Tutum's RFC 2822 dates (`Fri, 8 Nov 2013 00:22:26 +0000`) as aware datetimes."""
+    if not value:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+
+
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    """One session per thread (requests.Session is not thread-safe), with GET-only retries."""
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = requests.Session()
+        retry = Retry(
+            total=2,
+            connect=2,
+            read=1,
+            backoff_factor=0.2,
+            status_forcelist=(502, 503, 504),
+            allowed_methods=frozenset({"GET"}),
+            raise_on_status=False,
+        )
+        session.mount("http://", HTTPAdapter(max_retries=retry))
+        session.mount("https://", HTTPAdapter(max_retries=retry))
+        session.headers["Accept"] = "application/json"
+        _local.session = session
+    return session
+
+
+def _path(name: str) -> str:
+    # Image names go raw into the path (slashes and host:port), as Tutum's clients send them.
+    return quote(name, safe="/:")
+
+
+def _request(
+    method: str,
+    path: str,
+    *,
+    creds: Credentials | None = None,
+    authorization: str | None = None,
+    params: dict | None = None,
+    json: dict | None = None,
+) -> dict | None:
+    headers = {}
+    if creds is not None:
+        headers["Authorization"] = creds.header
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    url = settings.TUTUM_API_URL + path
+    try:
+        response = _session().request(
+            method,
+            url,
+            params=params,
+            json=json,
+            headers=headers,
+            timeout=(settings.TUTUM_API_CONNECT_TIMEOUT, settings.TUTUM_API_READ_TIMEOUT),
+        )
+    except requests.Timeout as error:
+        raise ApiUnavailable("The image service took too long to answer.") from error
+    except requests.RequestException as error:
+        raise ApiUnavailable("The image service cannot be reached right now.") from error
+    return _handle(response)
+
+
+def _handle(response: requests.Response) -> dict | None:
+    status = response.status_code
+    if status == 204:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    message = body.get("error") if isinstance(body, dict) else None
+    if status < 300:
+        return body
+    if status == 401:
+        raise NotAuthenticated(message or "Your session has ended. Please sign in again.")
+    if status == 404:
+        raise NotFound(message or "That page does not exist.")
+    if status == 409:
+        raise Conflict(message or "That conflicts with the current state.")
+    if status == 400:
+        raise Invalid(message or "Some values were not accepted.", body.get("fields"))
+    if status >= 500:
+        raise ApiUnavailable(message or "The image service had a problem. Please try again.")
+    raise ApiError(message or f"The image service refused the request ({status}).")
+
+
+def _layer(data: dict | None) -> Layer | None:
+    if not data:
+        return None
+    return Layer(
+        docker_id=data.get("docker_id", ""),
+        author=data.get("author", ""),
+        created=parse_date(data.get("creation")),
+        entrypoint=data.get("entrypoint", ""),
+        run_command=data.get("run_command", ""),
+        envvars=[(e["key"], e.get("value", "")) for e in data.get("envvars") or []],
+        labels=[(e["key"], e.get("value", "")) for e in data.get("labels") or []],
+        ports=[Port(int(p["port"]), p.get("protocol", "tcp")) for p in data.get("ports") or []],
+        volumes=[v["container_path"] for v in data.get("volumes") or []],
+    )
+
+
+def _tag_name_from_uri(uri: str) -> str:
+    return uri.rstrip("/").rsplit("/tag/", 1)[-1]
+
+
+def _image(data: dict) -> Image:
+    source = data.get("build_source")
+    build_source = None
+    if source:
+        build_source = BuildSource(
+            type=source.get("type", "GITHUB"),
+            owner=source.get("owner", ""),
+            repository=source.get("repository", ""),
+            autotests=source.get("autotests", "OFF"),
+            build_settings=[
+                BuildSetting(
+                    tag=_tag_name_from_uri(s["tag"]),
+                    branch=s.get("branch", ""),
+                    dockerfile=s.get("dockerfile", "/"),
+                    autobuild=bool(s.get("autobuild")),
+                )
+                for s in source.get("build_settings") or []
+            ],
+        )
+    return Image(
+        name=data["name"],
+        description=data.get("description") or "",
+        state=data.get("state") or "Empty",
+        is_private=bool(data.get("is_private_image")),
+        jumpstart=bool(data.get("jumpstart")),
+        registry_host=(data.get("registry") or "").rstrip("/").rsplit("/", 1)[-1],
+        last_build_date=parse_date(data.get("last_build_date")),
+        tag_names=[_tag_name_from_uri(uri) for uri in data.get("tags") or []],
+        categories=[c["name"] for c in data.get("categories") or []],
+        build_source=build_source,
+    )
+
+
+def _tag(data: dict) -> Tag:
+    return Tag(
+        name=data["name"],
+        full_name=data.get("full_name", ""),
+        state=data.get("state") or "Empty",
+        buildable=bool(data.get("buildable")),
+        layer=_layer(data.get("layer")),
+    )
+
+
+def _page(body: dict, parse) -> Page:
+    meta = body.get("meta") or {}
+    objects = body.get("objects") or []
+    return Page(
+        items=[parse(item) for item in objects],
+        total=int(meta.get("total_count", len(objects))),
+        offset=int(meta.get("offset", 0)),
+        limit=int(meta.get("limit", PAGE_SIZE)) or PAGE_SIZE,
+    )
+
+
+# -- the operations the admin uses -------------------------------------------------------
+
+
+def login(username: str, password: str) -> Credentials:
+    """Exchange a username and password for the user's API key."""
+    token = base64.b64encode(f"{username}:{password}".encode()).decode()
+    try:
+        body = _request("GET", "/api/v1/auth/", authorization=f"Basic {token}")
+    except NotAuthenticated as error:
+        raise NotAuthenticated("That username and password do not match.") from error
+    objects = (body or {}).get("objects") or []
+    if not objects or not objects[0].get("key"):
+        raise ApiError("The image service did not return an API key.")
+    return Credentials(username=objects[0].get("username", username), key=objects[0]["key"])
+
+
+def list_images(
+    creds: Credentials,
+    *,
+    search: str = "",
+    filters: dict[str, str] | None = None,
+    order: str = "",
+    offset: int = 0,
+    limit: int = PAGE_SIZE,
+) -> Page[Image]:
+    params = {"limit": limit, "offset": offset, **(filters or {})}
+    if search:
+        params["name__icontains"] = search
+    if order:
+        params["order_by"] = order
+    return _page(_request("GET", "/api/v1/image/", creds=creds, params=params), _image)
+
+
+def get_image(creds: Credentials, name: str) -> Image:
+    return _image(_request("GET", f"/api/v1/image/{_path(name)}/", creds=creds))
+
+
+def list_tags(
+    creds: Credentials,
+    name: str,
+    *,
+    search: str = "",
+    order: str = "",
+    offset: int = 0,
+    limit: int = PAGE_SIZE,
+) -> Page[Tag]:
+    params = {"limit": limit, "offset": offset}
+    if search:
+        params["name"] = search
+    if order:
+        params["order_by"] = order
+    body = _request("GET", f"/api/v1/image/{_path(name)}/tag/", creds=creds, params=params)
+    return _page(body, _tag)
+
+
+def get_tag(creds: Credentials, name: str, tag: str) -> Tag:
+    path = f"/api/v1/image/{_path(name)}/tag/{quote(tag, safe='')}/"
+    return _tag(_request("GET", path, creds=creds))
+
+
+def list_registries(creds: Credentials) -> list[Registry]:
+    body = _request("GET", "/api/v1/registry/", creds=creds, params={"limit": 0})
+    return [Registry(r["host"], r.get("name", r["host"])) for r in body.get("objects") or []]
+
+
+def register_image(creds: Credentials, data: dict) -> Image:
+    return _image(_request("POST", "/api/v1/image/", creds=creds, json=data))
+
+
+def update_image(creds: Credentials, name: str, data: dict) -> Image:
+    return _image(_request("PATCH", f"/api/v1/image/{_path(name)}/", creds=creds, json=data))
+
+
+def delete_image(creds: Credentials, name: str) -> None:
+    _request("DELETE", f"/api/v1/image/{_path(name)}/", creds=creds)

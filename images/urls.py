@@ -1,0 +1,21 @@
+"""UI URLs: `/-/` separates an image name from the page, since `-` is never a name part."""
+
+from __future__ import annotations
+
+from django.urls import path, re_path
+
+from images import views
+
+app_name = "images"
+NAME = r"(?P<name>(?:(?!/-/)[^?#])+?)"
+
+urlpatterns = [
+    path("", views.image_list, name="list"),
+    path("login/", views.login_view, name="login"),
+    path("logout/", views.logout_view, name="logout"),
+    path("images/new/", views.image_new, name="new"),
+    re_path(rf"^images/{NAME}/-/$", views.image_detail, name="detail"),
+    re_path(rf"^images/{NAME}/-/edit/$", views.image_edit, name="edit"),
+    re_path(rf"^images/{NAME}/-/delete/$", views.image_delete, name="delete"),
+    re_path(rf"^images/{NAME}/-/tags/(?P<tag>[^/]+)/$", views.tag_detail, name="tag"),
+]

@@ -1,0 +1,247 @@
+"""Pages of the web admin. Every read and write goes through images.services."""
+
+from __future__ import annotations
+
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from images import services
+from images.forms import (
+    BuildSettingFormSet,
+    DeleteForm,
+    ImageFilterForm,
+    ImageForm,
+    LoginForm,
+    apply_api_errors,
+    image_payload,
+    initial_for,
+)
+
+SESSION_KEY = "tutum_api"
+SETTINGS_PREFIX = "settings"
+
+
+def _credentials(request) -> services.Credentials | None:
+    stored = request.session.get(SESSION_KEY)
+    if not stored:
+        return None
+    return services.Credentials(username=stored["username"], key=stored["key"])
+
+
+def _to_login(request, next_url: str) -> HttpResponse:
+    url = f"{reverse('images:login')}?{urlencode({'next': next_url})}"
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+def api_login_required(view):
+    """Give the view `request.api` credentials; turn API trouble into a page a person reads."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        request.api = _credentials(request)
+        if request.api is None:
+            return _to_login(request, request.get_full_path())
+        try:
+            return view(request, *args, **kwargs)
+        except services.NotAuthenticated:
+            request.session.flush()
+            messages.info(request, "Your session has ended. Please sign in again.")
+            return _to_login(request, request.get_full_path())
+        except services.NotFound as error:
+            return render(request, "404.html", {"message": error.message}, status=404)
+        except (services.ApiUnavailable, services.ApiError) as error:
+            # htmx swaps only 2xx answers: the inline message must come back as 200.
+            status = 200 if request.htmx else 503
+            template = "_unavailable.html" if request.htmx else "unavailable.html"
+            return render(request, template, {"message": error.message}, status=status)
+
+    return wrapper
+
+
+@require_http_methods(["GET", "POST"])
+def login_view(request):
+    next_url = request.POST.get("next") or request.GET.get("next") or reverse("images:list")
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
+        next_url = reverse("images:list")
+    form = LoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            creds = services.login(form.cleaned_data["username"], form.cleaned_data["password"])
+        except services.NotAuthenticated as error:
+            form.add_error(None, error.message)
+        except services.ServiceError as error:
+            form.add_error(None, f"{error.message} Please try again in a moment.")
+        else:
+            request.session.cycle_key()
+            request.session[SESSION_KEY] = {"username": creds.username, "key": creds.key}
+            return redirect(next_url)
+    return render(request, "login.html", {"form": form, "next": next_url})
+
+
+@require_POST
+def logout_view(request):
+    request.session.flush()
+    messages.info(request, "You are signed out.")
+    return redirect("images:login")
+
+
+@api_login_required
+def image_list(request):
+    form = ImageFilterForm(request.GET)
+    if not form.is_valid():
+        form = ImageFilterForm({})
+        form.is_valid()
+    data = form.cleaned_data
+    page = services.list_images(
+        request.api,
+        search=data["q"],
+        filters=form.api_filters(),
+        order=data["sort"] or "name",
+        offset=data["offset"] or 0,
+    )
+    query = {k: v for k, v in request.GET.items() if k != "offset" and v}
+    context = {
+        "form": form,
+        "page": page,
+        "query": urlencode(query),
+        "filtered": bool(query.keys() - {"sort"}),
+    }
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "images/_image_rows.html", context)
+    context["registries"] = services.list_registries(request.api)
+    return render(request, "images/image_list.html", context)
+
+
+def _tag_page(request, name: str) -> tuple[services.Page, str, str]:
+    search = request.GET.get("tq", "").strip()[:128]
+    try:
+        offset = max(int(request.GET.get("toffset", 0)), 0)
+    except ValueError:
+        offset = 0
+    page = services.list_tags(request.api, name, search=search, offset=offset)
+    return page, search, urlencode({"tq": search} if search else {})
+
+
+@api_login_required
+def image_detail(request, name: str):
+    tags, tag_search, tag_query = _tag_page(request, name)
+    context = {"tags": tags, "tag_search": tag_search, "tag_query": tag_query, "name": name}
+    if request.htmx and request.htmx.target == "tag-rows":
+        return render(request, "images/_tag_rows.html", context)
+    context["image"] = services.get_image(request.api, name)
+    return render(request, "images/image_detail.html", context)
+
+
+def docker_run_command(tag: services.Tag, image_name: str) -> str:
+    parts = ["docker run -d"]
+    layer = tag.layer
+    if layer:
+        for port in layer.ports:
+            suffix = "/udp" if port.protocol == "udp" else ""
+            parts.append(f"-p {port.port}:{port.port}{suffix}")
+        base = image_name.rsplit("/", 1)[-1]
+        for index, path in enumerate(layer.volumes):
+            parts.append(f"-v {base}-data{index or ''}:{path}")
+    parts.append(tag.full_name)
+    return " ".join(parts)
+
+
+@api_login_required
+def tag_detail(request, name: str, tag: str):
+    tag_obj = services.get_tag(request.api, name, tag)
+    context = {"name": name, "tag": tag_obj, "run_command": docker_run_command(tag_obj, name)}
+    return render(request, "images/tag_detail.html", context)
+
+
+def _rows_from_post(post) -> list[dict]:
+    rows = []
+    total = int(post.get(f"{SETTINGS_PREFIX}-TOTAL_FORMS") or 0)
+    for index in range(min(total, 100)):
+        prefix = f"{SETTINGS_PREFIX}-{index}-"
+        rows.append(
+            {
+                "tag": post.get(prefix + "tag", ""),
+                "branch": post.get(prefix + "branch", ""),
+                "dockerfile": post.get(prefix + "dockerfile", "/"),
+                "autobuild": post.get(prefix + "autobuild") in ("on", "true", "True"),
+            }
+        )
+    return rows
+
+
+def _image_form_page(request, image: services.Image | None):
+    """Register (image None) or edit; adding/removing setting rows re-renders the form."""
+    editing = image is not None
+    template = "images/_image_form.html" if request.htmx else "images/image_form.html"
+    context = {"image": image, "editing": editing}
+    if request.method == "GET":
+        initial, rows = initial_for(image) if editing else ({"autotests": "OFF"}, [])
+        form = ImageForm(initial=initial, editing=editing)
+        formset = BuildSettingFormSet(initial=rows, prefix=SETTINGS_PREFIX)
+        return render(request, template, {**context, "form": form, "formset": formset})
+    if "add_row" in request.POST or "remove_row" in request.POST:
+        rows = _rows_from_post(request.POST)
+        if "add_row" in request.POST:
+            rows.append({"tag": "", "branch": "", "dockerfile": "/", "autobuild": False})
+        else:
+            index = request.POST.get("remove_row", "")
+            if index.isdigit() and int(index) < len(rows):
+                rows.pop(int(index))
+        initial = {k: v for k, v in request.POST.items() if k in ImageForm.base_fields}
+        initial.pop("password", None)
+        form = ImageForm(initial=initial, editing=editing)
+        formset = BuildSettingFormSet(initial=rows, prefix=SETTINGS_PREFIX)
+        return render(request, template, {**context, "form": form, "formset": formset})
+    form = ImageForm(request.POST, editing=editing)
+    formset = BuildSettingFormSet(request.POST, prefix=SETTINGS_PREFIX)
+    if form.is_valid() and formset.is_valid():
+        body = image_payload(form, formset, creating=not editing)
+        try:
+            if editing:
+                saved = services.update_image(request.api, image.name, body)
+            else:
+                saved = services.register_image(request.api, body)
+        except services.Invalid as error:
+            apply_api_errors(error, form, formset)
+        except services.Conflict as error:
+            form.add_error("name" if not editing else None, error.message)
+        else:
+            verb = "saved" if editing else "registered"
+            messages.success(request, f"{saved.name} was {verb}.")
+            url = reverse("images:detail", args=[saved.name])
+            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    return render(request, template, {**context, "form": form, "formset": formset})
+
+
+@api_login_required
+@require_http_methods(["GET", "POST"])
+def image_new(request):
+    return _image_form_page(request, None)
+
+
+@api_login_required
+@require_http_methods(["GET", "POST"])
+def image_edit(request, name: str):
+    return _image_form_page(request, services.get_image(request.api, name))
+
+
+@api_login_required
+@require_http_methods(["GET", "POST"])
+def image_delete(request, name: str):
+    image = services.get_image(request.api, name)
+    form = DeleteForm(request.POST or None, image_name=image.name)
+    if request.method == "POST" and form.is_valid():
+        services.delete_image(request.api, image.name)
+        messages.success(request, f"{image.name} was deleted.")
+        return redirect("images:list")
+    return render(request, "images/image_delete.html", {"image": image, "form": form})
