@@ -4,8 +4,10 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 # docker-registry: our OCI registry; buildah: builds; busybox-static: the tests' base image.
 SYSTEM_PACKAGES := docker-registry buildah busybox-static git ca-certificates
+# chromium: the browser suite drives Debian's Chromium through Playwright.
+TEST_PACKAGES := chromium
 
-.PHONY: run test install install-dev system-packages lint format
+.PHONY: run test install install-dev system-packages test-packages lint format
 
 run: install
 	scripts/run.sh
@@ -17,10 +19,13 @@ test: install-dev
 
 install: system-packages $(VENV)/.installed
 
-install-dev: install $(VENV)/.installed-dev
+install-dev: install test-packages $(VENV)/.installed-dev
 
 system-packages:
 	@scripts/system-packages.sh $(SYSTEM_PACKAGES)
+
+test-packages:
+	@scripts/system-packages.sh $(TEST_PACKAGES)
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -138,8 +138,16 @@ def image_detail(request, name: str):
     context = {"tags": tags, "tag_search": tag_search, "tag_query": tag_query, "name": name}
     if request.htmx and request.htmx.target == "tag-rows":
         return render(request, "images/_tag_rows.html", context)
-    context["image"] = services.get_image(request.api, name)
+    image = services.get_image(request.api, name)
+    context.update(image=image, pull_command=pull_command(image))
     return render(request, "images/image_detail.html", context)
+
+
+def pull_command(image: services.Image) -> str:
+    """`docker pull` defaults to :latest, so name a tag that exists when latest doesn't."""
+    if image.tag_names and "latest" not in image.tag_names:
+        return f"docker pull {image.name}:{image.tag_names[0]}"
+    return f"docker pull {image.name}"
 
 
 def docker_run_command(tag: services.Tag, image_name: str) -> str:

@@ -1,0 +1,196 @@
+"""Real Chromium (Debian's, driven by Playwright) through the admin's main flows.
+
+Screenshots of each main page go to docs/screenshots/ (committed, shown in the README).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.conf import settings
+from playwright.sync_api import expect, sync_playwright
+
+from api.models import Image
+
+H = settings.REGISTRY_HOST
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# Playwright's sync API runs an event loop in this thread; the test's own database calls
+# are still plain synchronous ones.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+def new_page(browser, live_server, *, javascript: bool = True):
+    context = browser.new_context(
+        java_script_enabled=javascript,
+        viewport={"width": 1280, "height": 900},
+        base_url=live_server.url,
+    )
+    return context.new_page()
+
+
+def sign_in(page, account) -> None:
+    page.goto("/login/")
+    page.get_by_label("Username").fill(account.username)
+    page.get_by_label("Password").fill(account.password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Images")).to_be_visible()
+
+
+def shoot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def assert_accessible(page) -> None:
+    results = Axe().run(page)
+    serious = [
+        f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not serious, serious
+
+
+def test_the_whole_admin_in_a_browser(browser, api_server, alice, make_image, push_image):
+    pushed = push_image(
+        alice,
+        "hello",
+        "v1",
+        env={"GREETING": "hello"},
+        labels={"org.example.team": "web"},
+        ports=("8080/tcp",),
+        volumes=("/data",),
+        cmd="echo hello",
+        author="Alice <alice@example.com>",
+    )
+    for i in range(30):
+        make_image(alice, f"service-{i:02d}", tags=["latest"], description=f"Service number {i}")
+    page = new_page(browser, api_server)
+
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/login/"))
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill("wrong")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("That username and password do not match.")).to_be_visible()
+    shoot(page, "login")
+    assert_accessible(page)
+    sign_in(page, alice)
+
+    expect(page.get_by_text("Showing 1–25 of 31 images")).to_be_visible()
+    shoot(page, "image-list")
+    assert_accessible(page)
+    page.get_by_role("link", name="Next →").click()
+    expect(page.get_by_text("Showing 26–31 of 31 images")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"offset=25"))
+    page.get_by_label("Search by name").fill("service-1")
+    expect(page.get_by_text("Showing 1–10 of 10 images")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"q=service-1"))
+    page.reload()
+    expect(page.get_by_text("Showing 1–10 of 10 images")).to_be_visible()
+
+    page.goto("/images/new/")
+    page.get_by_label("Name", exact=True).fill(f"{H}/alice/shop")
+    page.get_by_label("Description").fill("The shop front end")
+    page.get_by_label("Repository owner").fill("acme")
+    page.get_by_label("Repository name").fill("shop")
+    for _ in range(3):
+        page.get_by_role("button", name="+ Add a build setting").click()
+    expect(page.get_by_label("Row 3 Tag")).to_be_visible()
+    page.get_by_role("button", name="Remove row 3").click()
+    expect(page.get_by_label("Row 3 Tag")).to_have_count(0)
+    page.get_by_label("Row 1 Tag").fill("latest")
+    page.get_by_label("Row 1 Branch").fill("main")
+    page.get_by_label("Row 2 Tag").fill("staging")
+    page.get_by_label("Row 2 Branch").fill("bad..branch")
+    page.get_by_role("button", name="Register image").click()
+    expect(page.get_by_text("'bad..branch' is not a valid git branch name.")).to_be_visible()
+    shoot(page, "register-form")
+    assert_accessible(page)
+    page.get_by_label("Row 2 Branch").fill("staging")
+    page.get_by_role("button", name="Register image").click()
+    expect(page.get_by_role("heading", name=f"{H}/alice/shop")).to_be_visible()
+    assert Image.objects.get(name=f"{H}/alice/shop").build_source.build_settings.count() == 2
+
+    page.get_by_role("link", name="Edit").click()
+    page.get_by_label("Description").fill("The new shop")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_text("The new shop")).to_be_visible()
+
+    page.goto(f"/images/{pushed.name}/-/")
+    expect(page.get_by_text(f"docker pull {pushed.name}")).to_be_visible()
+    shoot(page, "image-detail")
+    assert_accessible(page)
+    page.get_by_role("link", name="v1").click()
+    expect(page.get_by_text("Alice <alice@example.com>")).to_be_visible()
+    expect(
+        page.get_by_text(f"docker run -d -p 8080:8080 -v hello-data:/data {pushed.name}:v1")
+    ).to_be_visible()
+    shoot(page, "tag-detail")
+    assert_accessible(page)
+
+    page.goto(f"/images/{H}/alice/shop/-/delete/")
+    page.get_by_label("Type").fill("shop")
+    page.get_by_role("button", name="Delete this image").click()
+    expect(page.get_by_text("That is not the image's name; nothing was deleted.")).to_be_visible()
+    shoot(page, "delete-confirm")
+    assert_accessible(page)
+    page.get_by_label("Type").fill(f"{H}/alice/shop")
+    page.get_by_role("button", name="Delete this image").click()
+    expect(page.get_by_text(f"{H}/alice/shop was deleted.")).to_be_visible()
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_text("You are signed out.")).to_be_visible()
+
+
+def test_sign_in_filter_and_edit_without_javascript(browser, api_server, alice, make_image):
+    make_image(alice, "web", private=False, description="Public web")
+    make_image(alice, "worker", description="Private worker")
+    page = new_page(browser, api_server, javascript=False)
+
+    sign_in(page, alice)
+    page.get_by_label("Visibility").select_option("public")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_text("Showing 1–1 of 1 image")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"visibility=public"))
+
+    page.goto(f"/images/{H}/alice/worker/-/edit/")
+    page.get_by_role("button", name="+ Add a build setting").click()
+    page.get_by_label("Repository owner").fill("acme")
+    page.get_by_label("Repository name").fill("worker")
+    page.get_by_label("Row 1 Tag").fill("latest")
+    page.get_by_label("Row 1 Branch").fill("main")
+    page.get_by_label("Description").fill("Edited without JS")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_text("Edited without JS")).to_be_visible()
+    assert (
+        Image.objects.get(name=f"{H}/alice/worker").build_source.build_settings.get().branch
+        == "main"
+    )
