@@ -6,6 +6,7 @@ from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -118,7 +119,10 @@ def image_list(request):
     }
     if request.htmx and not request.htmx.boosted:
         return render(request, "images/_image_rows.html", context)
-    context["registries"] = services.list_registries(request.api)
+    # Registries change rarely; the filter's choices need not cost an API call per page view.
+    context["registries"] = cache.get_or_set(
+        f"registries:{request.api.username}", lambda: services.list_registries(request.api), 60
+    )
     return render(request, "images/image_list.html", context)
 
 

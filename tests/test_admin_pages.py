@@ -168,6 +168,9 @@ def test_registering_an_image_with_two_build_settings(signed_in):
 
     assert response.status_code == 302
     assert response.url == f"/images/{H}/alice/new-app/-/"
+    detail = text(signed_in.get(response.url))
+    assert "Not built yet" in detail
+    assert "new-app was registered." in detail
     assert Image.objects.get(name=f"{H}/alice/new-app").description == "Fresh"
     assert BuildSetting.objects.filter(autobuild=True).get().branch == "staging"
 

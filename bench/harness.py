@@ -1,0 +1,137 @@
+"""Shared by the benchmarks: a populated throwaway database and gunicorn servers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def configure(**extra: str) -> Path:
+    """Environment for a throwaway installation; call before Django is imported."""
+    sys.path.insert(0, str(ROOT))
+    data_dir = Path(tempfile.mkdtemp(prefix="tutumweb-bench-"))
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="bench.settings",
+        SECRET_KEY="bench-only-secret-key",
+        DATA_DIR=str(data_dir),
+        DATABASE_URL=f"sqlite:///{data_dir / 'bench.sqlite3'}",
+        **extra,
+    )
+    return data_dir
+
+
+def populate(count: int, *, big_image_tags: int = 0) -> tuple[str, str, str]:
+    """`count` images with 3 tags each (and one with `big_image_tags` tags).
+
+    Returns (username, password, api key) of their owner.
+    """
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    from api.models import ApiKey, Image, Layer, Registry, State, Tag
+
+    call_command("migrate", verbosity=0)
+    password = "bench-password-1"
+    user = get_user_model().objects.create_user("bench", password=password)
+    _, key = ApiKey.issue(user)
+    registry = Registry.objects.create(host="127.0.0.1:5000", name="ours", is_tutum_registry=True)
+    images = Image.objects.bulk_create(
+        Image(
+            name=f"127.0.0.1:5000/bench/app{i:05d}",
+            owner=user,
+            registry=registry,
+            description=f"Benchmark image {i}",
+            is_private_image=i % 2 == 0,
+            state=State.SUCCESS,
+        )
+        for i in range(count + (1 if big_image_tags else 0))
+    )
+    if big_image_tags:
+        images[-1].name = "127.0.0.1:5000/bench/many-tags"
+        images[-1].save()
+    layers = Layer.objects.bulk_create(
+        Layer(
+            docker_id=f"{i:064x}",
+            author="bench",
+            envvars=[{"key": "PATH", "value": "/bin"}],
+            labels=[{"key": "a", "value": "b"}],
+            ports=[{"port": 80, "protocol": "tcp"}],
+            volumes=[{"container_path": "/data"}],
+        )
+        for i in range(len(images))
+    )
+    tags = [
+        Tag(image=image, name=tag, layer=layer, state=State.SUCCESS)
+        for image, layer in zip(images[:count], layers, strict=False)
+        for tag in ("latest", "v1", "v2")
+    ]
+    if big_image_tags:
+        tags += [
+            Tag(image=images[-1], name=f"v{i:04d}", layer=layers[-1], state=State.SUCCESS)
+            for i in range(big_image_tags)
+        ]
+    Tag.objects.bulk_create(tags, batch_size=2000)
+    return "bench", password, key
+
+
+def start_gunicorn(port: int, env: dict | None = None) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "bench.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+    )
+    for _ in range(100):
+        try:
+            requests.get(f"http://127.0.0.1:{port}/baseline/hello/", timeout=1)
+            return server
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    server.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def compare(measured: Callable[[], object], baseline: Callable[[], object], rounds: int):
+    """Median seconds of each, interleaved so machine noise hits both alike."""
+    for _ in range(20):
+        measured()
+        baseline()
+    measured_times, baseline_times = [], []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        measured()
+        measured_times.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        baseline()
+        baseline_times.append(time.perf_counter() - start)
+    return statistics.median(measured_times), statistics.median(baseline_times)
