@@ -4,8 +4,9 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 # docker-registry: our OCI registry; buildah: builds; busybox-static: the tests' base image.
 SYSTEM_PACKAGES := docker-registry buildah busybox-static git ca-certificates
-# chromium: the browser suite drives Debian's Chromium through Playwright.
-TEST_PACKAGES := chromium
+# chromium: the browser suite drives Debian's Chromium through Playwright, whose Node.js
+# driver needs libatomic1.
+TEST_PACKAGES := chromium libatomic1
 
 .PHONY: run test install install-dev system-packages test-packages lint format
 
