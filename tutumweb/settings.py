@@ -119,7 +119,10 @@ AUTH_PASSWORD_VALIDATORS = [
 
 if TESTING:
     # Hashing at full strength costs a second per test account; the suite doesn't test PBKDF2.
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
