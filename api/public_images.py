@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -28,7 +29,7 @@ def inspect_public_image(name: str) -> Image | None:
         return None
     try:
         names.validate_image_name(name)
-    except Exception:
+    except ValidationError:
         return None
     image = Image(
         name=name,

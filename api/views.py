@@ -7,6 +7,7 @@ from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view, authentication_classes
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from api import filters, public_images, registration
@@ -86,7 +87,7 @@ def get_image(request, name: str) -> Image:
 
 def require_owner(request, image: Image) -> None:
     if image.owner_id != request.user.pk and not request.user.is_staff:
-        raise registration.exceptions.PermissionDenied(
+        raise PermissionDenied(
             f"You can read {image.name} but not change it: it belongs to someone else."
         )
 

@@ -103,9 +103,7 @@ class ImageForm(forms.Form):
         name = self.cleaned_data["name"].strip()
         first, sep, rest = name.partition("/")
         path = rest if sep and ("." in first or ":" in first or first == "localhost") else name
-        if name != name.strip() or any(
-            not _NAME_COMPONENT.fullmatch(part) for part in path.split("/")
-        ):
+        if any(not _NAME_COMPONENT.fullmatch(part) for part in path.split("/")):
             if name != name.lower():
                 raise forms.ValidationError("Use lowercase letters only. " + NAME_HELP)
             raise forms.ValidationError(NAME_HELP)
