@@ -190,6 +190,9 @@ def _session() -> requests.Session:
     session = getattr(_local, "session", None)
     if session is None:
         session = requests.Session()
+        # Reading proxy variables and ~/.netrc on every call costs more than rendering a
+        # page; the admin talks to one known API, through a proxy only when told to.
+        session.trust_env = settings.TUTUM_API_TRUST_ENV
         retry = Retry(
             total=2,
             connect=2,

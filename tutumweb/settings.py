@@ -197,6 +197,8 @@ API_MAX_LIMIT = int(os.environ.get("API_MAX_LIMIT", "1000"))
 TUTUM_API_URL = os.environ.get("TUTUM_API_URL", "http://127.0.0.1:8000").rstrip("/")
 TUTUM_API_CONNECT_TIMEOUT = float(os.environ.get("TUTUM_API_CONNECT_TIMEOUT", "3"))
 TUTUM_API_READ_TIMEOUT = float(os.environ.get("TUTUM_API_READ_TIMEOUT", "20"))
+# Honour HTTP(S)_PROXY/NO_PROXY and ~/.netrc for the admin's calls to the API.
+TUTUM_API_TRUST_ENV = env_bool("TUTUM_API_TRUST_ENV", False)
 LOGIN_URL = "images:login"
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(14 * 24 * 3600)))
 
