@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from api import filters, public_images, registration
 from api.auth import PasswordAuthentication
-from api.models import ApiKey, Image, Layer, Registry, Tag
+from api.models import ApiKey, BuildSetting, Image, Layer, Registry, Tag
 from api.pagination import envelope_serializer, paginate
 from api.representations import (
     IMAGE_FIELDS,
@@ -199,13 +199,30 @@ def tag_list(request, name: str):
 )
 @api_view(["GET"])
 def tag_detail(request, name: str, tag: str):
-    image = get_image(request, name)
-    tag_obj = Tag.objects.filter(image=image, name=tag).select_related("layer").first()
+    # The common case in one query: a known tag of a visible image, with its layer.
+    tag_obj = (
+        Tag.objects.filter(name=tag, image__name=name)
+        .filter(Q(image__is_private_image=False) | Q(image__owner=request.user))
+        .select_related("layer", "image__registry")
+        .annotate(
+            buildable=Exists(
+                BuildSetting.objects.filter(
+                    build_source__image=OuterRef("image"), tag=OuterRef("name")
+                )
+            )
+        )
+        .first()
+    )
     if tag_obj is None:
-        raise Http404(f"{image.name} has no tag {tag}.")
-    tag_obj.image = image
+        image = get_image(request, name)  # a 404 naming the image, or a public lookup
+        tag_obj = Tag.objects.filter(image=image, name=tag).select_related("layer").first()
+        if tag_obj is None:
+            raise Http404(f"{image.name} has no tag {tag}.")
+        tag_obj.image = image
+        tag_obj.buildable = tag in buildable_tags(image)
     public_images.fill_public_layer(tag_obj)
-    return Response(tag_json(tag_obj, image.name, buildable_tags(image)))
+    buildable = {tag_obj.name} if tag_obj.buildable else set()
+    return Response(tag_json(tag_obj, tag_obj.image.name, buildable))
 
 
 @extend_schema(
