@@ -194,3 +194,19 @@ def test_sign_in_filter_and_edit_without_javascript(browser, api_server, alice, 
         Image.objects.get(name=f"{H}/alice/worker").build_source.build_settings.get().branch
         == "main"
     )
+
+
+def test_the_dark_theme_is_readable(browser, api_server, alice, make_image):
+    make_image(alice, "web", description="Dark and readable")
+    context = browser.new_context(
+        color_scheme="dark", viewport={"width": 1280, "height": 700}, base_url=api_server.url
+    )
+    page = context.new_page()
+
+    sign_in(page, alice)
+    expect(page.get_by_text("Dark and readable")).to_be_visible()
+
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(17, 20, 24)"
+    shoot(page, "image-list-dark")
+    assert_accessible(page)
