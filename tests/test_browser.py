@@ -121,9 +121,9 @@ def test_the_whole_admin_in_a_browser(browser, api_server, alice, make_image, pu
     page.get_by_label("Description").fill("The shop front end")
     page.get_by_label("Repository owner").fill("acme")
     page.get_by_label("Repository name").fill("shop")
-    for _ in range(3):
+    for row in (1, 2, 3):
         page.get_by_role("button", name="+ Add a build setting").click()
-    expect(page.get_by_label("Row 3 Tag")).to_be_visible()
+        expect(page.get_by_label(f"Row {row} Tag")).to_be_visible()
     page.get_by_role("button", name="Remove row 3").click()
     expect(page.get_by_label("Row 3 Tag")).to_have_count(0)
     page.get_by_label("Row 1 Tag").fill("latest")
