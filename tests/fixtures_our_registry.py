@@ -51,7 +51,7 @@ class Pushed:
     digest: str
 
 
-def wait_for_tag(name: str, tag: str, digest: str, seconds: float = 15):
+def wait_for_tag(name: str, tag: str, digest: str, seconds: float = 30):
     from api.models import Tag
 
     deadline = time.monotonic() + seconds

@@ -24,6 +24,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 # Playwright's sync API runs an event loop in this thread; the test's own database calls
 # are still plain synchronous ones.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# A busy CI machine can take longer than Playwright's 5 s default to answer.
+expect.set_options(timeout=20_000)
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +54,7 @@ def new_page(browser, live_server, *, javascript: bool = True):
         viewport={"width": 1280, "height": 900},
         base_url=live_server.url,
     )
+    context.set_default_timeout(20_000)
     return context.new_page()
 
 
@@ -201,6 +204,7 @@ def test_the_dark_theme_is_readable(browser, api_server, alice, make_image):
     context = browser.new_context(
         color_scheme="dark", viewport={"width": 1280, "height": 700}, base_url=api_server.url
     )
+    context.set_default_timeout(20_000)
     page = context.new_page()
 
     sign_in(page, alice)
