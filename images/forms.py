@@ -173,7 +173,7 @@ def image_payload(form: ImageForm, settings_formset, *, creating: bool) -> dict:
                 {k: row[k] for k in ("tag", "branch", "dockerfile", "autobuild")} for row in rows
             ],
         }
-    elif not creating or rows:
+    elif not creating:
         body["build_source"] = None
     return body
 

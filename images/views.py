@@ -216,6 +216,9 @@ def _image_form_page(request, image: services.Image | None):
         return render(request, template, {**context, "form": form, "formset": formset})
     form = ImageForm(request.POST, editing=editing)
     formset = BuildSettingFormSet(request.POST, prefix=SETTINGS_PREFIX)
+    has_rows = formset.is_valid() and any(f.cleaned_data for f in formset.forms)
+    if form.is_valid() and has_rows and not form.cleaned_data["source_owner"]:
+        form.add_error("source_owner", "Build settings need a repository to build from.")
     if form.is_valid() and formset.is_valid():
         body = image_payload(form, formset, creating=not editing)
         try:

@@ -343,3 +343,21 @@ def test_an_unreachable_api_inline_for_htmx(signed_in, settings):
 
     assert response.status_code == 200
     assert "Try again" in text(response)
+
+
+def test_build_settings_without_a_repository_are_refused(signed_in):
+    response = signed_in.post(
+        "/images/new/",
+        {
+            "name": f"{H}/alice/app",
+            "autotests": "OFF",
+            "settings-TOTAL_FORMS": "1",
+            "settings-INITIAL_FORMS": "0",
+            "settings-0-tag": "latest",
+            "settings-0-branch": "main",
+            "settings-0-dockerfile": "/",
+        },
+    )
+
+    assert "Build settings need a repository to build from." in text(response)
+    assert not Image.objects.exists()
