@@ -105,6 +105,9 @@ def start_gunicorn(port: int, env: dict | None = None) -> subprocess.Popen:
             f"127.0.0.1:{port}",
             "--workers",
             "1",
+            # As `make run` serves (gthread): keep-alive between the admin and the API.
+            "--threads",
+            "4",
             "--log-level",
             "warning",
         ],
