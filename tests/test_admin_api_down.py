@@ -52,14 +52,19 @@ def api_process(settings, alice):
             break
         except requests.ConnectionError:
             if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
+                process.terminate()
                 errors = process.stderr.read().decode()[-2000:]
                 raise RuntimeError(f"the API server did not start:\n{errors}") from None
             time.sleep(0.1)
     settings.TUTUM_API_URL = url
     yield process
-    process.kill()
-    process.wait()
+    # SIGTERM lets gunicorn's master stop its worker too; SIGKILL would orphan it.
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def test_the_admin_survives_the_api_stopping(api_process, alice, make_image):
