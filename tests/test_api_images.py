@@ -6,6 +6,7 @@ import pytest
 from django.conf import settings
 
 from api.models import BuildSetting, Category, Image, State, Tag
+from tests.fixtures_api import ApiClient
 
 H = settings.REGISTRY_HOST
 
@@ -412,3 +413,32 @@ def test_an_unknown_image_is_a_404_naming_it(api):
 
     assert response.status_code == 404
     assert response.json() == {"error": f"No image named {H}/alice/ghost."}
+
+
+def test_it_answers_requests_shaped_like_python_tutums(alice, make_image, our_registry):
+    """python-tutum sends JSON Content-Type on every call, bodies only with changed fields."""
+    image = make_image(alice, "app", description="before")
+    client = ApiClient(alice.basic())
+    headers = {"User-Agent": "python-tutum/v1.0"}
+
+    fetched = client.generic(
+        "GET", f"/api/v1/image/{image.name}/", "", "application/json", headers=headers
+    )
+    saved = client.generic(
+        "PATCH",
+        f"/api/v1/image/{image.name}/",
+        '{"description": "after"}',
+        "application/json",
+        headers=headers,
+    )
+    empty = client.generic(
+        "PATCH", f"/api/v1/image/{image.name}/", "{}", "application/json", headers=headers
+    )
+    deleted = client.generic(
+        "DELETE", f"/api/v1/image/{image.name}/", "", "application/json", headers=headers
+    )
+
+    assert fetched.status_code == 200 and fetched.json()["description"] == "before"
+    assert saved.status_code == 200 and saved.json()["description"] == "after"
+    assert empty.status_code == 200 and empty.json()["description"] == "after"
+    assert deleted.status_code == 204
