@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -111,6 +112,7 @@ class Image(models.Model):
     categories = models.ManyToManyField(Category, blank=True, related_name="images")
     registry_username = models.CharField(max_length=255, blank=True)
     registry_password_encrypted = models.TextField(blank=True, editable=False)
+    webhook_secret_encrypted = models.TextField(blank=True, editable=False)
     state = models.CharField(
         max_length=10, choices=State.choices, default=State.EMPTY, db_index=True
     )
@@ -132,6 +134,18 @@ class Image(models.Model):
     @registry_password.setter
     def registry_password(self, value: str) -> None:
         self.registry_password_encrypted = crypto.encrypt(value) if value else ""
+
+    @property
+    def webhook_secret(self) -> str:
+        """The HMAC secret for GitHub's push webhook, created on first use."""
+        secret = crypto.decrypt(self.webhook_secret_encrypted)
+        if not secret:
+            secret = secrets.token_hex(20)
+            self.webhook_secret_encrypted = crypto.encrypt(secret)
+            Image.objects.filter(pk=self.pk).update(
+                webhook_secret_encrypted=self.webhook_secret_encrypted
+            )
+        return secret
 
     @property
     def repository(self) -> str:
@@ -173,9 +187,23 @@ class BuildSource(models.Model):
     owner = models.CharField(max_length=100)
     repository = models.CharField(max_length=100)
     autotests = models.CharField(max_length=20, choices=Autotests.choices, default=Autotests.OFF)
+    # For private repositories: sent as HTTP Basic to the git server, never shown back.
+    access_token_encrypted = models.TextField(blank=True, editable=False)
 
     def __str__(self) -> str:
         return f"{self.owner}/{self.repository}"
+
+    @property
+    def access_token(self) -> str:
+        return crypto.decrypt(self.access_token_encrypted)
+
+    @access_token.setter
+    def access_token(self, value: str) -> None:
+        self.access_token_encrypted = crypto.encrypt(value) if value else ""
+
+    @property
+    def clone_url(self) -> str:
+        return f"{settings.GIT_BASE_URL}/{self.owner}/{self.repository}.git"
 
 
 class BuildSetting(models.Model):
@@ -242,3 +270,82 @@ class Tag(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.image.name}:{self.name}"
+
+
+class Build(models.Model):
+    """One build of a tag: queued by the API, run by a worker, its log written as it runs."""
+
+    class State(models.TextChoices):
+        QUEUED = "Queued"
+        BUILDING = "Building"
+        SUCCESS = "Success"
+        FAILED = "Failed"
+
+    class Trigger(models.TextChoices):
+        USER = "USER", "the web admin"
+        API = "API", "the API"
+        WEBHOOK = "WEBHOOK", "a push to the branch"
+
+    ACTIVE = (State.QUEUED, State.BUILDING)
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="builds")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.API)
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    # What was asked for, copied from the build setting when queued.
+    clone_url = models.CharField(max_length=1000)
+    branch = models.CharField(max_length=255)
+    dockerfile = models.CharField(max_length=500)
+    commit_sha = models.CharField(max_length=64, blank=True)
+    commit_message = models.TextField(blank=True)
+    digest = models.CharField(max_length=100, blank=True)
+    error = models.TextField(blank=True, help_text="Why it failed, in plain words.")
+    log = models.TextField(blank=True)
+    worker = models.CharField(max_length=100, blank=True)
+    task_id = models.UUIDField(null=True, blank=True, help_text="Its django-tasks result.")
+    created = models.DateTimeField(default=timezone.now, editable=False)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [
+            # The database, not the code path, guarantees one active build per tag.
+            models.UniqueConstraint(
+                fields=["tag"],
+                condition=models.Q(state__in=["Queued", "Building"]),
+                name="one_active_build_per_tag",
+            )
+        ]
+        indexes = [models.Index(fields=["state", "created"], name="build_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.tag} build {self.uuid}"
+
+    @property
+    def duration(self) -> float | None:
+        if self.started is None:
+            return None
+        end = self.finished or timezone.now()
+        return round((end - self.started).total_seconds(), 1)
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in self.ACTIVE
+
+
+class Worker(models.Model):
+    """A build worker process, as last seen: so a queue with nobody serving it can say so."""
+
+    worker_id = models.CharField(max_length=64, unique=True)
+    hostname = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    started = models.DateTimeField(default=timezone.now)
+    seen = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.hostname}:{self.pid}"

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from api.models import Image, Layer, State, Tag
+from api.models import Build, Image, Layer, State, Tag
 from api.registration import registry_for_host
 from builds import registry as oci
 
@@ -74,11 +74,15 @@ def record_push(repository: str, tag: str, digest: str, actor_name: str = "") ->
     manifest = oci.client_for_image(image).get_manifest(repository, digest or tag)
     layer = store_layer(manifest.config)
     now = timezone.now()
+    # A build's own push arrives here before the build has finished: it stays Building.
+    building = Build.objects.filter(
+        tag__image=image, tag__name=tag, state__in=Build.ACTIVE
+    ).exists()
     defaults = {
         "layer": layer,
         "digest": manifest.digest,
         "media_type": manifest.media_type,
-        "state": State.SUCCESS,
+        "state": State.BUILDING if building else State.SUCCESS,
         "pushed_at": now,
         "last_build_date": now,
     }

@@ -20,10 +20,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from django.conf import settings
+from django.core import signing
 
 from api.models import Image
 
 REPOSITORY_ACTIONS = ("pull", "push", "delete")
+# Build workers log in to our registry as this user with a signed, expiring password that
+# names the one repository the build may push to.
+BUILD_USERNAME = "$build"
+_BUILD_SALT = "tutumweb.registry.build-push"
 
 
 def ensure_signing_key() -> None:
@@ -109,6 +114,38 @@ def service_token(scopes: list[str]) -> str:
             kind, name, actions = parsed
             access.append({"type": kind, "name": name, "actions": actions})
     return issue_token("tutumweb-api", access)["token"]
+
+
+def build_credentials(repository: str, subject: str) -> tuple[str, str]:
+    """Registry login for a build pushing to `repository` on behalf of `subject`."""
+    password = signing.dumps({"repository": repository, "subject": subject}, salt=_BUILD_SALT)
+    return BUILD_USERNAME, password
+
+
+def build_grant(username: str, password: str) -> dict | None:
+    """The repository and subject a build login stands for, or None if it is not one."""
+    if username != BUILD_USERNAME:
+        return None
+    try:
+        grant = signing.loads(password, salt=_BUILD_SALT, max_age=settings.BUILD_TIMEOUT + 600)
+    except signing.BadSignature:
+        return None
+    return grant if isinstance(grant, dict) and grant.get("repository") else None
+
+
+def build_access(grant: dict, scopes: list[str]) -> list[dict]:
+    """A build may pull and push its own repository, nothing else."""
+    access = []
+    for scope in scopes:
+        parsed = parse_scope(scope)
+        if parsed is None or parsed[0] != "repository":
+            continue
+        _, name, actions = parsed
+        allowed = ("pull", "push") if name == grant["repository"] else ()
+        access.append(
+            {"type": "repository", "name": name, "actions": [a for a in actions if a in allowed]}
+        )
+    return access
 
 
 def _repository_actions(user, repository: str, wanted: list[str]) -> list[str]:

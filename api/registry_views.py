@@ -75,16 +75,18 @@ def _unauthorized(message: str, challenge: str) -> Response:
 @authentication_classes([])
 @permission_classes([AllowAny])
 def registry_token(request):
-    user = None
+    user = grant = None
     header = request.META.get("HTTP_AUTHORIZATION", "")
     if header:
         parsed = parse_authorization(header)
         if parsed is None or parsed[0] != "basic":
             return _unauthorized("Send Basic username:apikey.", REALM)
         _, username, secret = parsed
-        user = user_for_api_key(username, secret) or user_for_password(username, secret)
-        if user is None:
-            return _unauthorized("Invalid username or API key.", REALM)
+        grant = tokens.build_grant(username, secret)
+        if grant is None:
+            user = user_for_api_key(username, secret) or user_for_password(username, secret)
+            if user is None:
+                return _unauthorized("Invalid username or API key.", REALM)
     service = request.query_params.get("service", "")
     if service != settings.REGISTRY_TOKEN_SERVICE:
         return Response(
@@ -95,8 +97,11 @@ def registry_token(request):
             status=status.HTTP_400_BAD_REQUEST,
         )
     scopes = [s for value in request.query_params.getlist("scope") for s in value.split(" ") if s]
-    access = tokens.granted_access(user, scopes)
-    subject = user.get_username() if user else ""
+    if grant is not None:
+        access, subject = tokens.build_access(grant, scopes), grant.get("subject", "")
+    else:
+        access = tokens.granted_access(user, scopes)
+        subject = user.get_username() if user else ""
     return Response(tokens.issue_token(subject, access))
 
 

@@ -190,3 +190,32 @@ def registry_json(registry: Registry) -> dict:
         "port": int(port) if port.isdigit() else 443 if registry.is_ssl else 80,
         "resource_uri": uris.registry_uri(registry.host),
     }
+
+
+def build_json(build, image_name: str, tag_name: str, log_size: int | None = None) -> dict:
+    from api import builds as build_rules
+
+    return {
+        "uuid": str(build.uuid),
+        "resource_uri": uris.build_uri(build.uuid),
+        "image": uris.image_uri(image_name),
+        "tag": uris.tag_uri(image_name, tag_name),
+        "tag_name": tag_name,
+        "state": build.state,
+        "trigger": build.trigger,
+        "triggered_by": build.triggered_by.get_username() if build.triggered_by else None,
+        "branch": build.branch,
+        "dockerfile": build.dockerfile,
+        "commit": build.commit_sha,
+        "commit_message": build.commit_message,
+        "digest": build.digest,
+        "error": build.error,
+        "created": uris.rfc2822(build.created),
+        "started": uris.rfc2822(build.started),
+        "finished": uris.rfc2822(build.finished),
+        "duration": build.duration,
+        "queue_position": build_rules.queue_position(build),
+        "workers_online": build_rules.workers_online(),
+        "log": uris.build_uri(build.uuid) + "log/",
+        "log_size": log_size if log_size is not None else len(build.log),
+    }

@@ -234,3 +234,51 @@ class ImagePatchSerializer(ImageWriteSerializer):
 class AuthKeySerializer(serializers.Serializer):
     key = serializers.CharField()
     username = serializers.CharField()
+
+
+class BuildSerializer(serializers.Serializer):
+    """Read schema of a build (extension: Tutum's API had no build records)."""
+
+    uuid = serializers.UUIDField()
+    resource_uri = serializers.CharField()
+    image = serializers.CharField()
+    tag = serializers.CharField()
+    tag_name = serializers.CharField()
+    state = serializers.ChoiceField(choices=["Queued", "Building", "Success", "Failed"])
+    trigger = serializers.ChoiceField(choices=["USER", "API", "WEBHOOK"])
+    triggered_by = serializers.CharField(allow_null=True)
+    branch = serializers.CharField()
+    dockerfile = serializers.CharField()
+    commit = serializers.CharField(allow_blank=True)
+    commit_message = serializers.CharField(allow_blank=True)
+    digest = serializers.CharField(allow_blank=True)
+    error = serializers.CharField(allow_blank=True)
+    created = serializers.CharField()
+    started = serializers.CharField(allow_null=True)
+    finished = serializers.CharField(allow_null=True)
+    duration = serializers.FloatField(allow_null=True)
+    queue_position = serializers.IntegerField(allow_null=True)
+    workers_online = serializers.IntegerField()
+    log = serializers.CharField()
+    log_size = serializers.IntegerField()
+
+
+class BuildLogSerializer(serializers.Serializer):
+    offset = serializers.IntegerField()
+    next_offset = serializers.IntegerField()
+    text = serializers.CharField(allow_blank=True)
+    state = serializers.ChoiceField(choices=["Queued", "Building", "Success", "Failed"])
+    complete = serializers.BooleanField(help_text="The build has finished and all is read.")
+
+
+class BuildRequestSerializer(serializers.Serializer):
+    trigger = serializers.ChoiceField(
+        choices=["USER", "API"], default="API", help_text="USER when a person clicked Build."
+    )
+
+
+class WebhookSerializer(serializers.Serializer):
+    url = serializers.CharField()
+    secret = serializers.CharField()
+    content_type = serializers.CharField()
+    events = serializers.ListField(child=serializers.CharField())

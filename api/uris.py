@@ -34,3 +34,11 @@ def rfc2822(value: datetime | None) -> str | None:
         f"{_DAYS[value.weekday()]}, {value.day} {_MONTHS[value.month - 1]} {value.year} "
         f"{value:%H:%M:%S} +0000"
     )
+
+
+def build_uri(uuid) -> str:
+    return f"{API_PREFIX}/build/{uuid}/"
+
+
+def webhook_uri(image_name: str) -> str:
+    return f"{API_PREFIX}/hooks/github/{image_name}/"

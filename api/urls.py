@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from api import registry_views, views
+from api import build_views, registry_views, views
 
 NAME = r"(?P<name>[^?#]+?)"
 
@@ -13,9 +13,13 @@ urlpatterns = [
     path("registry-token/", registry_views.registry_token, name="registry-token"),
     path("registry-events/", registry_views.registry_events, name="registry-events"),
     path("image/", views.image_list, name="image-list"),
+    re_path(rf"^image/{NAME}/tag/(?P<tag>[^/]+)/build/$", build_views.tag_build, name="tag-build"),
     re_path(rf"^image/{NAME}/tag/(?P<tag>[^/]+)/$", views.tag_detail, name="tag-detail"),
     re_path(rf"^image/{NAME}/tag/$", views.tag_list, name="tag-list"),
     re_path(rf"^image/{NAME}/$", views.image_detail, name="image-detail"),
+    path("build/<uuid:uuid>/", build_views.build_detail, name="build-detail"),
+    path("build/<uuid:uuid>/log/", build_views.build_log, name="build-log"),
+    re_path(rf"^hooks/github/{NAME}/$", build_views.github_webhook, name="github-webhook"),
     path("layer/<str:docker_id>/", views.layer_detail, name="layer-detail"),
     path("registry/", views.registry_list, name="registry-list"),
     re_path(r"^registry/(?P<host>[^/]+)/$", views.registry_detail, name="registry-detail"),

@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.fixtures_our_registry",
     "tests.fixtures_api",
     "tests.fixtures_admin",
+    "tests.fixtures_builds",
 ]

@@ -57,7 +57,10 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
     "api",
+    "builds",
     "images",
 ]
 
@@ -201,6 +204,29 @@ TUTUM_API_READ_TIMEOUT = float(os.environ.get("TUTUM_API_READ_TIMEOUT", "20"))
 TUTUM_API_TRUST_ENV = env_bool("TUTUM_API_TRUST_ENV", False)
 LOGIN_URL = "images:login"
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(14 * 24 * 3600)))
+
+# Builds run as background tasks in `manage.py build_worker` processes (django-tasks with its
+# database backend: several workers share the queue, each task goes to exactly one of them).
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["builds"],
+    }
+}
+# Where build sources live: `{GIT_BASE_URL}/{owner}/{repository}.git`.
+GIT_BASE_URL = os.environ.get("GIT_BASE_URL", "https://github.com").rstrip("/")
+# Clones, buildah's storage and build scratch space.
+BUILD_DIR = Path(os.environ.get("BUILD_DIR", DATA_DIR / "builds")).resolve()
+# A running build's worker reports every BUILD_HEARTBEAT seconds; a build not heard from for
+# BUILD_LEASE seconds is failed ("the build worker stopped") so the tag can build again.
+BUILD_HEARTBEAT = float(os.environ.get("BUILD_HEARTBEAT", "5"))
+BUILD_LEASE = float(os.environ.get("BUILD_LEASE", "60"))
+BUILD_TIMEOUT = float(os.environ.get("BUILD_TIMEOUT", "3600"))
+GIT_TIMEOUT = float(os.environ.get("GIT_TIMEOUT", "120"))
+# Saving a build setting clones its branch to check it and the Dockerfile path exist.
+CHECK_BUILD_SETTINGS = env_bool("CHECK_BUILD_SETTINGS", not TESTING)
+# The address shown for GitHub's push webhook (the API's public URL unless set).
+WEBHOOK_PUBLIC_URL = os.environ.get("WEBHOOK_PUBLIC_URL", API_PUBLIC_URL).rstrip("/")
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,254 @@
+"""Builds: start one, its history, a build and its log; GitHub's push webhook (autobuild)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from urllib.parse import parse_qs
+
+from django.conf import settings
+from django.db.models.functions import Length
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from api import builds as build_rules
+from api import uris
+from api.models import Build, Image, Tag
+from api.pagination import envelope_serializer, paginate
+from api.registration import Conflict
+from api.representations import build_json, buildable_tags, tag_json
+from api.serializers import (
+    BuildLogSerializer,
+    BuildRequestSerializer,
+    BuildSerializer,
+    TagSerializer,
+    WebhookSerializer,
+)
+from api.views import ERROR, NAME, PAGE_PARAMS, TAG, get_image, require_owner, visible_images
+
+
+def _history(tag: Tag):
+    return (
+        Build.objects.filter(tag=tag)
+        .select_related("triggered_by")
+        .annotate(log_size=Length("log"))
+        .defer("log")
+    )
+
+
+@extend_schema(
+    methods=["POST"],
+    operation_id="image_tags_build",
+    summary="Build an image tag from its build setting",
+    description="Queues a build; 409 while this tag already builds. Location names the build.",
+    parameters=[NAME, TAG],
+    request=BuildRequestSerializer,
+    responses={202: TagSerializer, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR, 409: ERROR},
+)
+@extend_schema(
+    methods=["GET"],
+    operation_id="image_tags_builds_list",
+    summary="Build history of an image tag, newest first",
+    parameters=[NAME, TAG, *PAGE_PARAMS],
+    responses={
+        200: envelope_serializer("BuildList", BuildSerializer(many=True)),
+        400: ERROR,
+        401: ERROR,
+        404: ERROR,
+    },
+)
+@api_view(["GET", "POST"])
+def tag_build(request, name: str, tag: str):
+    image = get_image(request, name)
+    if request.method == "GET":
+        tag_obj = Tag.objects.filter(image=image, name=tag).first()
+        if tag_obj is None:
+            raise Http404(f"{image.name} has no tag {tag}.")
+        builds, meta = paginate(request, _history(tag_obj))
+        return Response(
+            {"meta": meta, "objects": [build_json(b, image.name, tag, b.log_size) for b in builds]}
+        )
+    require_owner(request, image)
+    body = BuildRequestSerializer(data=request.data or {})
+    body.is_valid(raise_exception=True)
+    build = build_rules.start_build(
+        image, tag, user=request.user, trigger=body.validated_data["trigger"]
+    )
+    tag_obj = Tag.objects.select_related("layer").get(pk=build.tag_id)
+    response = Response(
+        tag_json(tag_obj, image.name, buildable_tags(image)), status=status.HTTP_202_ACCEPTED
+    )
+    response["Location"] = uris.build_uri(build.uuid)
+    return response
+
+
+def _get_build(request, uuid: str) -> Build:
+    build = (
+        Build.objects.filter(uuid=uuid, tag__image__in=visible_images(request.user))
+        .select_related("tag__image", "triggered_by")
+        .annotate(log_size=Length("log"))
+        .defer("log")
+        .first()
+    )
+    if build is None:
+        raise Http404(f"No build {uuid}.")
+    return build
+
+
+@extend_schema(
+    operation_id="builds_retrieve",
+    summary="Get a build",
+    responses={200: BuildSerializer, 401: ERROR, 404: ERROR},
+)
+@api_view(["GET"])
+def build_detail(request, uuid: str):
+    build = _get_build(request, uuid)
+    if build.is_active:
+        build_rules.reap_stale_builds()
+        build = _get_build(request, uuid)
+    return Response(build_json(build, build.tag.image.name, build.tag.name, build.log_size))
+
+
+@extend_schema(
+    operation_id="builds_log",
+    summary="Read a build's log from an offset (follow it while it runs)",
+    description=(
+        "Returns the log text from character `offset`; call again with `next_offset` until "
+        "`complete` is true."
+    ),
+    parameters=[OpenApiParameter("offset", int, description="Characters already read.")],
+    responses={200: BuildLogSerializer, 400: ERROR, 401: ERROR, 404: ERROR},
+)
+@api_view(["GET"])
+def build_log(request, uuid: str):
+    build = _get_build(request, uuid)
+    raw = request.query_params.get("offset", "0")
+    if not raw.isdigit():
+        raise serializers.ValidationError({"offset": ["Must be a whole number, 0 or more."]})
+    offset = min(int(raw), build.log_size)
+    text = build_rules.log_slice(build, offset)
+    next_offset = offset + len(text)
+    return Response(
+        {
+            "offset": offset,
+            "next_offset": next_offset,
+            "text": text,
+            "state": build.state,
+            "complete": not build.is_active and next_offset >= build.log_size,
+        }
+    )
+
+
+def _signature_ok(secret: str, body: bytes, header: str) -> bool:
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return bool(secret) and hmac.compare_digest(expected.encode(), header.strip().encode())
+
+
+def _payload(request) -> dict:
+    body = request.body
+    if request.content_type == "application/x-www-form-urlencoded":
+        body = (parse_qs(body.decode(errors="replace")).get("payload") or ["{}"])[0].encode()
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError as error:
+        raise serializers.ValidationError({"payload": ["Not valid JSON."]}) from error
+    if not isinstance(data, dict):
+        raise serializers.ValidationError({"payload": ["Expected a JSON object."]})
+    return data
+
+
+@extend_schema(
+    methods=["GET"],
+    operation_id="webhook_retrieve",
+    summary="The GitHub push webhook of an image: URL and secret (owner only)",
+    parameters=[NAME],
+    responses={200: WebhookSerializer, 401: ERROR, 403: ERROR, 404: ERROR},
+)
+@extend_schema(
+    methods=["POST"],
+    operation_id="webhook_github",
+    summary="GitHub push webhook: builds the autobuild settings of the pushed branch",
+    description="Signed with `X-Hub-Signature-256` (HMAC-SHA256 of the body, the image's secret).",
+    parameters=[NAME],
+    request=inline_serializer("GitHubPush", {"ref": serializers.CharField()}),
+    responses={
+        200: inline_serializer("WebhookPong", {"ok": serializers.CharField()}),
+        202: inline_serializer(
+            "WebhookAccepted",
+            {
+                "built": serializers.ListField(child=serializers.CharField()),
+                "skipped": serializers.DictField(child=serializers.CharField()),
+                "message": serializers.CharField(),
+            },
+        ),
+        400: ERROR,
+        401: ERROR,
+        404: ERROR,
+    },
+    auth=[],
+)
+@api_view(["GET", "POST"])
+@permission_classes([AllowAny])
+def github_webhook(request, name: str):
+    if request.method == "GET":
+        if request.user is None:
+            raise NotAuthenticated()
+        image = get_image(request, name)
+        require_owner(request, image)
+        return Response(
+            {
+                "url": settings.WEBHOOK_PUBLIC_URL + uris.webhook_uri(image.name),
+                "secret": image.webhook_secret,
+                "content_type": "application/json",
+                "events": ["push"],
+            }
+        )
+    return _receive_push(request, name)
+
+
+def _receive_push(request, name: str) -> Response:
+    body = request.body
+    image = Image.objects.filter(name=name).select_related("build_source").first()
+    header = request.META.get("HTTP_X_HUB_SIGNATURE_256", "")
+    # An unknown image answers like a wrong signature, so names do not leak.
+    if image is None or not _signature_ok(image.webhook_secret, body, header):
+        response = Response(
+            {"error": "Missing or wrong X-Hub-Signature-256 for this image's webhook secret."},
+            status=status.HTTP_401_UNAUTHORIZED,
+        )
+        response["WWW-Authenticate"] = 'HMAC realm="github-webhook"'
+        return response
+    event = request.META.get("HTTP_X_GITHUB_EVENT", "push")
+    if event == "ping":
+        return Response({"ok": "pong"})
+    payload = _payload(request)
+    ref = payload.get("ref") if isinstance(payload.get("ref"), str) else ""
+    accepted = {"built": [], "skipped": {}}
+    if event != "push" or not ref.startswith("refs/heads/") or payload.get("deleted"):
+        accepted["message"] = "Not a push to a branch: nothing to build."
+        return Response(accepted, status=status.HTTP_202_ACCEPTED)
+    branch = ref.removeprefix("refs/heads/")
+    source = getattr(image, "build_source", None)
+    settings_for_branch = (
+        source.build_settings.filter(branch=branch, autobuild=True) if source else []
+    )
+    for setting in settings_for_branch:
+        try:
+            build_rules.start_build(
+                image, setting.tag, user=image.owner, trigger=Build.Trigger.WEBHOOK
+            )
+            accepted["built"].append(uris.tag_uri(image.name, setting.tag))
+        except Conflict as conflict:
+            accepted["skipped"][setting.tag] = str(conflict.detail)
+    accepted["message"] = (
+        f"Building {len(accepted['built'])} tag(s) from branch {branch}."
+        if settings_for_branch
+        else f"No build setting with autobuild builds branch {branch}: nothing to build."
+    )
+    return Response(accepted, status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,142 @@
+"""Starting, finishing and reaping builds: the rules behind `POST .../build/` and the worker."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from rest_framework import exceptions
+
+from api.models import Build, BuildSetting, Image, State, Tag, Worker
+from api.registration import Conflict
+
+WORKER_STOPPED = (
+    "The build worker stopped while this build was running (no sign of life for {seconds:.0f} "
+    "seconds). Nothing was pushed; start the build again."
+)
+
+
+class NoBuildSetting(exceptions.ValidationError):
+    pass
+
+
+def build_setting_for(image: Image, tag: str) -> BuildSetting | None:
+    return (
+        BuildSetting.objects.filter(build_source__image=image, tag=tag)
+        .select_related("build_source")
+        .first()
+    )
+
+
+def start_build(image: Image, tag_name: str, *, user=None, trigger=Build.Trigger.API) -> Build:
+    """Queue a build of `tag_name`; 400 without a build setting, 409 while one is active."""
+    setting = build_setting_for(image, tag_name)
+    if setting is None:
+        raise NoBuildSetting(
+            {
+                "tag": [
+                    f"{image.name} has no build setting for tag `{tag_name}`. Add one (tag, "
+                    "branch, Dockerfile path) to the image's build source first."
+                ]
+            }
+        )
+    reap_stale_builds()
+    tag, _ = Tag.objects.get_or_create(image=image, name=tag_name)
+    from builds.tasks import run_build  # the task module imports the pipeline and its tools
+
+    try:
+        with transaction.atomic():
+            build = Build.objects.create(
+                tag=tag,
+                trigger=trigger,
+                triggered_by=user,
+                clone_url=setting.build_source.clone_url,
+                branch=setting.branch,
+                dockerfile=setting.dockerfile,
+            )
+            # Enqueued in the same transaction: the worker never sees a half-made build.
+            result = run_build.enqueue(build.pk)
+            build.task_id = result.id
+            build.save(update_fields=["task_id"])
+            Tag.objects.filter(pk=tag.pk).update(state=State.BUILDING)
+    except IntegrityError as error:
+        active = Build.objects.filter(tag=tag, state__in=Build.ACTIVE).first()
+        since = f" ({active.state.lower()} since {_clock(active)})" if active else ""
+        raise Conflict(
+            f"{tag.full_name} is already building{since}. Only one build per tag runs at a "
+            "time; wait for it to finish and build again."
+        ) from error
+    image.refresh_state()
+    return build
+
+
+def _clock(build: Build) -> str:
+    moment = build.started or build.created
+    return moment.strftime("%H:%M:%S UTC")
+
+
+def finish(build: Build, state: str, *, error: str = "") -> bool:
+    """Record the outcome and the tag's and image's new state; False if already finished."""
+    now = timezone.now()
+    with transaction.atomic():
+        changed = Build.objects.filter(pk=build.pk, state__in=Build.ACTIVE).update(
+            state=state, error=error, finished=now, heartbeat=now
+        )
+        if not changed:
+            return False
+        tag_state = State.SUCCESS if state == Build.State.SUCCESS else State.FAILED
+        Tag.objects.filter(pk=build.tag_id).update(state=tag_state, last_build_date=now)
+    build.state, build.error, build.finished = state, error, now
+    Image.objects.get(tags__pk=build.tag_id).refresh_state()
+    return True
+
+
+def reap_stale_builds() -> int:
+    """Fail builds whose worker stopped (kill -9, power loss); returns how many."""
+    lease = settings.BUILD_LEASE
+    cutoff = timezone.now() - dt.timedelta(seconds=lease)
+    stale = Build.objects.filter(
+        Q(state=Build.State.BUILDING, heartbeat__lt=cutoff)
+        # Claimed by a worker that died before it could mark the build Building.
+        | Q(state=Build.State.QUEUED, task_id__in=_abandoned_task_ids(cutoff))
+    )
+    reaped = 0
+    for build in stale:
+        reaped += finish(build, Build.State.FAILED, error=WORKER_STOPPED.format(seconds=lease))
+    return reaped
+
+
+def _abandoned_task_ids(cutoff):
+    from django_tasks_db.models import DBTaskResult
+
+    started_long_ago = Q(status="RUNNING", started_at__lt=cutoff)
+    ended = Q(status__in=["FAILED", "SUCCESSFUL"])
+    return DBTaskResult.objects.filter(started_long_ago | ended).values_list("id", flat=True)
+
+
+def queue_position(build: Build) -> int | None:
+    """How many queued builds are ahead of this one (None once it has started)."""
+    if build.state != Build.State.QUEUED:
+        return None
+    return Build.objects.filter(state=Build.State.QUEUED, created__lt=build.created).count()
+
+
+def workers_online() -> int:
+    cutoff = timezone.now() - dt.timedelta(seconds=max(settings.BUILD_HEARTBEAT * 3, 15))
+    return Worker.objects.filter(seen__gte=cutoff).count()
+
+
+def log_slice(build: Build, offset: int, limit: int = 256 * 1024) -> str:
+    """The log from character `offset`, read in the database, so long logs stay cheap."""
+    from django.db.models.functions import Substr
+
+    row = (
+        Build.objects.filter(pk=build.pk)
+        .annotate(part=Substr("log", offset + 1, limit))
+        .values_list("part", flat=True)
+        .first()
+    )
+    return row or ""

@@ -1,0 +1,280 @@
+"""One build, start to finish: clone, check, buildah bud, autotests, push, read back.
+
+Runs in a build worker. The log is appended to the database while the build runs (so the
+admin can follow it) and a heartbeat says the worker is alive (so a killed worker's build is
+failed by `api.builds.reap_stale_builds` instead of staying Building forever).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+from django.db.models import Value
+from django.db.models.functions import Concat
+from django.utils import timezone
+
+from api import builds as build_rules
+from api.models import Build, Image, Tag
+from api.registry_sync import store_layer
+from api.registry_token import build_credentials
+from builds import autotests, buildah, git
+from builds import dockerfile as df
+from builds import registry as oci
+
+log = logging.getLogger(__name__)
+LOG_LIMIT = 2_000_000  # characters kept per build; the rest is summarised
+
+
+class BuildFailed(Exception):
+    """The build cannot go on; the message is shown to the user as the reason."""
+
+
+class BuildLog:
+    """Buffers log text and writes it to the build row twice a second, with a heartbeat."""
+
+    def __init__(self, build: Build):
+        self.build = build
+        self.buffer: list[str] = []
+        self.size = 0
+        self.truncated = False
+        self.lock = threading.Lock()
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name=f"build-{build.pk}", daemon=True)
+
+    def __enter__(self) -> BuildLog:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopped.set()
+        self.thread.join()
+        self.flush()
+
+    def write(self, text: str) -> None:
+        with self.lock:
+            if self.size + len(text) > LOG_LIMIT:
+                if not self.truncated:
+                    self.buffer.append(
+                        "\n[log truncated: it is longer than 2,000,000 characters]\n"
+                    )
+                    self.truncated = True
+                return
+            self.buffer.append(text)
+            self.size += len(text)
+
+    def say(self, text: str) -> None:
+        """A line of our own, set apart from the tools' output."""
+        self.write(f"==> {text}\n")
+
+    def flush(self, heartbeat: bool = False) -> None:
+        with self.lock:
+            chunk, self.buffer = "".join(self.buffer), []
+        changes = {}
+        if chunk:
+            changes["log"] = Concat("log", Value(chunk))
+        if heartbeat or chunk:
+            changes["heartbeat"] = timezone.now()
+        if changes:
+            Build.objects.filter(pk=self.build.pk).update(**changes)
+
+    def _loop(self) -> None:
+        last_beat = 0.0
+        try:
+            while not self.stopped.wait(0.5):
+                beat = time.monotonic() - last_beat >= settings.BUILD_HEARTBEAT
+                try:
+                    self.flush(heartbeat=beat)
+                except Exception:  # a busy database must not kill the build; retry next turn
+                    log.exception("could not write the log of build %s", self.build.pk)
+                    continue
+                if beat:
+                    last_beat = time.monotonic()
+        finally:
+            connection.close()
+
+
+def run(build_id: int) -> str:
+    close_old_connections()
+    now = timezone.now()
+    claimed = Build.objects.filter(pk=build_id, state=Build.State.QUEUED).update(
+        state=Build.State.BUILDING, started=now, heartbeat=now, worker=_worker_name()
+    )
+    if not claimed:
+        return "skipped"  # reaped or already run: never build twice
+    build = Build.objects.select_related("tag__image__registry").get(pk=build_id)
+    with BuildLog(build) as build_log:
+        try:
+            with _workspace(build) as work:
+                _build(build, work, build_log)
+            state, error = Build.State.SUCCESS, ""
+            build_log.say("Build succeeded.")
+        except BuildFailed as failure:
+            state, error = Build.State.FAILED, str(failure)
+            build_log.say(f"Build failed: {error}")
+        except Exception as failure:  # a bug must still end the build with a reason
+            log.exception("build %s crashed", build_id)
+            state = Build.State.FAILED
+            error = f"The build stopped on an internal error ({type(failure).__name__}: {failure})."
+            build_log.say(error)
+    build_rules.finish(build, state, error=error)
+    return state
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class _workspace:
+    """A scratch directory for one build, removed (with its buildah image) afterwards."""
+
+    def __init__(self, build: Build):
+        self.path = settings.BUILD_DIR / "work" / str(build.uuid)
+        self.local_ref = f"localhost/tutumweb-build-{build.uuid}:latest"
+        self.auth_file = self.path / "auth.json"
+
+    def __enter__(self) -> _workspace:
+        shutil.rmtree(self.path, ignore_errors=True)
+        self.path.mkdir(parents=True)
+        self.auth_file.write_text('{"auths": {}}')
+        self.env = buildah.environment(self.auth_file)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        buildah.run_quiet("rmi", "--force", self.local_ref, env=self.env)
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _build(build: Build, work: _workspace, build_log: BuildLog) -> None:
+    image = build.tag.image
+    source = getattr(image, "build_source", None)
+    token = source.access_token if source else ""
+    checkout = work.path / "source"
+
+    build_log.say(f"Cloning branch {build.branch} of {git.display_url(build.clone_url)}")
+    try:
+        commit = git.clone(build.clone_url, build.branch, checkout, token=token)
+    except git.GitError as error:
+        raise BuildFailed(str(error)) from error
+    Build.objects.filter(pk=build.pk).update(
+        commit_sha=commit.sha, commit_message=commit.message[:5000]
+    )
+    build_log.say(
+        f"Commit {commit.sha[:12]}: {commit.message.splitlines()[0] if commit.message else ''}"
+    )
+
+    located = git.context_and_dockerfile(build.dockerfile, git.tracked_files(checkout))
+    if located is None:
+        raise BuildFailed(git.no_dockerfile_message(build.dockerfile, build.branch))
+    context = (checkout / located[0]).resolve()
+    dockerfile = (checkout / located[1]).resolve()
+    if not context.is_relative_to(checkout) or not dockerfile.is_relative_to(checkout):
+        raise BuildFailed("The Dockerfile path leads outside the repository (a symlink?).")
+    text = dockerfile.read_text(errors="replace")
+    try:
+        df.check(text)
+    except df.DockerfileSyntaxError as error:
+        raise BuildFailed(f"{error} Fix the Dockerfile and build again.") from error
+
+    build_log.say(f"Building /{located[1]} (context /{located[0]})")
+    outcome = buildah.stream(
+        ["bud", "--isolation", "chroot", "-f", str(dockerfile), "-t", work.local_ref, str(context)],
+        env=work.env,
+        write=build_log.write,
+        timeout=settings.BUILD_TIMEOUT,
+    )
+    if outcome.returncode != 0:
+        raise BuildFailed(buildah.explain_build_failure(outcome, text))
+
+    if source is not None and source.autotests != source.Autotests.OFF:
+        _autotest(context, work, build_log)
+
+    digest = _push(build, image, work, build_log)
+    build_log.say(f"Pushed {image.name}:{build.tag.name} ({digest})")
+    _read_back(build, image, digest)
+
+
+def _autotest(context: Path, work: _workspace, build_log: BuildLog) -> None:
+    try:
+        plan = autotests.find(context)
+    except autotests.AutotestError as error:
+        raise BuildFailed(f"Autotests: {error}") from error
+    if plan is None:
+        build_log.say(f"Autotests: no {autotests.FILE_NAME} next to the Dockerfile, skipped.")
+        return
+    build_log.say(f"Autotests: running `sut`: {json.dumps(plan.command)}")
+    created = buildah.run_quiet("from", "--pull-never", work.local_ref, env=work.env)
+    if created.returncode != 0:
+        raise BuildFailed(f"Autotests: could not start the built image: {created.stderr.strip()}")
+    container = created.stdout.strip().splitlines()[-1]
+    env_args = [
+        arg for key, value in plan.environment.items() for arg in ("--env", f"{key}={value}")
+    ]
+    try:
+        outcome = buildah.stream(
+            ["run", "--isolation", "chroot", *env_args, container, "--", *plan.command],
+            env=work.env,
+            write=build_log.write,
+            timeout=settings.BUILD_TIMEOUT,
+        )
+    finally:
+        buildah.run_quiet("rm", container, env=work.env)
+    if outcome.returncode != 0:
+        last = "\n".join(line for line in outcome.tail[-buildah.TAIL_LINES :] if line.strip())
+        raise BuildFailed(
+            f"Autotests failed: the `sut` command exited with status {outcome.returncode}, so "
+            f"nothing was pushed. Its last lines of output:\n{last or '(it printed nothing)'}"
+        )
+    build_log.say("Autotests passed.")
+
+
+def _push(build: Build, image: Image, work: _workspace, build_log: BuildLog) -> str:
+    registry = image.registry
+    destination = f"{registry.host}/{image.repository}:{build.tag.name}"
+    if registry.is_tutum_registry:
+        owner = image.owner.get_username() if image.owner else ""
+        username, password = build_credentials(image.repository, owner)
+    else:
+        username, password = image.registry_username, image.registry_password
+    digest_file = work.path / "digest"
+    args = ["push", "--digestfile", str(digest_file)]
+    if not oci.registry_base_url(registry.host).startswith("https://"):
+        args.append("--tls-verify=false")
+    if username:
+        args += ["--creds", f"{username}:{password}"]
+    build_log.say(f"Pushing to {destination}")
+    outcome = buildah.stream(
+        [*args, work.local_ref, f"docker://{destination}"],
+        env=work.env,
+        write=lambda line: build_log.write(line.replace(password, "***") if password else line),
+        timeout=settings.BUILD_TIMEOUT,
+    )
+    if outcome.returncode != 0:
+        if password:
+            outcome.tail = [line.replace(password, "***") for line in outcome.tail]
+        raise BuildFailed(
+            buildah.explain_push_failure(outcome, destination, not registry.is_tutum_registry)
+        )
+    return digest_file.read_text().strip()
+
+
+def _read_back(build: Build, image: Image, digest: str) -> None:
+    """The tag's layer as the registry now serves it, not as we think we built it."""
+    try:
+        manifest = oci.client_for_image(image).get_manifest(image.repository, digest)
+    except oci.RegistryError as error:
+        raise BuildFailed(f"Pushed, but could not read the image back: {error}") from error
+    layer = store_layer(manifest.config)
+    now = timezone.now()
+    Tag.objects.filter(pk=build.tag_id).update(
+        layer=layer, digest=manifest.digest, media_type=manifest.media_type, pushed_at=now
+    )
+    Build.objects.filter(pk=build.pk).update(digest=manifest.digest)

@@ -1,0 +1,224 @@
+"""Builds for the tests: local bare git repositories served as GIT_BASE_URL (file://), the way
+GitHub serves them, and real `manage.py build_worker` processes on the test database."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from tests.fixtures_registry import BUSYBOX, _remove_tree
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# A small image that needs no base image from the internet: busybox from the repository.
+DOCKERFILE = """\
+FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+ENV GREETING="hello world" PATH=/bin
+LABEL org.example.team="builds" org.example.kind=test
+EXPOSE 8080/tcp
+VOLUME /data
+# a comment between instructions
+RUN echo "built on $(uname -m)" > /built.txt
+ENTRYPOINT ["/bin/sh", "-c"]
+CMD ["echo $GREETING"]
+"""
+
+
+@dataclass
+class GitServer:
+    root: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"file://{self.root}"
+
+    def repo(self, owner: str, name: str) -> Path:
+        return self.root / owner / f"{name}.git"
+
+    def push(
+        self,
+        owner: str,
+        name: str,
+        files: dict[str, str | bytes | Path],
+        *,
+        branch: str = "main",
+        message: str = "Add the Dockerfile",
+    ) -> str:
+        """Commit `files` (a fresh tree) to `branch` of owner/name; returns the commit SHA."""
+        bare = self.repo(owner, name)
+        if not bare.exists():
+            bare.parent.mkdir(parents=True, exist_ok=True)
+            _git("init", "--quiet", "--bare", "--initial-branch=main", str(bare))
+        work = self.root / ".work" / f"{owner}-{name}-{branch}"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        _git("init", "--quiet", f"--initial-branch={branch}", cwd=work)
+        for path, content in files.items():
+            target = work / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, Path):
+                shutil.copy2(content, target)
+            elif isinstance(content, bytes):
+                target.write_bytes(content)
+            else:
+                target.write_text(content)
+        _git("add", "--all", cwd=work)
+        _git("commit", "--quiet", "-m", message, cwd=work)
+        _git("push", "--quiet", "--force", str(bare), f"HEAD:refs/heads/{branch}", cwd=work)
+        return _git("rev-parse", "HEAD", cwd=work).strip()
+
+    def push_app(self, owner: str, name: str, *, branch: str = "main", **extra) -> str:
+        """The standard test app: busybox and DOCKERFILE at the root, plus `extra` files."""
+        files = {"busybox": BUSYBOX, "Dockerfile": DOCKERFILE}
+        files.update({path.replace("__", "/"): content for path, content in extra.items()})
+        return self.push(owner, name, files, branch=branch)
+
+
+def _git(*args: str, cwd: Path | None = None) -> str:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "Test Author",
+        "GIT_AUTHOR_EMAIL": "author@example.com",
+        "GIT_COMMITTER_NAME": "Test Author",
+        "GIT_COMMITTER_EMAIL": "author@example.com",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "HOME": str(cwd or Path.cwd()),
+    }
+    result = subprocess.run(
+        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)} failed: {result.stderr}")
+    return result.stdout
+
+
+@pytest.fixture(scope="session")
+def git_server(tmp_path_factory) -> GitServer:
+    return GitServer(tmp_path_factory.mktemp("git"))
+
+
+@pytest.fixture
+def builds_env(settings, git_server):
+    """Settings for building in this process and in worker processes alike."""
+    settings.GIT_BASE_URL = git_server.base_url
+    settings.BUILD_HEARTBEAT = 0.5
+    settings.BUILD_LEASE = 4
+    yield settings
+    _clean_build_storage()
+
+
+def _clean_build_storage() -> None:
+    """Leave no built images behind (vfs copies every layer; the disk fills up otherwise)."""
+    storage = settings.BUILD_DIR / "storage"
+    if storage.exists():
+        from builds import buildah
+
+        env = buildah.environment(settings.BUILD_DIR / "none.json")
+        buildah.run_quiet("rm", "--all", env=env)
+        buildah.run_quiet("rmi", "--all", "--force", env=env)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_build_dir():
+    yield
+    if settings.BUILD_DIR.exists():
+        _clean_build_storage()
+        _remove_tree(settings.BUILD_DIR)
+
+
+@dataclass
+class WorkerProcess:
+    process: subprocess.Popen
+    log_path: Path
+
+    def kill(self) -> None:
+        """kill -9 the worker and everything it started, as a power cut would."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def worker_environment(database_url: str) -> dict:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tutumweb.settings",
+        # The test run's secret key (it signs registry logins and encrypts passwords); the
+        # development key is only accepted with DEBUG on.
+        "DEBUG": "1",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "DATABASE_URL": database_url,
+        "DATA_DIR": str(settings.DATA_DIR),
+        "BUILD_DIR": str(settings.BUILD_DIR),
+        "REGISTRY_HOST": settings.REGISTRY_HOST,
+        "REGISTRY_URL": settings.REGISTRY_URL,
+        "REGISTRY_TOKEN_KEY": str(settings.REGISTRY_TOKEN_KEY),
+        "PUBLIC_REGISTRY_URL": settings.PUBLIC_REGISTRY_URL,
+        "GIT_BASE_URL": settings.GIT_BASE_URL,
+        "BUILD_HEARTBEAT": str(settings.BUILD_HEARTBEAT),
+        "BUILD_LEASE": str(settings.BUILD_LEASE),
+        "LOG_LEVEL": "INFO",
+    }
+
+
+def start_worker(log_dir: Path, database_url: str, name: str = "worker") -> WorkerProcess:
+    log_path = log_dir / f"{name}.log"
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "build_worker", "--no-startup-delay", "--interval", "0.2"],
+        cwd=ROOT,
+        env=worker_environment(database_url),
+        stdout=log_path.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, so a kill reaches buildah too
+    )
+    return WorkerProcess(process, log_path)
+
+
+def sqlite_url() -> str:
+    return f"sqlite:///{connection.settings_dict['NAME']}"
+
+
+@pytest.fixture
+def build_worker(builds_env, transactional_db, tmp_path):
+    """One real worker process on the test database."""
+    worker = start_worker(tmp_path, sqlite_url())
+    yield worker
+    worker.stop()
+
+
+def wait_for_build(uuid, *, states=("Success", "Failed"), seconds: float = 120):
+    from api.models import Build
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        build = Build.objects.filter(uuid=uuid).first()
+        if build is not None and build.state in states:
+            return build
+        time.sleep(0.2)
+    build = Build.objects.filter(uuid=uuid).first()
+    raise AssertionError(
+        f"build {uuid} did not reach {states}: {build and build.state}\n{build and build.log}"
+    )

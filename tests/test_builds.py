@@ -1,0 +1,246 @@
+"""Real builds: git clone of a local bare repository, buildah bud, push to our registry, read
+back; run by a real `manage.py build_worker` process or, for failure cases, by the pipeline."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.conf import settings
+
+from api.models import Build, Tag
+from builds import pipeline
+from tests.fixtures_api import ApiClient
+from tests.fixtures_builds import DOCKERFILE, wait_for_build
+from tests.fixtures_registry import BUSYBOX
+
+pytestmark = [pytest.mark.registry, pytest.mark.django_db(transaction=True)]
+
+
+def register(api: ApiClient, repo: str, *, source_repo: str = "hello", rows=None, **extra):
+    name = f"{settings.REGISTRY_HOST}/alice/{repo}"
+    rows = rows or [{"tag": "latest", "branch": "main", "dockerfile": "/"}]
+    body = {
+        "name": name,
+        "build_source": {"owner": "acme", "repository": source_repo, "build_settings": rows},
+        **extra,
+    }
+    response = api.post("/api/v1/image/", body)
+    assert response.status_code == 201, response.content
+    return name
+
+
+def build(api: ApiClient, name: str, tag: str = "latest", **body):
+    return api.post(f"/api/v1/image/{name}/tag/{tag}/build/", body or None)
+
+
+def run_inline(response) -> Build:
+    """Run the queued build here instead of in a worker (the failure-case tests)."""
+    assert response.status_code == 202, response.content
+    build_obj = Build.objects.get(uuid=response["Location"].split("/")[-2])
+    pipeline.run(build_obj.pk)
+    build_obj.refresh_from_db()
+    return build_obj
+
+
+def test_a_build_clones_builds_pushes_and_the_tag_reflects_the_dockerfile(
+    api, our_registry, git_server, build_worker
+):
+    sha = git_server.push_app("acme", "hello")
+    name = register(api, "hello")
+
+    response = build(api, name)
+
+    assert response.status_code == 202, response.content
+    assert response.json()["state"] == "Building"
+    assert api.get(f"/api/v1/image/{name}/").json()["state"] == "Building"
+    done = wait_for_build(response["Location"].split("/")[-2])
+    assert done.state == "Success", f"{done.error}\n{done.log}\n{build_worker.output()}"
+    assert done.commit_sha == sha
+    assert done.commit_message == "Add the Dockerfile"
+    tag = api.get(f"/api/v1/image/{name}/tag/latest/").json()
+    assert tag["state"] == "Success"
+    layer = tag["layer"]
+    assert {"key": "GREETING", "value": "hello world"} in layer["envvars"]
+    assert {"key": "org.example.team", "value": "builds"} in layer["labels"]
+    assert {"port": 8080, "protocol": "tcp"} in layer["ports"]
+    assert {"container_path": "/data"} in layer["volumes"]
+    assert layer["entrypoint"] == "/bin/sh -c"
+    assert layer["run_command"] == "'echo $GREETING'"  # shell-quoted, ready to paste
+    assert api.get(f"/api/v1/image/{name}/").json()["state"] == "Success"
+    history = api.get(f"/api/v1/image/{name}/tag/latest/build/").json()
+    assert history["meta"]["total_count"] == 1
+    record = history["objects"][0]
+    assert record["state"] == "Success"
+    assert record["trigger"] == "API"
+    assert record["triggered_by"] == "alice"
+    assert record["commit"] == sha
+    assert record["duration"] > 0
+    assert record["digest"] == Tag.objects.get(image__name=name, name="latest").digest
+    log = api.get(f"/api/v1/build/{record['uuid']}/log/").json()
+    assert "STEP 1/10: FROM scratch" in log["text"]
+    assert "Pushed" in log["text"]
+    assert log["complete"] is True
+
+
+def test_the_log_can_be_followed_from_an_offset(api, our_registry, git_server, builds_env):
+    git_server.push_app("acme", "hello")
+    name = register(api, "follow")
+    done = run_inline(build(api, name))
+    assert done.state == "Success", done.error
+
+    whole = api.get(f"/api/v1/build/{done.uuid}/log/").json()
+    rest = api.get(f"/api/v1/build/{done.uuid}/log/?offset=10").json()
+    beyond = api.get(f"/api/v1/build/{done.uuid}/log/?offset=99999999").json()
+
+    assert rest["offset"] == 10
+    assert rest["text"] == whole["text"][10:]
+    assert rest["next_offset"] == whole["next_offset"] == len(whole["text"])
+    assert beyond["text"] == "" and beyond["complete"] is True
+    bad = api.get(f"/api/v1/build/{done.uuid}/log/?offset=-1")
+    assert bad.status_code == 400 and "offset" in bad.json()["fields"]
+
+
+def test_a_second_build_of_a_building_tag_is_refused_with_409(api, git_server, builds_env):
+    git_server.push_app("acme", "hello")
+    name = register(api, "busy")
+
+    first = build(api, name)
+    second = build(api, name)
+
+    assert first.status_code == 202
+    assert second.status_code == 409
+    assert "already building" in second.json()["error"]
+    assert Build.objects.filter(tag__image__name=name).count() == 1
+
+
+def test_building_a_tag_without_a_build_setting_is_a_400(api, git_server, builds_env):
+    git_server.push_app("acme", "hello")
+    name = register(api, "nosetting")
+
+    response = build(api, name, "v2")
+
+    assert response.status_code == 400
+    assert "no build setting for tag `v2`" in response.json()["fields"]["tag"][0]
+
+
+def test_only_the_owner_may_build_and_private_builds_are_invisible(
+    api, bob, git_server, builds_env
+):
+    git_server.push_app("acme", "hello")
+    name = register(api, "mine")
+    queued = build(api, name)
+    bobs = ApiClient(bob.basic())
+
+    assert bobs.post(f"/api/v1/image/{name}/tag/latest/build/").status_code == 404
+    assert bobs.get(queued["Location"]).status_code == 404
+    assert bobs.get(queued["Location"] + "log/").status_code == 404
+    assert ApiClient().get(queued["Location"]).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("files", "setting", "expected"),
+    [
+        (None, {"branch": "staging"}, "Branch `staging` not found"),
+        (None, {"dockerfile": "/docker/"}, "No Dockerfile at `/docker`"),
+        (
+            {"Dockerfile": "FROM scratch\nCOPY busybox /bin/busybox\n\nRUNN echo hi\n"},
+            {},
+            "Dockerfile syntax error at line 4: unknown instruction `RUNN`",
+        ),
+        (
+            {
+                "Dockerfile": 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", '
+                '"--install", "-s", "/bin"]\nRUN echo compiling; echo "missing header" >&2; '
+                "exit 3\n"
+            },
+            {},
+            "The RUN step at line 4 exited with status 3",
+        ),
+        (
+            {"Dockerfile": "FROM scratch\nCOPY nothere /x\n"},
+            {},
+            "`COPY nothere /x` at line 2 failed: a file it copies is not in the build context",
+        ),
+    ],
+    ids=["branch", "dockerfile-path", "syntax", "run-step", "copy"],
+)
+def test_failures_explain_themselves(
+    api, git_server, our_registry, builds_env, files, setting, expected
+):
+    repo = f"fail-{abs(hash(expected)) % 10_000}"
+    content = {"busybox": BUSYBOX, "Dockerfile": DOCKERFILE}
+    content.update(files or {})
+    git_server.push("acme", repo, content)
+    row = {"tag": "latest", "branch": "main", "dockerfile": "/", **setting}
+    name = register(api, repo, source_repo=repo, rows=[row])
+
+    done = run_inline(build(api, name))
+
+    assert done.state == "Failed"
+    assert expected in done.error, done.error
+    tag = api.get(f"/api/v1/image/{name}/tag/latest/").json()
+    assert tag["state"] == "Failed"
+    assert api.get(f"/api/v1/image/{name}/").json()["state"] == "Failed"
+    assert build(api, name).status_code == 202  # a failed build leaves the tag buildable
+
+
+def test_a_run_step_failure_shows_its_last_output_lines(api, git_server, builds_env):
+    dockerfile = (
+        'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", '
+        '"/bin"]\nRUN echo compiling; echo "fatal: missing header foo.h" >&2; exit 3\n'
+    )
+    git_server.push("acme", "runfail", {"busybox": BUSYBOX, "Dockerfile": dockerfile})
+    name = register(api, "runfail", source_repo="runfail")
+
+    done = run_inline(build(api, name))
+
+    assert "fatal: missing header foo.h" in done.error
+    assert "compiling" in done.error
+
+
+def test_a_missing_repository_says_so(api, git_server, builds_env):
+    name = register(api, "norepo", source_repo="does-not-exist")
+
+    done = run_inline(build(api, name))
+
+    assert done.state == "Failed"
+    assert "Could not clone" in done.error
+    assert "does not exist or this server has no access" in done.error
+
+
+def test_a_build_setting_path_to_a_dockerfile_in_a_subdirectory(
+    api, git_server, our_registry, builds_env
+):
+    git_server.push(
+        "acme",
+        "nested",
+        {"docker/web/busybox": BUSYBOX, "docker/web/Dockerfile": DOCKERFILE},
+    )
+    row = {"tag": "web", "branch": "main", "dockerfile": "/docker/web/"}
+    name = register(api, "nested", source_repo="nested", rows=[row])
+
+    done = run_inline(build(api, name, "web"))
+
+    assert done.state == "Success", done.error
+
+
+def test_queued_builds_report_their_place_and_the_workers_online(api, git_server, builds_env):
+    git_server.push_app("acme", "hello")
+    name = register(
+        api,
+        "queue",
+        rows=[
+            {"tag": "a", "branch": "main", "dockerfile": "/"},
+            {"tag": "b", "branch": "main", "dockerfile": "/"},
+        ],
+    )
+    build(api, name, "a")
+    time.sleep(0.01)
+    second = build(api, name, "b")
+
+    record = api.get(second["Location"]).json()
+
+    assert record["state"] == "Queued"
+    assert record["queue_position"] == 1
+    assert record["workers_online"] == 0
