@@ -8,6 +8,7 @@ from rest_framework import exceptions, serializers
 
 from api import names
 from api.models import BuildSetting, BuildSource, Image, Registry, State, Tag
+from builds import git
 from builds import registry as oci
 
 
@@ -57,27 +58,63 @@ def _check_namespace(name: str, user) -> None:
         )
 
 
-def _check_credentials(image: Image) -> None:
-    """Ask the image's registry whether these credentials can read the repository."""
+def _check_credentials(image: Image, *, will_build: bool = False) -> None:
+    """Ask the image's registry whether these credentials can read the repository.
+
+    An image that will be built here may not exist on its registry yet: the first build's
+    push creates it, so only the credentials must work.
+    """
     try:
         oci.client_for_image(image).check_access(image.repository)
+    except oci.RegistryNotFound as error:
+        if not will_build:
+            raise serializers.ValidationError({"name": [str(error)]}) from error
     except oci.RegistryAuthError as error:
         raise serializers.ValidationError({"password": [str(error)]}) from error
     except oci.RegistryError as error:
         raise serializers.ValidationError({"name": [str(error)]}) from error
 
 
+def check_build_source(data: dict, token: str) -> None:
+    """Clone each branch (no checkout) to check it and its Dockerfile paths exist, so a typo
+    is a form error now rather than a failed build later."""
+    url = f"{settings.GIT_BASE_URL}/{data['owner']}/{data['repository']}.git"
+    rows = data.get("build_settings") or []
+    errors: list[dict] = [{} for _ in rows]
+    for branch in dict.fromkeys(row["branch"] for row in rows):
+        indexes = [i for i, row in enumerate(rows) if row["branch"] == branch]
+        paths = [rows[i]["dockerfile"] for i in indexes]
+        problems = git.check_build_setting(url, branch, paths, token=token)
+        branch_problem = problems.get("")
+        if branch_problem and "Branch `" not in branch_problem:
+            # The repository itself is the problem (missing, private, unreachable).
+            raise serializers.ValidationError({"build_source": {"repository": [branch_problem]}})
+        for i in indexes:
+            if branch_problem:
+                errors[i]["branch"] = [branch_problem]
+            elif rows[i]["dockerfile"] in problems:
+                errors[i]["dockerfile"] = [problems[rows[i]["dockerfile"]]]
+    if any(errors):
+        raise serializers.ValidationError({"build_source": {"build_settings": errors}})
+
+
 def _apply_build_source(image: Image, data: dict | None) -> None:
     """Replace the image's build source and settings; tags named by a setting exist as rows."""
+    previous = BuildSource.objects.filter(image=image).first()
+    token = data.get("access_token") if data else None
+    if token is None and previous is not None:
+        token = previous.access_token  # not sent: keep it, as with registry passwords
     BuildSource.objects.filter(image=image).delete()
     if data is not None:
-        source = BuildSource.objects.create(
+        source = BuildSource(
             image=image,
             type=data["type"],
             owner=data["owner"],
             repository=data["repository"],
             autotests=data["autotests"],
         )
+        source.access_token = token or ""
+        source.save()
         BuildSetting.objects.bulk_create(
             BuildSetting(build_source=source, **setting) for setting in data["build_settings"]
         )
@@ -87,6 +124,13 @@ def _apply_build_source(image: Image, data: dict | None) -> None:
     # Tags that only existed because of a build setting go with it; pushed tags stay.
     image.tags.filter(layer__isnull=True, state=State.EMPTY).exclude(name__in=wanted).delete()
     image.refresh_state()
+
+
+def image_build_source(image: Image) -> dict | None:
+    source = BuildSource.objects.filter(image=image).first()
+    if source is None:
+        return None
+    return {"build_settings": list(source.build_settings.values("tag"))}
 
 
 def create_image(user, data: dict) -> Image:
@@ -107,7 +151,10 @@ def create_image(user, data: dict) -> Image:
     else:
         image.registry_username = data.get("username", "")
         image.registry_password = data.get("password", "")
-        _check_credentials(image)
+        source = data.get("build_source")
+        _check_credentials(image, will_build=bool(source and source.get("build_settings")))
+    if data.get("build_source") and settings.CHECK_BUILD_SETTINGS:
+        check_build_source(data["build_source"], data["build_source"].get("access_token") or "")
     try:
         with transaction.atomic():
             image.save()
@@ -127,7 +174,15 @@ def update_image(image: Image, data: dict) -> Image:
         image.registry_username = data.get("username", image.registry_username)
         if "password" in data:
             image.registry_password = data["password"]
-        _check_credentials(image)
+        source = data["build_source"] if "build_source" in data else image_build_source(image)
+        _check_credentials(image, will_build=bool(source and source.get("build_settings")))
+    source = data.get("build_source")
+    if source and settings.CHECK_BUILD_SETTINGS:
+        token = source.get("access_token")
+        if token is None:
+            previous = BuildSource.objects.filter(image=image).first()
+            token = previous.access_token if previous else ""
+        check_build_source(source, token)
     with transaction.atomic():
         image.save()
         if "build_source" in data:

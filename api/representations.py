@@ -96,6 +96,7 @@ def _related_rows(ids: list[int]) -> tuple[list, list, list]:
         categories = cursor.fetchall()
         cursor.execute(
             f"SELECT s.image_id, s.type, s.owner, s.repository, s.autotests, "
+            f"s.access_token_encrypted != '', "
             f"b.tag, b.branch, b.dockerfile, b.autobuild FROM {source} s "
             f"LEFT JOIN {setting} b ON b.build_source_id = s.id "
             f"WHERE s.image_id IN ({marks}) ORDER BY b.id",
@@ -118,7 +119,7 @@ def images_json(rows: list[dict]) -> list[dict]:
     for image_id, name in category_rows:
         categories[image_id].append({"name": name})
     sources: dict[int, dict] = {}
-    for image_id, type_, owner, repository, autotests, *setting in source_rows:
+    for image_id, type_, owner, repository, autotests, has_token, *setting in source_rows:
         entry = sources.setdefault(
             image_id,
             {
@@ -126,6 +127,7 @@ def images_json(rows: list[dict]) -> list[dict]:
                 "owner": owner,
                 "repository": repository,
                 "autotests": autotests,
+                "has_access_token": bool(has_token),
                 "build_settings": [],
             },
         )
@@ -155,6 +157,7 @@ def _image_json(row: dict, tags: list[str], categories: list[dict], source: dict
                 {**setting, "tag": uris.tag_uri(name, setting["tag"])}
                 for setting in source["build_settings"]
             ],
+            "has_access_token": source["has_access_token"],
             "owner": source["owner"],
             "repository": source["repository"],
             "type": source["type"],

@@ -74,6 +74,9 @@ class BuildSettingReadSerializer(serializers.Serializer):
 class BuildSourceReadSerializer(serializers.Serializer):
     autotests = serializers.ChoiceField(choices=BuildSource.Autotests.choices)
     build_settings = BuildSettingReadSerializer(many=True)
+    has_access_token = serializers.BooleanField(
+        help_text="A git access token is stored (it is never returned)."
+    )
     owner = serializers.CharField()
     repository = serializers.CharField()
     type = serializers.ChoiceField(choices=BuildSource.Type.choices)
@@ -169,6 +172,13 @@ class BuildSourceSerializer(serializers.Serializer):
         choices=BuildSource.Autotests.choices, default=BuildSource.Autotests.OFF
     )
     build_settings = BuildSettingSerializer(many=True, default=list)
+    access_token = serializers.CharField(
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        help_text="Token for a private repository; omit to keep the stored one, '' to forget it.",
+    )
 
     def _validate_github_name(self, value: str, what: str) -> str:
         if not _GITHUB_NAME.fullmatch(value) or value in {".", ".."}:

@@ -3,12 +3,15 @@ GitHub serves them, and real `manage.py build_worker` processes on the test data
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import http.server
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,6 +111,74 @@ def _git(*args: str, cwd: Path | None = None) -> str:
 @pytest.fixture(scope="session")
 def git_server(tmp_path_factory) -> GitServer:
     return GitServer(tmp_path_factory.mktemp("git"))
+
+
+class _SmartHttp(http.server.BaseHTTPRequestHandler):
+    """git's smart HTTP protocol through `git http-backend` (CGI), behind a bearer-ish token
+    checked the way GitHub checks a token sent as Basic `x-access-token:<token>`."""
+
+    root: Path
+    token: str
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        expected = base64.b64encode(f"x-access-token:{self.token}".encode()).decode()
+        if self.headers.get("Authorization") != f"Basic {expected}":
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="git"')
+            self.end_headers()
+            return
+        path, _, query = self.path.partition("?")
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        env = {
+            "GIT_PROJECT_ROOT": str(self.root),
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "REQUEST_METHOD": self.command,
+            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+            "CONTENT_LENGTH": str(len(body)),
+            "PATH": os.environ["PATH"],
+        }
+        if self.headers.get("Git-Protocol"):
+            env["GIT_PROTOCOL"] = self.headers["Git-Protocol"]
+        output = subprocess.run(
+            ["git", "http-backend"], input=body, env=env, capture_output=True, check=False
+        ).stdout
+        head, _, payload = output.partition(b"\r\n\r\n")
+        status = 200
+        headers = []
+        for line in head.decode().split("\r\n"):
+            key, _, value = line.partition(": ")
+            if key.lower() == "status":
+                status = int(value.split()[0])
+            elif key:
+                headers.append((key, value))
+        self.send_response(status)
+        for key, value in headers:
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def private_git_server(git_server):
+    """The same repositories over smart HTTP, readable only with the token `s3cret-token`."""
+    handler = type("Handler", (_SmartHttp,), {"root": git_server.root, "token": "s3cret-token"})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
 
 
 @pytest.fixture

@@ -201,6 +201,7 @@ def test_it_registers_an_image_on_our_registry_with_build_settings(api):
     assert image["last_build_date"] is None
     assert image["build_source"] == {
         "autotests": "OFF",
+        "has_access_token": False,
         "build_settings": [
             {
                 "autobuild": False,

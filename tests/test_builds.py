@@ -244,3 +244,121 @@ def test_queued_builds_report_their_place_and_the_workers_online(api, git_server
     assert record["state"] == "Queued"
     assert record["queue_position"] == 1
     assert record["workers_online"] == 0
+
+
+AUTOTEST_PASS = """\
+services:
+  sut:
+    build: .
+    command: test "$(cat /built.txt)" != "" && echo "tests passed for $GREETING"
+"""
+AUTOTEST_FAIL = """\
+services:
+  sut:
+    build: .
+    environment:
+      EXPECTED: goodbye
+    command: ["/bin/sh", "-c", "echo checking greeting; test \\"$GREETING\\" = \\"$EXPECTED\\""]
+"""
+
+
+@pytest.mark.parametrize(
+    ("test_file", "autotests", "state", "expected"),
+    [
+        (AUTOTEST_PASS, "SOURCE_ONLY", "Success", "tests passed for hello world"),
+        (AUTOTEST_FAIL, "SOURCE_AND_FORKS", "Failed", "checking greeting"),
+        (AUTOTEST_FAIL, "OFF", "Success", None),
+        (None, "SOURCE_ONLY", "Success", "no docker-compose.test.yml"),
+    ],
+    ids=["pass", "fail", "off", "no-file"],
+)
+def test_autotests_run_sut_in_the_built_image_before_pushing(
+    api, git_server, our_registry, builds_env, request, test_file, autotests, state, expected
+):
+    repo = f"autotest-{request.node.callspec.id}"
+    extra = {"docker-compose.test.yml": test_file} if test_file else {}
+    git_server.push("acme", repo, {"busybox": BUSYBOX, "Dockerfile": DOCKERFILE, **extra})
+    name = register(api, repo, source_repo=repo)
+    api.patch(
+        f"/api/v1/image/{name}/",
+        {
+            "build_source": {
+                "owner": "acme",
+                "repository": repo,
+                "autotests": autotests,
+                "build_settings": [{"tag": "latest", "branch": "main"}],
+            }
+        },
+    )
+
+    done = run_inline(build(api, name))
+
+    assert done.state == state, done.error
+    if expected:
+        assert expected in done.log
+    if state == "Failed":
+        assert "Autotests failed: the `sut` command exited with status 1" in done.error
+        assert "checking greeting" in done.error
+        assert not Tag.objects.get(image__name=name, name="latest").digest  # nothing pushed
+
+
+def test_a_build_pushes_to_an_external_registry_with_the_stored_credentials(
+    api, git_server, builds_env, htpasswd_registry
+):
+    git_server.push_app("acme", "hello")
+    name = f"{htpasswd_registry.host}/team/app"
+    source = {
+        "owner": "acme",
+        "repository": "hello",
+        "build_settings": [{"tag": "v1", "branch": "main"}],
+    }
+    created = api.post(
+        "/api/v1/image/",
+        {
+            "name": name,
+            "username": htpasswd_registry.username,
+            "password": htpasswd_registry.password,
+            "build_source": source,
+        },
+    )
+    assert created.status_code == 201, created.content
+
+    done = run_inline(build(api, name, "v1"))
+
+    assert done.state == "Success", done.error
+    assert htpasswd_registry.password not in done.log
+    tag = api.get(f"/api/v1/image/{name}/tag/v1/").json()
+    assert {"key": "GREETING", "value": "hello world"} in tag["layer"]["envvars"]
+
+
+def test_a_push_refused_by_the_registry_explains_the_credentials(
+    api, git_server, builds_env, htpasswd_registry
+):
+    from api.models import Image
+
+    git_server.push_app("acme", "hello")
+    name = f"{htpasswd_registry.host}/team/refused"
+    created = api.post(
+        "/api/v1/image/",
+        {
+            "name": name,
+            "username": htpasswd_registry.username,
+            "password": htpasswd_registry.password,
+            "build_source": {
+                "owner": "acme",
+                "repository": "hello",
+                "build_settings": [{"tag": "v1", "branch": "main"}],
+            },
+        },
+    )
+    assert created.status_code == 201, created.content
+    image = Image.objects.get(name=name)
+    image.registry_password = "changed-since"  # the registry's password was rotated
+    image.save()
+
+    done = run_inline(build(api, name, "v1"))
+
+    assert done.state == "Failed"
+    assert f"The registry {htpasswd_registry.host} rejected the push" in done.error
+    assert "Update the registry username and password" in done.error
+    assert "changed-since" not in done.log

@@ -1,0 +1,85 @@
+"""Build workers that die: a kill -9 mid-build leaves no tag Building forever."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from api import builds as build_rules
+from api.models import Build, Tag, Worker
+from tests.fixtures_builds import sqlite_url, start_worker, wait_for_build
+from tests.fixtures_registry import BUSYBOX
+from tests.test_builds import build, register
+
+pytestmark = [pytest.mark.registry, pytest.mark.django_db(transaction=True)]
+
+SLOW_DOCKERFILE = (
+    'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\n'
+    'RUN echo "working..."; sleep 60\n'
+)
+
+
+def wait_until(predicate, seconds: float = 60, what: str = "condition"):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_killed_worker_leaves_the_build_failed_and_the_tag_buildable_again(
+    api, git_server, builds_env, tmp_path
+):
+    git_server.push("acme", "slow", {"busybox": BUSYBOX, "Dockerfile": SLOW_DOCKERFILE})
+    name = register(api, "slow", source_repo="slow")
+    worker = start_worker(tmp_path, sqlite_url())
+    try:
+        queued = build(api, name)
+        uuid = queued["Location"].split("/")[-2]
+        wait_until(lambda: "working..." in Build.objects.get(uuid=uuid).log, what="the RUN step")
+        assert Worker.objects.count() == 1
+
+        worker.kill()
+
+        assert Build.objects.get(uuid=uuid).state == "Building"
+        # Whoever looks next (another worker's reaper, the API) notices the silence.
+        failed = wait_until(
+            lambda: (
+                build_rules.reap_stale_builds() or Build.objects.get(uuid=uuid).state == "Failed"
+            ),
+            seconds=30,
+            what="the lease to run out",
+        )
+        assert failed
+        dead = Build.objects.get(uuid=uuid)
+        assert dead.state == "Failed"
+        assert "The build worker stopped" in dead.error
+        assert Tag.objects.get(image__name=name, name="latest").state == "Failed"
+        assert api.get(f"/api/v1/image/{name}/").json()["state"] == "Failed"
+        again = build(api, name)
+        assert again.status_code == 202, again.content
+    finally:
+        if worker.process.poll() is None:
+            worker.kill()
+
+
+def test_a_new_worker_picks_up_builds_queued_while_none_ran(
+    api, git_server, our_registry, builds_env, tmp_path
+):
+    git_server.push_app("acme", "hello")
+    name = register(api, "later")
+    queued = build(api, name)
+    uuid = queued["Location"].split("/")[-2]
+    assert api.get(queued["Location"]).json()["workers_online"] == 0
+
+    worker = start_worker(tmp_path, sqlite_url())
+    try:
+        done = wait_for_build(uuid)
+    finally:
+        worker.stop()
+
+    assert done.state == "Success", done.error
+    assert Worker.objects.count() == 0  # a worker stopping cleanly signs off
