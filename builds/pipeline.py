@@ -111,9 +111,10 @@ def run(build_id: int) -> str:
     if not claimed:
         return "skipped"  # reaped or already run: never build twice
     build = Build.objects.select_related("tag__image__registry").get(pk=build_id)
+    work = _workspace(build)
     with BuildLog(build) as build_log:
         try:
-            with _workspace(build) as work:
+            with work:
                 _build(build, work, build_log)
             state, error = Build.State.SUCCESS, ""
             build_log.say("Build succeeded.")
@@ -126,6 +127,7 @@ def run(build_id: int) -> str:
             error = f"The build stopped on an internal error ({type(failure).__name__}: {failure})."
             build_log.say(error)
     build_rules.finish(build, state, error=error)
+    work.remove()
     return state
 
 
@@ -149,7 +151,11 @@ class _workspace:
         return self
 
     def __exit__(self, *exc) -> None:
-        buildah.run_quiet("rmi", "--force", self.local_ref, env=self.env)
+        pass  # kept until the outcome is recorded: cleaning up is not the user's wait
+
+    def remove(self) -> None:
+        if hasattr(self, "env"):
+            buildah.run_quiet("rmi", "--force", self.local_ref, env=self.env)
         shutil.rmtree(self.path, ignore_errors=True)
 
 

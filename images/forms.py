@@ -92,6 +92,15 @@ class ImageForm(forms.Form):
         required=False, max_length=100, label="Repository name", help_text="e.g. web-app"
     )
     autotests = forms.ChoiceField(choices=AUTOTESTS_CHOICES, initial="OFF", label="Automated tests")
+    source_token = forms.CharField(
+        required=False,
+        strip=True,
+        max_length=500,
+        label="Repository access token",
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Only for private repositories (a GitHub token that can read it). Stored "
+        "encrypted and never shown again; leave blank to keep the current one.",
+    )
 
     def __init__(self, *args, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -169,6 +178,7 @@ def image_payload(form: ImageForm, settings_formset, *, creating: bool) -> dict:
             "owner": data["source_owner"],
             "repository": data["source_repository"],
             "autotests": data["autotests"],
+            **({"access_token": data["source_token"]} if data["source_token"] else {}),
             "build_settings": [
                 {k: row[k] for k in ("tag", "branch", "dockerfile", "autobuild")} for row in rows
             ],
@@ -186,6 +196,7 @@ FIELD_MAP = {
     "build_source.owner": "source_owner",
     "build_source.repository": "source_repository",
     "build_source.autotests": "autotests",
+    "build_source.access_token": "source_token",
 }
 
 

@@ -104,6 +104,54 @@ class BuildSource:
     repository: str
     autotests: str
     build_settings: list[BuildSetting]
+    has_access_token: bool = False
+
+
+@dataclass(frozen=True)
+class Build:
+    uuid: str
+    tag: str
+    state: str
+    trigger: str
+    triggered_by: str | None
+    branch: str
+    dockerfile: str
+    commit: str
+    commit_message: str
+    error: str
+    created: datetime | None
+    started: datetime | None
+    finished: datetime | None
+    duration: float | None
+    queue_position: int | None
+    workers_online: int
+    log_size: int
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ("Queued", "Building")
+
+    @property
+    def short_commit(self) -> str:
+        return self.commit[:7]
+
+    @property
+    def commit_title(self) -> str:
+        return self.commit_message.splitlines()[0] if self.commit_message else ""
+
+
+@dataclass(frozen=True)
+class LogChunk:
+    text: str
+    next_offset: int
+    state: str
+    complete: bool
+
+
+@dataclass(frozen=True)
+class Webhook:
+    url: str
+    secret: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -228,9 +276,15 @@ def _request(
         headers["Authorization"] = creds.header
     if authorization is not None:
         headers["Authorization"] = authorization
+    return _handle(
+        _send(method, path, headers=headers, params=params, json=json),
+    )
+
+
+def _send(method: str, path: str, *, headers: dict, params=None, json=None) -> requests.Response:
     url = settings.TUTUM_API_URL + path
     try:
-        response = _session().request(
+        return _session().request(
             method,
             url,
             params=params,
@@ -242,7 +296,6 @@ def _request(
         raise ApiUnavailable("The image service took too long to answer.") from error
     except requests.RequestException as error:
         raise ApiUnavailable("The image service cannot be reached right now.") from error
-    return _handle(response)
 
 
 def _handle(response: requests.Response) -> dict | None:
@@ -307,6 +360,7 @@ def _image(data: dict) -> Image:
                 )
                 for s in source.get("build_settings") or []
             ],
+            has_access_token=bool(source.get("has_access_token")),
         )
     return Image(
         name=data["name"],
@@ -399,8 +453,7 @@ def list_tags(
 
 
 def get_tag(creds: Credentials, name: str, tag: str) -> Tag:
-    path = f"/api/v1/image/{_path(name)}/tag/{quote(tag, safe='')}/"
-    return _tag(_request("GET", path, creds=creds))
+    return _tag(_request("GET", _tag_path(name, tag), creds=creds))
 
 
 def list_registries(creds: Credentials) -> list[Registry]:
@@ -418,3 +471,69 @@ def update_image(creds: Credentials, name: str, data: dict) -> Image:
 
 def delete_image(creds: Credentials, name: str) -> None:
     _request("DELETE", f"/api/v1/image/{_path(name)}/", creds=creds)
+
+
+def _build(data: dict) -> Build:
+    return Build(
+        uuid=data["uuid"],
+        tag=data.get("tag_name", ""),
+        state=data.get("state", "Queued"),
+        trigger=data.get("trigger", "API"),
+        triggered_by=data.get("triggered_by"),
+        branch=data.get("branch", ""),
+        dockerfile=data.get("dockerfile", "/"),
+        commit=data.get("commit") or "",
+        commit_message=data.get("commit_message") or "",
+        error=data.get("error") or "",
+        created=parse_date(data.get("created")),
+        started=parse_date(data.get("started")),
+        finished=parse_date(data.get("finished")),
+        duration=data.get("duration"),
+        queue_position=data.get("queue_position"),
+        workers_online=int(data.get("workers_online") or 0),
+        log_size=int(data.get("log_size") or 0),
+    )
+
+
+def _tag_path(name: str, tag: str) -> str:
+    return f"/api/v1/image/{_path(name)}/tag/{quote(tag, safe='')}/"
+
+
+def start_build(creds: Credentials, name: str, tag: str) -> str:
+    """Queue a build of the tag (as a person's click); returns the new build's uuid."""
+    response = _send(
+        "POST",
+        _tag_path(name, tag) + "build/",
+        headers={"Authorization": creds.header},
+        json={"trigger": "USER"},
+    )
+    _handle(response)
+    return response.headers.get("Location", "").rstrip("/").rsplit("/", 1)[-1]
+
+
+def list_builds(
+    creds: Credentials, name: str, tag: str, *, offset: int = 0, limit: int = 10
+) -> Page[Build]:
+    params = {"limit": limit, "offset": offset}
+    body = _request("GET", _tag_path(name, tag) + "build/", creds=creds, params=params)
+    return _page(body, _build)
+
+
+def get_build(creds: Credentials, uuid: str) -> Build:
+    return _build(_request("GET", f"/api/v1/build/{quote(uuid, safe='')}/", creds=creds))
+
+
+def read_log(creds: Credentials, uuid: str, offset: int = 0) -> LogChunk:
+    path = f"/api/v1/build/{quote(uuid, safe='')}/log/"
+    body = _request("GET", path, creds=creds, params={"offset": offset})
+    return LogChunk(
+        text=body.get("text") or "",
+        next_offset=int(body.get("next_offset") or offset),
+        state=body.get("state") or "",
+        complete=bool(body.get("complete")),
+    )
+
+
+def get_webhook(creds: Credentials, name: str) -> Webhook:
+    body = _request("GET", f"/api/v1/hooks/github/{_path(name)}/", creds=creds)
+    return Webhook(url=body["url"], secret=body["secret"])

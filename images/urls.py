@@ -18,4 +18,12 @@ urlpatterns = [
     re_path(rf"^images/{NAME}/-/edit/$", views.image_edit, name="edit"),
     re_path(rf"^images/{NAME}/-/delete/$", views.image_delete, name="delete"),
     re_path(rf"^images/{NAME}/-/tags/(?P<tag>[^/]+)/$", views.tag_detail, name="tag"),
+    re_path(rf"^images/{NAME}/-/tags/(?P<tag>[^/]+)/build/$", views.tag_build, name="build"),
+    re_path(rf"^images/{NAME}/-/tags/(?P<tag>[^/]+)/state/$", views.tag_state, name="state"),
+    re_path(rf"^images/{NAME}/-/tags/(?P<tag>[^/]+)/builds/$", views.build_history, name="history"),
+    re_path(
+        rf"^images/{NAME}/-/tags/(?P<tag>[^/]+)/builds/(?P<uuid>[0-9a-f-]{{36}})/log/$",
+        views.build_log,
+        name="log",
+    ),
 ]

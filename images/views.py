@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from functools import wraps
 from urllib.parse import urlencode
 
@@ -143,7 +144,11 @@ def image_detail(request, name: str):
     if request.htmx and request.htmx.target == "tag-rows":
         return render(request, "images/_tag_rows.html", context)
     image = services.get_image(request.api, name)
-    context.update(image=image, pull_command=pull_command(image))
+    context.update(image=image, pull_command=pull_command(image), webhook=None)
+    if image.build_source and image.build_source.build_settings:
+        # Only the owner may see the secret; others get no webhook section.
+        with suppress(services.ApiError, services.NotFound):
+            context["webhook"] = services.get_webhook(request.api, name)
     return render(request, "images/image_detail.html", context)
 
 
@@ -172,7 +177,74 @@ def docker_run_command(tag: services.Tag, image_name: str) -> str:
 def tag_detail(request, name: str, tag: str):
     tag_obj = services.get_tag(request.api, name, tag)
     context = {"name": name, "tag": tag_obj, "run_command": docker_run_command(tag_obj, name)}
+    context.update(_build_context(request, name, tag))
     return render(request, "images/tag_detail.html", context)
+
+
+def _build_context(request, name: str, tag: str) -> dict:
+    """The tag's build history and its latest build with the start of its log."""
+    history = services.list_builds(request.api, name, tag)
+    latest = history.items[0] if history.items else None
+    log = services.read_log(request.api, latest.uuid) if latest else None
+    return {"history": history, "build": latest, "log": log}
+
+
+@api_login_required
+@require_POST
+def tag_build(request, name: str, tag: str):
+    """Build button: htmx swaps in the Building badge (and the live log); a plain post
+    redirects to the tag page."""
+    try:
+        services.start_build(request.api, name, tag)
+    except (services.Conflict, services.Invalid) as error:
+        if request.htmx:
+            state = services.get_tag(request.api, name, tag).state
+            context = {"name": name, "tag_name": tag, "state": state, "message": error.message}
+            return render(request, "images/_build_refused.html", context)
+        messages.error(request, error.message)
+        return redirect("images:tag", name, tag)
+    if not request.htmx:
+        messages.success(request, f"Build of {name}:{tag} started.")
+        return redirect("images:tag", name, tag)
+    context = {"name": name, "tag_name": tag, "state": "Building"}
+    if request.POST.get("where") == "page":
+        context.update(_build_context(request, name, tag), oob=True)
+    return render(request, "images/_build_started.html", context)
+
+
+@api_login_required
+def tag_state(request, name: str, tag: str):
+    """The state badge, polled while the tag builds; tells the page when the build ends."""
+    tag_obj = services.get_tag(request.api, name, tag)
+    response = render(
+        request,
+        "images/_tag_state.html",
+        {"name": name, "tag_name": tag, "state": tag_obj.state},
+    )
+    if tag_obj.state != "Building":
+        response["HX-Trigger"] = "build-finished"
+    return response
+
+
+@api_login_required
+def build_history(request, name: str, tag: str):
+    context = {"name": name, "tag_name": tag, **_build_context(request, name, tag)}
+    return render(request, "images/_build_panel.html", context)
+
+
+@api_login_required
+def build_log(request, name: str, tag: str, uuid: str):
+    """The next piece of a running build's log, appended by htmx; stops polling when done."""
+    try:
+        offset = max(int(request.GET.get("offset", 0)), 0)
+    except ValueError:
+        offset = 0
+    log = services.read_log(request.api, uuid, offset)
+    context = {"name": name, "tag_name": tag, "uuid": uuid, "log": log}
+    if log.state != request.GET.get("shown"):
+        # Queued → Building: the summary above the log changes too (once, not every poll).
+        context["build"] = services.get_build(request.api, uuid)
+    return render(request, "images/_log_chunk.html", context)
 
 
 def _rows_from_post(post) -> list[dict]:
@@ -211,6 +283,7 @@ def _image_form_page(request, image: services.Image | None):
                 rows.pop(int(index))
         initial = {k: v for k, v in request.POST.items() if k in ImageForm.base_fields}
         initial.pop("password", None)
+        initial.pop("source_token", None)
         form = ImageForm(initial=initial, editing=editing)
         formset = BuildSettingFormSet(initial=rows, prefix=SETTINGS_PREFIX)
         return render(request, template, {**context, "form": form, "formset": formset})

@@ -214,3 +214,36 @@ def test_the_dark_theme_is_readable(browser, api_server, alice, make_image):
     assert background == "rgb(17, 20, 24)"
     shoot(page, "image-list-dark")
     assert_accessible(page)
+
+
+def test_a_build_runs_live_on_the_tag_page(
+    browser, api_server, alice, api, git_server, our_registry, build_worker
+):
+    from tests.fixtures_builds import DOCKERFILE
+    from tests.fixtures_registry import BUSYBOX
+    from tests.test_builds import register
+
+    # A step that takes a moment, so the page is seen Building before it succeeds.
+    slow = DOCKERFILE.replace("RUN echo", 'RUN echo "compiling..." && sleep 3 && echo')
+    git_server.push("acme", "live", {"busybox": BUSYBOX, "Dockerfile": slow})
+    name = register(api, "live", source_repo="live")
+    page = new_page(browser, api_server)
+    sign_in(page, alice)
+    page.goto(f"/images/{name}/-/tags/latest/")
+    page.evaluate("window.notReloaded = true")
+
+    page.get_by_role("button", name="Build latest").click()
+
+    badge = page.locator("#state-latest")
+    expect(badge).to_contain_text("Building")
+    log = page.locator("#build-log")
+    expect(log).to_contain_text("compiling...", timeout=60_000)
+    shoot(page, "build-running")
+    expect(badge).to_contain_text("Success", timeout=90_000)
+    expect(page.locator("#build-panel")).to_contain_text("Build succeeded")
+    expect(page.locator("#build-panel h3").first).to_contain_text("Success")
+    expect(page.locator("#layer")).to_contain_text("GREETING")
+    assert page.evaluate("window.notReloaded") is True
+    assert_accessible(page)
+    shoot(page, "build-live")
+    page.context.close()

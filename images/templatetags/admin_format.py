@@ -25,8 +25,8 @@ def ago(value: datetime | None) -> str:
     return f"{timesince(value)} ago"
 
 
-_STATE_ICONS = {"Success": "✔", "Building": "⟳", "Failed": "✖", "Empty": "○"}
-_STATE_WORDS = {"Empty": "Not built yet"}
+_STATE_ICONS = {"Success": "✔", "Building": "⟳", "Failed": "✖", "Empty": "○", "Queued": "◔"}
+_STATE_WORDS = {"Empty": "Not built yet", "Queued": "Waiting"}
 
 
 @register.filter
@@ -67,3 +67,15 @@ def image_url(name: str, page: str = "detail") -> str:
 @register.filter
 def excerpt(text: str, length: int = 120) -> str:
     return text if len(text) <= length else text[: length - 1].rstrip() + "…"
+
+
+@register.filter
+def seconds(value: float | None) -> str:
+    """A duration the way people say it: "48 s", "3 min 5 s"."""
+    if value is None:
+        return "—"
+    whole = round(value)
+    if whole < 60:
+        return f"{value:.1f} s" if value < 10 else f"{whole} s"
+    minutes, rest = divmod(whole, 60)
+    return f"{minutes} min {rest} s" if rest else f"{minutes} min"

@@ -10,3 +10,25 @@ document.addEventListener("click", async (event) => {
   }
   setTimeout(() => { button.textContent = "Copy"; }, 2000);
 });
+
+// Keep a followed build log scrolled to the end, unless the reader scrolled up to read.
+document.addEventListener("htmx:oobBeforeSwap", (event) => {
+  const log = event.detail.target;
+  if (log && log.id === "build-log") {
+    log.dataset.atEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 40 ? "1" : "";
+  }
+});
+document.addEventListener("htmx:oobAfterSwap", (event) => {
+  const log = event.detail.target;
+  if (log && log.id === "build-log" && log.dataset.atEnd) log.scrollTop = log.scrollHeight;
+});
+
+// A finished build's log opens at its end, where the outcome is.
+function showLogEnd() {
+  const log = document.getElementById("build-log");
+  if (log) log.scrollTop = log.scrollHeight;
+}
+document.addEventListener("DOMContentLoaded", showLogEnd);
+document.addEventListener("htmx:afterSettle", (event) => {
+  if (event.detail.target && event.detail.target.id === "build-panel") showLogEnd();
+});
