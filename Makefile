@@ -5,8 +5,8 @@ PYTHON ?= python3
 # docker-registry: our OCI registry; buildah: builds; busybox-static: the tests' base image.
 SYSTEM_PACKAGES := docker-registry buildah busybox-static git ca-certificates
 # chromium: the browser suite drives Debian's Chromium through Playwright, whose Node.js
-# driver needs libatomic1.
-TEST_PACKAGES := chromium libatomic1
+# driver needs libatomic1; postgresql: the scale-out test runs two build workers on it.
+TEST_PACKAGES := chromium libatomic1 postgresql
 
 .PHONY: run test install install-dev system-packages test-packages lint format
 

@@ -8,4 +8,5 @@ pytest_plugins = [
     "tests.fixtures_api",
     "tests.fixtures_admin",
     "tests.fixtures_builds",
+    "tests.fixtures_postgres",
 ]
