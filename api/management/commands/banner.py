@@ -49,6 +49,7 @@ class Command(BaseCommand):
             f"  API:          {api}/api/v1/   (OpenAPI schema: {api}/api/schema/)",
             f"  Django admin: {api}/django-admin/   (staff: users, API keys, categories)",
             f"  Registry:     {settings.REGISTRY_HOST}",
+            f"  Builds:       cloned from {settings.GIT_BASE_URL}/<owner>/<repository>.git",
             "  Login:        username admin, with the password printed when the account was made",
             "                (or TUTUMWEB_ADMIN_PASSWORD)",
             "",
