@@ -166,6 +166,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
+    # Tags and builds both have a `state`, with different choices.
+    "ENUM_NAME_OVERRIDES": {
+        "TagStateEnum": ["Empty", "Building", "Success", "Failed"],
+        "BuildStateEnum": ["Queued", "Building", "Success", "Failed"],
+    },
 }
 
 # Secrets stored in the database (registry passwords, API keys) are encrypted with this key.
