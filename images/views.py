@@ -177,7 +177,8 @@ def docker_run_command(tag: services.Tag, image_name: str) -> str:
 def tag_detail(request, name: str, tag: str):
     tag_obj = services.get_tag(request.api, name, tag)
     context = {"name": name, "tag": tag_obj, "run_command": docker_run_command(tag_obj, name)}
-    context.update(_build_context(request, name, tag))
+    if tag_obj.buildable:  # only tags with a build setting are built here
+        context.update(_build_context(request, name, tag))
     return render(request, "images/tag_detail.html", context)
 
 

@@ -172,3 +172,31 @@ def test_the_form_stores_an_access_token_without_showing_it(signed_in, buildable
     assert response.status_code == 302, text(response)[:2000]
     assert BuildSource.objects.get(image__name=buildable).access_token == "ghp_from-the-form"
     assert "ghp_from-the-form" not in text(signed_in.get(f"/images/{buildable}/-/edit/"))
+
+
+def test_the_form_says_which_row_has_a_missing_branch(signed_in, buildable, builds_env):
+    builds_env.CHECK_BUILD_SETTINGS = True
+
+    response = signed_in.post(
+        f"/images/{buildable}/-/edit/",
+        {
+            "description": "",
+            "source_owner": "acme",
+            "source_repository": "hello",
+            "autotests": "OFF",
+            "settings-TOTAL_FORMS": "2",
+            "settings-INITIAL_FORMS": "2",
+            "settings-0-tag": "latest",
+            "settings-0-branch": "main",
+            "settings-0-dockerfile": "/",
+            "settings-1-tag": "next",
+            "settings-1-branch": "develop",
+            "settings-1-dockerfile": "/",
+        },
+    )
+
+    page = text(response)
+    assert response.status_code == 200
+    second_row = page[page.index('name="settings-1-tag"') :]
+    assert "Branch `develop` not found" in second_row
+    assert "Branch `develop` not found" not in page[: page.index('name="settings-1-tag"')]
