@@ -15,8 +15,8 @@ medians are compared; absolute times vary a lot between machines, only the ratio
 
 Also prints the queue pickup latency: from the POST's response to the build's `started`
 time, read from the database because the API shows whole seconds only.
-Run: .venv/bin/python bench/build_e2e.py [--rounds 5] [--worker-interval 0.25]
-(0.25 s is what `manage.py build_worker`, and so `make run`, polls at)
+Run: .venv/bin/python bench/build_e2e.py [--rounds 5] [--worker-interval 0.2]
+(0.2 s is what `manage.py build_worker`, and so `make run`, polls at)
 """
 
 from __future__ import annotations
@@ -285,7 +285,7 @@ def build_through_api(setup: Setup, stamp: str) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--worker-interval", type=float, default=0.25)
+    parser.add_argument("--worker-interval", type=float, default=0.2)
     args = parser.parse_args()
 
     setup = Setup(args.worker_interval)
