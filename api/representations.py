@@ -13,6 +13,7 @@ from django.db import connection
 
 from api import uris
 from api.models import BuildSetting, BuildSource, Category, Image, Layer, Registry, Tag
+from api.rows import from_row
 
 ICON_URL = "/static/img/docker.svg"
 
@@ -222,3 +223,68 @@ def build_json(build, image_name: str, tag_name: str, log_size: int | None = Non
         "log": uris.build_uri(build.uuid) + "log/",
         "log_size": log_size if log_size is not None else len(build.log),
     }
+
+
+_TAG_COLUMNS = ("id", "name", "state", "digest", "media_type", "pushed_at", "last_build_date")
+_LAYER_COLUMNS = (
+    "id",
+    "docker_id",
+    "author",
+    "creation",
+    "entrypoint",
+    "run_command",
+    "envvars",
+    "labels",
+    "ports",
+    "volumes",
+    "size",
+)
+
+
+def visible_tag(user_id: int, image_name: str, tag_name: str) -> Tag | None:
+    """A tag of an image the user may see, with its layer, image, registry and `buildable`.
+
+    Plain SQL on purpose: the tag page calls this on every view, and compiling the same ORM
+    query (joins, visibility, an EXISTS) cost twice as much as the rest of the request.
+    """
+    tag_t, image_t, layer_t = Tag._meta.db_table, Image._meta.db_table, Layer._meta.db_table
+    registry_t, source_t = Registry._meta.db_table, BuildSource._meta.db_table
+    setting_t = BuildSetting._meta.db_table
+    tag_cols = ", ".join(f"t.{c}" for c in _TAG_COLUMNS)
+    layer_cols = ", ".join(f"l.{c}" for c in _LAYER_COLUMNS)
+    sql = (
+        f"SELECT {tag_cols}, {layer_cols}, i.id, i.is_private_image, i.owner_id, "
+        f"i.registry_id, r.host, r.is_tutum_registry, "
+        f"EXISTS (SELECT 1 FROM {setting_t} b JOIN {source_t} s ON s.id = b.build_source_id "
+        f"WHERE s.image_id = i.id AND b.tag = t.name) "
+        f"FROM {tag_t} t JOIN {image_t} i ON i.id = t.image_id "
+        f"JOIN {registry_t} r ON r.id = i.registry_id "
+        f"LEFT JOIN {layer_t} l ON l.id = t.layer_id "
+        f"WHERE i.name = %s AND t.name = %s AND (i.is_private_image = %s OR i.owner_id = %s)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [image_name, tag_name, False, user_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    n_tag, n_layer = len(_TAG_COLUMNS), len(_LAYER_COLUMNS)
+    tag_values, layer_values = row[:n_tag], row[n_tag : n_tag + n_layer]
+    image_id, private, owner_id, registry_id, host, ours, buildable = row[n_tag + n_layer :]
+    registry = Registry(id=registry_id, host=host, is_tutum_registry=bool(ours))
+    image = Image(
+        id=image_id,
+        name=image_name,
+        is_private_image=bool(private),
+        owner_id=owner_id,
+        registry_id=registry_id,
+    )
+    image.registry = registry
+    tag = from_row(Tag, ("image_id", *_TAG_COLUMNS), (image_id, *tag_values))
+    tag.image = image
+    layer = None
+    if layer_values[0] is not None:
+        layer = from_row(Layer, _LAYER_COLUMNS, layer_values)
+    tag.layer_id = layer.id if layer else None
+    tag.layer = layer
+    tag.buildable = bool(buildable)
+    return tag

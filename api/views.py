@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from api import filters, public_images, registration
 from api.auth import PasswordAuthentication
-from api.models import ApiKey, BuildSetting, Image, Layer, Registry, Tag
+from api.models import ApiKey, Image, Layer, Registry, Tag
 from api.pagination import envelope_serializer, paginate
 from api.representations import (
     IMAGE_FIELDS,
@@ -22,6 +22,7 @@ from api.representations import (
     layer_json,
     registry_json,
     tag_json,
+    visible_tag,
 )
 from api.serializers import (
     AuthKeySerializer,
@@ -200,19 +201,7 @@ def tag_list(request, name: str):
 @api_view(["GET"])
 def tag_detail(request, name: str, tag: str):
     # The common case in one query: a known tag of a visible image, with its layer.
-    tag_obj = (
-        Tag.objects.filter(name=tag, image__name=name)
-        .filter(Q(image__is_private_image=False) | Q(image__owner=request.user))
-        .select_related("layer", "image__registry")
-        .annotate(
-            buildable=Exists(
-                BuildSetting.objects.filter(
-                    build_source__image=OuterRef("image"), tag=OuterRef("name")
-                )
-            )
-        )
-        .first()
-    )
+    tag_obj = visible_tag(request.user.pk, name, tag)
     if tag_obj is None:
         image = get_image(request, name)  # a 404 naming the image, or a public lookup
         tag_obj = Tag.objects.filter(image=image, name=tag).select_related("layer").first()

@@ -138,3 +138,30 @@ def test_registries_are_listed_and_readable(api, alice, make_image):
     assert detail["resource_uri"] == f"/api/v1/registry/{H}/"
     assert detail["is_tutum_registry"] is True
     assert api.get("/api/v1/registry/nowhere.example.com/").status_code == 404
+
+
+def test_the_plain_sql_tag_lookup_loads_what_the_orm_loads(alice, bob, make_image):
+    from api.representations import visible_tag
+
+    image = make_image(alice, "sqlcheck", tags=["v1"])
+    expected = Tag.objects.select_related("layer").get(image=image, name="v1")
+
+    found = visible_tag(alice.user.pk, image.name, "v1")
+
+    for field in ("id", "image_id", "name", "state", "digest", "layer_id", "last_build_date"):
+        assert getattr(found, field) == getattr(expected, field), field
+    for field in ("docker_id", "author", "creation", "envvars", "labels", "ports", "volumes"):
+        assert getattr(found.layer, field) == getattr(expected.layer, field), field
+    assert found.image.registry.host == image.registry.host
+    assert visible_tag(bob.user.pk, image.name, "v1") is None  # private: not bob's to see
+
+
+def test_the_plain_sql_key_lookup_loads_the_right_user_fields(alice, make_account):
+    from api.models import ApiKey
+
+    staff = make_account("root", staff=True)
+
+    assert ApiKey.objects.find(alice.key).user.is_staff is False
+    assert ApiKey.objects.find(alice.key).user.is_active is True
+    assert ApiKey.objects.find(staff.key).user.is_staff is True
+    assert ApiKey.objects.find("not-a-key") is None

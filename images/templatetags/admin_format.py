@@ -2,27 +2,44 @@
 
 from __future__ import annotations
 
+import html
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from urllib.parse import quote
 
 from django import template
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.timesince import timesince
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
 
+_UNITS = (
+    (365 * 86400, "year"),
+    (30 * 86400, "month"),
+    (7 * 86400, "week"),
+    (86400, "day"),
+    (3600, "hour"),
+    (60, "minute"),
+)
+
+
 @register.filter
 def ago(value: datetime | None) -> str:
-    """ "just now", "5 minutes ago", "13 years ago"."""
+    """ "just now", "5 minutes ago", "13 years ago": the largest unit, as Docker Hub shows.
+
+    Not Django's timesince: it costs a quarter of the image list's rendering time.
+    """
     if not isinstance(value, datetime):
         return ""
-    if (timezone.now() - value).total_seconds() < 60:
-        return "just now"
-    return f"{timesince(value)} ago"
+    elapsed = (timezone.now() - value).total_seconds()
+    for size, unit in _UNITS:
+        if elapsed >= size:
+            count = int(elapsed // size)
+            return f"{count} {unit}{'' if count == 1 else 's'} ago"
+    return "just now"
 
 
 _STATE_ICONS = {"Success": "✔", "Building": "⟳", "Failed": "✖", "Empty": "○", "Queued": "◔"}
@@ -30,6 +47,7 @@ _STATE_WORDS = {"Empty": "Not built yet", "Queued": "Waiting"}
 
 
 @register.filter
+@lru_cache(maxsize=64)
 def state_badge(state: str) -> str:
     """The state as words with an icon (never colour alone); a filter, as lists show many."""
     return format_html(
@@ -45,11 +63,10 @@ def time_ago(value: datetime | None, empty: str = "Never") -> str:
     """A <time> element reading "3 days ago", with the exact UTC time on hover."""
     if not isinstance(value, datetime):
         return format_html('<span class="muted">{}</span>', empty)
-    return format_html(
-        '<time datetime="{}" title="{} UTC">{}</time>',
-        value.isoformat(),
-        value.strftime("%-d %b %Y %H:%M"),
-        ago(value),
+    # Every part comes from the datetime itself, so there is nothing to escape.
+    return mark_safe(  # noqa: S308
+        f'<time datetime="{value.isoformat()}" title="{value:%-d %b %Y %H:%M} UTC">'
+        f"{ago(value)}</time>"
     )
 
 
@@ -79,3 +96,23 @@ def seconds(value: float | None) -> str:
         return f"{value:.1f} s" if value < 10 else f"{whole} s"
     minutes, rest = divmod(whole, 60)
     return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+
+
+# The image list's rows are its hot path (bench/admin_list.py): one f-string per row, its
+# user-supplied parts escaped with the standard library (what Django's `escape` calls), costs
+# a tenth of the eight template variables and filters it replaces.
+_JUMPSTART = ' <span class="pill">Jumpstart</span>'
+
+
+@register.simple_tag
+def image_row(image) -> str:
+    """One row of the image list: name and visibility, state, tags, last build, description."""
+    escape = html.escape
+    visibility = "Private" if image.is_private else "Public"
+    return mark_safe(  # noqa: S308 (every user-supplied part is escaped here)
+        f'<tr><td><a href="{escape(image_url(image.name))}">{escape(image.name)}</a> '
+        f'<span class="pill">{visibility}</span>{_JUMPSTART if image.jumpstart else ""}</td>'
+        f"<td>{state_badge(image.state)}</td><td>{image.tag_count}</td>"
+        f"<td>{time_ago(image.last_build_date)}</td>"
+        f'<td class="description">{escape(excerpt(image.description))}</td></tr>'
+    )
