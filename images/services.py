@@ -153,6 +153,11 @@ class Webhook:
     url: str
     secret: str = field(repr=False)
 
+    @property
+    def secret_hint(self) -> str:
+        """The end of the secret, enough to tell which one GitHub has."""
+        return self.secret[-4:]
+
 
 @dataclass(frozen=True)
 class Image:

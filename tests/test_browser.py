@@ -229,6 +229,10 @@ def test_a_build_runs_live_on_the_tag_page(
     name = register(api, "live", source_repo="live")
     page = new_page(browser, api_server)
     sign_in(page, alice)
+    page.goto(f"/images/{name}/-/")
+    expect(page.get_by_role("button", name="Copy webhook secret")).to_be_visible()
+    assert_accessible(page)
+    shoot(page, "image-builds")
     page.goto(f"/images/{name}/-/tags/latest/")
     page.evaluate("window.notReloaded = true")
 
