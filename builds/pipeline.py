@@ -203,6 +203,10 @@ def _build(build: Build, work: _workspace, build_log: BuildLog) -> None:
     if source is not None and source.autotests != source.Autotests.OFF:
         _autotest(context, work, build_log)
 
+    if not Build.objects.filter(pk=build.pk, state=Build.State.BUILDING).exists():
+        # Failed by the reaper meanwhile, or its image was deleted: pushing now would bring
+        # a deleted image back through the registry's notification.
+        raise BuildFailed("The build was stopped before its push; nothing was pushed.")
     digest = _push(build, image, work, build_log)
     build_log.say(f"Pushed {image.name}:{build.tag.name} ({digest})")
     _read_back(build, image, digest)

@@ -83,3 +83,28 @@ def test_a_new_worker_picks_up_builds_queued_while_none_ran(
 
     assert done.state == "Success", done.error
     assert Worker.objects.count() == 0  # a worker stopping cleanly signs off
+
+
+def test_deleting_an_image_mid_build_does_not_bring_it_back(
+    api, git_server, our_registry, builds_env
+):
+    import threading
+
+    from api.models import Image
+    from builds import pipeline
+
+    slow = SLOW_DOCKERFILE.replace("sleep 60", "sleep 2")
+    git_server.push("acme", "doomed", {"busybox": BUSYBOX, "Dockerfile": slow})
+    name = register(api, "doomed", source_repo="doomed")
+    queued = build(api, name)
+    build_id = Build.objects.get(uuid=queued["Location"].split("/")[-2]).pk
+    runner = threading.Thread(target=pipeline.run, args=(build_id,))
+    runner.start()
+    wait_until(lambda: "working..." in Build.objects.get(pk=build_id).log, what="the RUN step")
+
+    assert api.delete(f"/api/v1/image/{name}/").status_code == 204
+    runner.join(timeout=60)
+
+    time.sleep(1)  # a push would have been notified by now
+    assert not Image.objects.filter(name=name).exists()
+    assert not Build.objects.filter(pk=build_id).exists()
