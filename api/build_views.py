@@ -145,6 +145,22 @@ def build_log(request, uuid: str):
     )
 
 
+@extend_schema(
+    operation_id="builds_cancel",
+    summary="Cancel a queued or running build",
+    description="The worker stops within a second; nothing is pushed. 409 if it has ended.",
+    request=None,
+    responses={200: BuildSerializer, 401: ERROR, 403: ERROR, 404: ERROR, 409: ERROR},
+)
+@api_view(["POST"])
+def build_cancel(request, uuid: str):
+    build = _get_build(request, uuid)
+    require_owner(request, build.tag.image)
+    build_rules.cancel(build, request.user)
+    build = _get_build(request, uuid)
+    return Response(build_json(build, build.tag.image.name, build.tag.name, build.log_size))
+
+
 def _signature_ok(secret: str, body: bytes, header: str) -> bool:
     expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return bool(secret) and hmac.compare_digest(expected.encode(), header.strip().encode())

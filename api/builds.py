@@ -87,11 +87,36 @@ def finish(build: Build, state: str, *, error: str = "") -> bool:
         )
         if not changed:
             return False
-        tag_state = State.SUCCESS if state == Build.State.SUCCESS else State.FAILED
-        Tag.objects.filter(pk=build.tag_id).update(state=tag_state, last_build_date=now)
+        if state == Build.State.CANCELLED:
+            Tag.objects.filter(pk=build.tag_id).update(state=_state_before(build))
+        else:
+            tag_state = State.SUCCESS if state == Build.State.SUCCESS else State.FAILED
+            Tag.objects.filter(pk=build.tag_id).update(state=tag_state, last_build_date=now)
     build.state, build.error, build.finished = state, error, now
     Image.objects.get(tags__pk=build.tag_id).refresh_state()
     return True
+
+
+def _state_before(build: Build) -> str:
+    """The tag's state as if this (cancelled) build had never been asked for."""
+    previous = (
+        Build.objects.filter(tag_id=build.tag_id, state__in=[Build.State.SUCCESS, "Failed"])
+        .exclude(pk=build.pk)
+        .values_list("state", flat=True)
+        .first()
+    )
+    if previous:
+        return State.SUCCESS if previous == Build.State.SUCCESS else State.FAILED
+    has_layer = Tag.objects.filter(pk=build.tag_id, layer__isnull=False).exists()
+    return State.SUCCESS if has_layer else State.EMPTY
+
+
+def cancel(build: Build, user) -> None:
+    """Stop a queued or running build; its worker notices within a second and stops too."""
+    if not finish(build, Build.State.CANCELLED, error=f"Cancelled by {user.get_username()}."):
+        raise Conflict(
+            f"This build has already finished ({build.state}); there is nothing to stop."
+        )
 
 
 def reap_stale_builds() -> int:

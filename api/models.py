@@ -305,6 +305,7 @@ class Build(models.Model):
         BUILDING = "Building"
         SUCCESS = "Success"
         FAILED = "Failed"
+        CANCELLED = "Cancelled"
 
     class Trigger(models.TextChoices):
         USER = "USER", "the web admin"

@@ -254,7 +254,9 @@ class BuildSerializer(serializers.Serializer):
     image = serializers.CharField()
     tag = serializers.CharField()
     tag_name = serializers.CharField()
-    state = serializers.ChoiceField(choices=["Queued", "Building", "Success", "Failed"])
+    state = serializers.ChoiceField(
+        choices=["Queued", "Building", "Success", "Failed", "Cancelled"]
+    )
     trigger = serializers.ChoiceField(choices=["USER", "API", "WEBHOOK"])
     triggered_by = serializers.CharField(allow_null=True)
     branch = serializers.CharField()
@@ -277,7 +279,9 @@ class BuildLogSerializer(serializers.Serializer):
     offset = serializers.IntegerField()
     next_offset = serializers.IntegerField()
     text = serializers.CharField(allow_blank=True)
-    state = serializers.ChoiceField(choices=["Queued", "Building", "Success", "Failed"])
+    state = serializers.ChoiceField(
+        choices=["Queued", "Building", "Success", "Failed", "Cancelled"]
+    )
     complete = serializers.BooleanField(help_text="The build has finished and all is read.")
 
 

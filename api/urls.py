@@ -19,6 +19,7 @@ urlpatterns = [
     re_path(rf"^image/{NAME}/$", views.image_detail, name="image-detail"),
     path("build/<uuid:uuid>/", build_views.build_detail, name="build-detail"),
     path("build/<uuid:uuid>/log/", build_views.build_log, name="build-log"),
+    path("build/<uuid:uuid>/cancel/", build_views.build_cancel, name="build-cancel"),
     re_path(rf"^hooks/github/{NAME}/$", build_views.github_webhook, name="github-webhook"),
     path("layer/<str:docker_id>/", views.layer_detail, name="layer-detail"),
     path("registry/", views.registry_list, name="registry-list"),

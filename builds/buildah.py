@@ -54,9 +54,18 @@ def environment(auth_file) -> dict:
 
 
 def stream(
-    args: list[str], *, env: dict, write: Callable[[str], None], timeout: float, cwd=None
+    args: list[str],
+    *,
+    env: dict,
+    write: Callable[[str], None],
+    timeout: float,
+    cwd=None,
+    started: Callable[[subprocess.Popen], None] | None = None,
 ) -> Outcome:
-    """Run buildah, passing each output line to `write` as it comes; keep the last lines."""
+    """Run buildah, passing each output line to `write` as it comes; keep the last lines.
+
+    `started` receives the process, so whoever may need to stop it (a cancel) can.
+    """
     process = subprocess.Popen(
         command(*args),
         cwd=cwd,
@@ -68,6 +77,8 @@ def stream(
         errors="replace",
         bufsize=1,
     )
+    if started is not None:
+        started(process)
     timed_out = threading.Event()
 
     def stop() -> None:

@@ -38,6 +38,15 @@ class BuildFailed(Exception):
     """The build cannot go on; the message is shown to the user as the reason."""
 
 
+class BuildStopped(BuildFailed):
+    """Cancelled (or failed by the reaper) while running: stop quietly, push nothing."""
+
+
+def _checkpoint(build_log: BuildLog) -> None:
+    if build_log.cancelled.is_set():
+        raise BuildStopped("The build was stopped; nothing was pushed.")
+
+
 class BuildLog:
     """Buffers log text and writes it to the build row twice a second, with a heartbeat."""
 
@@ -48,6 +57,8 @@ class BuildLog:
         self.truncated = False
         self.lock = threading.Lock()
         self.stopped = threading.Event()
+        self.cancelled = threading.Event()
+        self.process = None  # the command running now, stopped if the build is cancelled
         self.thread = threading.Thread(target=self._loop, name=f"build-{build.pk}", daemon=True)
 
     def __enter__(self) -> BuildLog:
@@ -58,6 +69,11 @@ class BuildLog:
         self.stopped.set()
         self.thread.join()
         self.flush()
+
+    def track(self, process) -> None:
+        self.process = process
+        if self.cancelled.is_set():
+            process.kill()
 
     def write(self, text: str) -> None:
         with self.lock:
@@ -78,13 +94,18 @@ class BuildLog:
     def flush(self, heartbeat: bool = False) -> None:
         with self.lock:
             chunk, self.buffer = "".join(self.buffer), []
-        changes = {}
-        if chunk:
-            changes["log"] = Concat("log", Value(chunk))
-        if heartbeat or chunk:
-            changes["heartbeat"] = timezone.now()
-        if changes:
-            Build.objects.filter(pk=self.build.pk).update(**changes)
+        if chunk:  # appended even after a cancel: the log tells how the build ended
+            Build.objects.filter(pk=self.build.pk).update(log=Concat("log", Value(chunk)))
+        if not (heartbeat or chunk):
+            return
+        still_building = Build.objects.filter(pk=self.build.pk, state=Build.State.BUILDING).update(
+            heartbeat=timezone.now()
+        )
+        if not still_building and not self.cancelled.is_set():
+            # Cancelled, reaped or deleted: stop what runs rather than finish unseen.
+            self.cancelled.set()
+            if self.process is not None and self.process.poll() is None:
+                self.process.kill()
 
     def _loop(self) -> None:
         last_beat = 0.0
@@ -118,6 +139,9 @@ def run(build_id: int) -> str:
                 _build(build, work, build_log)
             state, error = Build.State.SUCCESS, ""
             build_log.say("Build succeeded.")
+        except BuildStopped as stopped:
+            state, error = Build.State.FAILED, str(stopped)
+            build_log.say(str(stopped))
         except BuildFailed as failure:
             state, error = Build.State.FAILED, str(failure)
             build_log.say(f"Build failed: {error}")
@@ -170,6 +194,7 @@ def _build(build: Build, work: _workspace, build_log: BuildLog) -> None:
         commit = git.clone(build.clone_url, build.branch, checkout, token=token)
     except git.GitError as error:
         raise BuildFailed(str(error)) from error
+    _checkpoint(build_log)
     Build.objects.filter(pk=build.pk).update(
         commit_sha=commit.sha, commit_message=commit.message[:5000]
     )
@@ -196,7 +221,9 @@ def _build(build: Build, work: _workspace, build_log: BuildLog) -> None:
         env=work.env,
         write=build_log.write,
         timeout=settings.BUILD_TIMEOUT,
+        started=build_log.track,
     )
+    _checkpoint(build_log)
     if outcome.returncode != 0:
         raise BuildFailed(buildah.explain_build_failure(outcome, text))
 
@@ -204,9 +231,9 @@ def _build(build: Build, work: _workspace, build_log: BuildLog) -> None:
         _autotest(context, work, build_log)
 
     if not Build.objects.filter(pk=build.pk, state=Build.State.BUILDING).exists():
-        # Failed by the reaper meanwhile, or its image was deleted: pushing now would bring
+        # Cancelled, failed by the reaper, or its image deleted: pushing now would even bring
         # a deleted image back through the registry's notification.
-        raise BuildFailed("The build was stopped before its push; nothing was pushed.")
+        raise BuildStopped("The build was stopped before its push; nothing was pushed.")
     digest = _push(build, image, work, build_log)
     build_log.say(f"Pushed {image.name}:{build.tag.name} ({digest})")
     _read_back(build, image, digest)
@@ -234,9 +261,11 @@ def _autotest(context: Path, work: _workspace, build_log: BuildLog) -> None:
             env=work.env,
             write=build_log.write,
             timeout=settings.BUILD_TIMEOUT,
+            started=build_log.track,
         )
     finally:
         buildah.run_quiet("rm", container, env=work.env)
+    _checkpoint(build_log)
     if outcome.returncode != 0:
         last = "\n".join(line for line in outcome.tail[-buildah.TAIL_LINES :] if line.strip())
         raise BuildFailed(
@@ -266,7 +295,9 @@ def _push(build: Build, image: Image, work: _workspace, build_log: BuildLog) -> 
         env=work.env,
         write=lambda line: build_log.write(line.replace(password, "***") if password else line),
         timeout=settings.BUILD_TIMEOUT,
+        started=build_log.track,
     )
+    _checkpoint(build_log)
     if outcome.returncode != 0:
         if password:
             outcome.tail = [line.replace(password, "***") for line in outcome.tail]

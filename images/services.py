@@ -528,6 +528,10 @@ def get_build(creds: Credentials, uuid: str) -> Build:
     return _build(_request("GET", f"/api/v1/build/{quote(uuid, safe='')}/", creds=creds))
 
 
+def cancel_build(creds: Credentials, uuid: str) -> Build:
+    return _build(_request("POST", f"/api/v1/build/{quote(uuid, safe='')}/cancel/", creds=creds))
+
+
 def read_log(creds: Credentials, uuid: str, offset: int = 0) -> LogChunk:
     path = f"/api/v1/build/{quote(uuid, safe='')}/log/"
     body = _request("GET", path, creds=creds, params={"offset": offset})

@@ -22,6 +22,11 @@ urlpatterns = [
     re_path(rf"^images/{NAME}/-/tags/(?P<tag>[^/]+)/state/$", views.tag_state, name="state"),
     re_path(rf"^images/{NAME}/-/tags/(?P<tag>[^/]+)/builds/$", views.build_history, name="history"),
     re_path(
+        rf"^images/{NAME}/-/tags/(?P<tag>[^/]+)/builds/(?P<uuid>[0-9a-f-]{{36}})/cancel/$",
+        views.build_cancel,
+        name="cancel",
+    ),
+    re_path(
         rf"^images/{NAME}/-/tags/(?P<tag>[^/]+)/builds/(?P<uuid>[0-9a-f-]{{36}})/log/$",
         views.build_log,
         name="log",

@@ -234,6 +234,22 @@ def build_history(request, name: str, tag: str):
 
 
 @api_login_required
+@require_POST
+def build_cancel(request, name: str, tag: str, uuid: str):
+    """Cancel button: htmx swaps the build panel in; a plain post goes back to the tag page."""
+    try:
+        services.cancel_build(request.api, uuid)
+        outcome = (messages.SUCCESS, f"The build of {name}:{tag} was cancelled.")
+    except services.Conflict as error:
+        outcome = (messages.INFO, error.message)
+    if request.htmx:  # the panel shows the outcome itself
+        context = {"name": name, "tag_name": tag, **_build_context(request, name, tag)}
+        return render(request, "images/_build_panel.html", context)
+    messages.add_message(request, *outcome)
+    return redirect("images:tag", name, tag)
+
+
+@api_login_required
 def build_log(request, name: str, tag: str, uuid: str):
     """The next piece of a running build's log, appended by htmx; stops polling when done."""
     try:

@@ -200,3 +200,20 @@ def test_the_form_says_which_row_has_a_missing_branch(signed_in, buildable, buil
     second_row = page[page.index('name="settings-1-tag"') :]
     assert "Branch `develop` not found" in second_row
     assert "Branch `develop` not found" not in page[: page.index('name="settings-1-tag"')]
+
+
+def test_a_running_build_can_be_cancelled_from_the_tag_page(signed_in, buildable):
+    signed_in.post(f"/images/{buildable}/-/tags/latest/build/", {"where": "page"})
+    build = Build.objects.get()
+    page = text(signed_in.get(f"/images/{buildable}/-/tags/latest/"))
+    assert "Cancel build" in page
+
+    response = signed_in.post(
+        f"/images/{buildable}/-/tags/latest/builds/{build.uuid}/cancel/", headers=HTMX
+    )
+
+    assert response.status_code == 200
+    assert "Cancelled by alice." in text(response)
+    assert "Cancel build" not in text(response)
+    build.refresh_from_db()
+    assert build.state == "Cancelled"

@@ -108,3 +108,49 @@ def test_deleting_an_image_mid_build_does_not_bring_it_back(
     time.sleep(1)  # a push would have been notified by now
     assert not Image.objects.filter(name=name).exists()
     assert not Build.objects.filter(pk=build_id).exists()
+
+
+def test_a_queued_build_can_be_cancelled_and_the_tag_is_as_before(api, bob, git_server, builds_env):
+    from tests.fixtures_api import ApiClient
+
+    git_server.push_app("acme", "hello")
+    name = register(api, "cancel-queued")
+    queued = build(api, name)
+    url = queued["Location"] + "cancel/"
+
+    assert ApiClient(bob.basic()).post(url).status_code == 404
+    cancelled = api.post(url)
+
+    assert cancelled.status_code == 200, cancelled.content
+    assert cancelled.json()["state"] == "Cancelled"
+    assert cancelled.json()["error"] == "Cancelled by alice."
+    assert api.get(f"/api/v1/image/{name}/tag/latest/").json()["state"] == "Empty"
+    assert api.get(f"/api/v1/image/{name}/").json()["state"] == "Empty"
+    again = api.post(url)
+    assert again.status_code == 409 and "already finished" in again.json()["error"]
+    assert build(api, name).status_code == 202
+
+
+def test_a_running_build_stops_at_once_when_cancelled_and_pushes_nothing(
+    api, git_server, our_registry, builds_env
+):
+    import threading
+
+    from builds import pipeline
+
+    git_server.push("acme", "slow", {"busybox": BUSYBOX, "Dockerfile": SLOW_DOCKERFILE})
+    name = register(api, "cancel-running", source_repo="slow")
+    queued = build(api, name)
+    build_id = Build.objects.get(uuid=queued["Location"].split("/")[-2]).pk
+    runner = threading.Thread(target=pipeline.run, args=(build_id,))
+    runner.start()
+    wait_until(lambda: "working..." in Build.objects.get(pk=build_id).log, what="the RUN step")
+
+    assert api.post(queued["Location"] + "cancel/").status_code == 200
+    runner.join(timeout=20)
+
+    assert not runner.is_alive(), "the worker kept building a cancelled build"
+    stopped = Build.objects.get(pk=build_id)
+    assert stopped.state == "Cancelled"
+    assert "The build was stopped; nothing was pushed." in stopped.log
+    assert not Tag.objects.get(image__name=name, name="latest").digest

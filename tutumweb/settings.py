@@ -169,7 +169,7 @@ SPECTACULAR_SETTINGS = {
     # Tags and builds both have a `state`, with different choices.
     "ENUM_NAME_OVERRIDES": {
         "TagStateEnum": ["Empty", "Building", "Success", "Failed"],
-        "BuildStateEnum": ["Queued", "Building", "Success", "Failed"],
+        "BuildStateEnum": ["Queued", "Building", "Success", "Failed", "Cancelled"],
     },
 }
 

@@ -42,7 +42,14 @@ def ago(value: datetime | None) -> str:
     return "just now"
 
 
-_STATE_ICONS = {"Success": "✔", "Building": "⟳", "Failed": "✖", "Empty": "○", "Queued": "◔"}
+_STATE_ICONS = {
+    "Success": "✔",
+    "Building": "⟳",
+    "Failed": "✖",
+    "Empty": "○",
+    "Queued": "◔",
+    "Cancelled": "⊘",
+}
 _STATE_WORDS = {"Empty": "Not built yet", "Queued": "Waiting"}
 
 
