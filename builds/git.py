@@ -103,22 +103,27 @@ def display_url(url: str) -> str:
     return url.removesuffix(".git") if url.startswith(("https://", "http://")) else url
 
 
+def _shallow_clone(url: str, branch: str, destination: Path, *options: str, token: str) -> None:
+    _run(
+        [
+            "clone",
+            "--depth=1",
+            "--single-branch",
+            "--no-tags",
+            *options,
+            f"--branch={branch}",
+            "--",
+            url,
+            str(destination),
+        ],
+        token=token,
+    )
+
+
 def clone(url: str, branch: str, destination: Path, *, token: str = "") -> Commit:
     """Shallow clone of `branch` into `destination`; returns the commit it checked out."""
     try:
-        _run(
-            [
-                "clone",
-                "--depth=1",
-                "--single-branch",
-                "--no-tags",
-                f"--branch={branch}",
-                "--",
-                url,
-                str(destination),
-            ],
-            token=token,
-        )
+        _shallow_clone(url, branch, destination, token=token)
     except GitError as error:
         raise GitError(explain(str(error), url, branch)) from error
     sha, _, message = _run(["log", "-1", "--format=%H%n%B"], cwd=destination).partition("\n")
@@ -153,20 +158,9 @@ def check_build_setting(url: str, branch: str, dockerfiles: list[str], *, token:
     with tempfile.TemporaryDirectory(prefix="check-", dir=_scratch()) as scratch:
         checkout = Path(scratch) / "repo"
         try:
-            _run(
-                [
-                    "clone",
-                    "--depth=1",
-                    "--single-branch",
-                    "--no-tags",
-                    "--no-checkout",
-                    "--filter=blob:none",
-                    f"--branch={branch}",
-                    "--",
-                    url,
-                    str(checkout),
-                ],
-                token=token,
+            # Only the tree is needed to see which files exist: no checkout, no file contents.
+            _shallow_clone(
+                url, branch, checkout, "--no-checkout", "--filter=blob:none", token=token
             )
         except GitError as error:
             return {"": explain(str(error), url, branch)}

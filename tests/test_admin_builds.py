@@ -17,6 +17,28 @@ pytestmark = pytest.mark.django_db(transaction=True)
 HTMX = {"HX-Request": "true"}
 
 
+def edit_form(rows: list[tuple[str, str]], **fields) -> dict:
+    """The edit form's fields for the acme/hello source with (tag, branch) rows."""
+    data = {
+        "description": "",
+        "source_owner": "acme",
+        "source_repository": "hello",
+        "autotests": "OFF",
+        "settings-TOTAL_FORMS": str(len(rows)),
+        "settings-INITIAL_FORMS": str(len(rows)),
+        **fields,
+    }
+    for index, (tag, branch) in enumerate(rows):
+        data.update(
+            {
+                f"settings-{index}-tag": tag,
+                f"settings-{index}-branch": branch,
+                f"settings-{index}-dockerfile": "/",
+            }
+        )
+    return data
+
+
 @pytest.fixture
 def buildable(api, git_server, builds_env, signed_in):
     git_server.push_app("acme", "hello")
@@ -149,24 +171,10 @@ def test_build_buttons_need_the_csrf_token(api_server, alice, buildable):
 def test_the_form_stores_an_access_token_without_showing_it(signed_in, buildable):
     form = text(signed_in.get(f"/images/{buildable}/-/edit/"))
     assert "Repository access token" in form
-    management = {
-        "settings-TOTAL_FORMS": "1",
-        "settings-INITIAL_FORMS": "1",
-        "settings-0-tag": "latest",
-        "settings-0-branch": "main",
-        "settings-0-dockerfile": "/",
-    }
 
     response = signed_in.post(
         f"/images/{buildable}/-/edit/",
-        {
-            "description": "",
-            "source_owner": "acme",
-            "source_repository": "hello",
-            "autotests": "OFF",
-            "source_token": "ghp_from-the-form",
-            **management,
-        },
+        edit_form([("latest", "main")], source_token="ghp_from-the-form"),
     )
 
     assert response.status_code == 302, text(response)[:2000]
@@ -178,21 +186,7 @@ def test_the_form_says_which_row_has_a_missing_branch(signed_in, buildable, buil
     builds_env.CHECK_BUILD_SETTINGS = True
 
     response = signed_in.post(
-        f"/images/{buildable}/-/edit/",
-        {
-            "description": "",
-            "source_owner": "acme",
-            "source_repository": "hello",
-            "autotests": "OFF",
-            "settings-TOTAL_FORMS": "2",
-            "settings-INITIAL_FORMS": "2",
-            "settings-0-tag": "latest",
-            "settings-0-branch": "main",
-            "settings-0-dockerfile": "/",
-            "settings-1-tag": "next",
-            "settings-1-branch": "develop",
-            "settings-1-dockerfile": "/",
-        },
+        f"/images/{buildable}/-/edit/", edit_form([("latest", "main"), ("next", "develop")])
     )
 
     page = text(response)

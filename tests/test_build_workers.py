@@ -30,6 +30,20 @@ def wait_until(predicate, seconds: float = 60, what: str = "condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def build_in_background(api, name: str):
+    """Queue a build and run it in a thread of this process; returns (thread, build id)."""
+    import threading
+
+    from builds import pipeline
+
+    queued = build(api, name)
+    build_id = Build.objects.get(uuid=queued["Location"].split("/")[-2]).pk
+    runner = threading.Thread(target=pipeline.run, args=(build_id,))
+    runner.start()
+    wait_until(lambda: "working..." in Build.objects.get(pk=build_id).log, what="the RUN step")
+    return runner, build_id, queued["Location"]
+
+
 def test_a_killed_worker_leaves_the_build_failed_and_the_tag_buildable_again(
     api, git_server, builds_env, tmp_path
 ):
@@ -88,19 +102,12 @@ def test_a_new_worker_picks_up_builds_queued_while_none_ran(
 def test_deleting_an_image_mid_build_does_not_bring_it_back(
     api, git_server, our_registry, builds_env
 ):
-    import threading
-
     from api.models import Image
-    from builds import pipeline
 
     slow = SLOW_DOCKERFILE.replace("sleep 60", "sleep 2")
     git_server.push("acme", "doomed", {"busybox": BUSYBOX, "Dockerfile": slow})
     name = register(api, "doomed", source_repo="doomed")
-    queued = build(api, name)
-    build_id = Build.objects.get(uuid=queued["Location"].split("/")[-2]).pk
-    runner = threading.Thread(target=pipeline.run, args=(build_id,))
-    runner.start()
-    wait_until(lambda: "working..." in Build.objects.get(pk=build_id).log, what="the RUN step")
+    runner, build_id, _ = build_in_background(api, name)
 
     assert api.delete(f"/api/v1/image/{name}/").status_code == 204
     runner.join(timeout=60)
@@ -134,19 +141,11 @@ def test_a_queued_build_can_be_cancelled_and_the_tag_is_as_before(api, bob, git_
 def test_a_running_build_stops_at_once_when_cancelled_and_pushes_nothing(
     api, git_server, our_registry, builds_env
 ):
-    import threading
-
-    from builds import pipeline
-
     git_server.push("acme", "slow", {"busybox": BUSYBOX, "Dockerfile": SLOW_DOCKERFILE})
     name = register(api, "cancel-running", source_repo="slow")
-    queued = build(api, name)
-    build_id = Build.objects.get(uuid=queued["Location"].split("/")[-2]).pk
-    runner = threading.Thread(target=pipeline.run, args=(build_id,))
-    runner.start()
-    wait_until(lambda: "working..." in Build.objects.get(pk=build_id).log, what="the RUN step")
+    runner, build_id, location = build_in_background(api, name)
 
-    assert api.post(queued["Location"] + "cancel/").status_code == 200
+    assert api.post(location + "cancel/").status_code == 200
     runner.join(timeout=20)
 
     assert not runner.is_alive(), "the worker kept building a cancelled build"
