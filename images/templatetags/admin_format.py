@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import html
+import re
 from datetime import datetime
 from functools import cache, lru_cache
 from urllib.parse import quote
 
 from django import template
-from django.urls import reverse
+from django.templatetags.static import static
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django_htmx.jinja import htmx_script
 
 register = template.Library()
 
@@ -122,4 +125,89 @@ def image_row(image) -> str:
         f"<td>{state_badge(image.state)}</td><td>{image.tag_count}</td>"
         f"<td>{time_ago(image.last_build_date)}</td>"
         f'<td class="description">{escape(excerpt(image.description))}</td></tr>'
+    )
+
+
+# Every page renders the same head and header links; reverse() and static() cost tens of
+# microseconds each, so the values are computed once per process.
+@register.simple_tag
+def route(name: str) -> str:
+    """The URL of an argument-less route, like {% url %}."""
+    return _route(get_script_prefix(), name)
+
+
+@lru_cache(maxsize=64)
+def _route(prefix: str, name: str) -> str:
+    return reverse(name)
+
+
+@register.simple_tag
+def asset(path: str) -> str:
+    """A static file's URL, like {% static %}."""
+    return _asset(path)
+
+
+@lru_cache(maxsize=64)
+def _asset(path: str) -> str:
+    return static(path)
+
+
+@register.simple_tag
+def page_assets() -> str:
+    """The icon, stylesheet and scripts every page loads."""
+    return _page_assets()
+
+
+@cache
+def _page_assets() -> str:
+    return format_html(
+        '<link rel="icon" href="{}">\n  <link rel="stylesheet" href="{}">\n  {}\n  '
+        '<script src="{}" defer></script>',
+        static("img/docker.svg"),
+        static("css/app.css"),
+        htmx_script(),
+        static("js/copy.js"),
+    )
+
+
+@cache
+def _tag_page_pattern(page: str) -> str:
+    # Image names are lowercase, so the upper-case placeholders cannot clash with them.
+    return reverse(f"images:{page}", args=["NAME", "TAG"])
+
+
+@register.simple_tag(name="tag_url")
+def tag_url(name: str, tag: str, page: str = "tag") -> str:
+    """reverse('images:<page>', args=[name, tag]), resolved once per page kind."""
+    pattern = _tag_page_pattern(page).replace("NAME", quote(name, safe="/:@"), 1)
+    return pattern.replace("TAG", quote(tag, safe=""), 1)
+
+
+_NOT_IN_IDS = re.compile(r"[^A-Za-z0-9_-]")
+
+
+@register.filter
+def dom_id(value: str) -> str:
+    """A tag name as an id part usable in CSS selectors (htmx targets): '.' and the like → '-'."""
+    return _NOT_IN_IDS.sub("-", value)
+
+
+@register.simple_tag
+def tag_state(name: str, tag_name: str, state: str) -> str:
+    """A tag's state badge; while it builds, it polls for its new state (htmx) every 2 s.
+
+    A tag rather than an include: image pages show one per tag row.
+    """
+    slot = dom_id(tag_name)
+    if state != "Building":
+        return format_html(
+            '<span class="tag-state" id="state-{}">{}</span>', slot, state_badge(state)
+        )
+    poll = tag_url(name, tag_name, "state")
+    return format_html(
+        '<span class="tag-state" id="state-{}" hx-get="{}" hx-trigger="every 2s" '
+        'hx-swap="outerHTML">{}</span>',
+        slot,
+        poll,
+        state_badge(state),
     )
