@@ -7,6 +7,7 @@ failed by `api.builds.reap_stale_builds` instead of staying Building forever).
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -177,6 +178,12 @@ class _workspace:
     def __exit__(self, *exc) -> None:
         pass  # kept until the outcome is recorded: cleaning up is not the user's wait
 
+    def write_credentials(self, host: str, username: str, password: str) -> None:
+        auth = base64.b64encode(f"{username}:{password}".encode()).decode()
+        descriptor = os.open(self.auth_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            json.dump({"auths": {host: {"auth": auth}}}, file)
+
     def remove(self) -> None:
         if hasattr(self, "env"):
             buildah.run_quiet("rmi", "--force", self.local_ref, env=self.env)
@@ -288,7 +295,8 @@ def _push(build: Build, image: Image, work: _workspace, build_log: BuildLog) -> 
     if not oci.registry_base_url(registry.host).startswith("https://"):
         args.append("--tls-verify=false")
     if username:
-        args += ["--creds", f"{username}:{password}"]
+        # In the build's own auth file (0600), not `--creds`: other users can read argv in ps.
+        work.write_credentials(registry.host, username, password)
     build_log.say(f"Pushing to {destination}")
     outcome = buildah.stream(
         [*args, work.local_ref, f"docker://{destination}"],

@@ -362,3 +362,42 @@ def test_a_push_refused_by_the_registry_explains_the_credentials(
     assert f"The registry {htpasswd_registry.host} rejected the push" in done.error
     assert "Update the registry username and password" in done.error
     assert "changed-since" not in done.log
+
+
+def test_registry_passwords_never_appear_on_a_command_line(
+    api, git_server, builds_env, htpasswd_registry, monkeypatch
+):
+    import subprocess
+
+    from builds import buildah
+
+    seen: list[list[str]] = []
+
+    class RecordingPopen(subprocess.Popen):
+        def __init__(self, args, *rest, **kwargs):
+            seen.append(list(args))
+            super().__init__(args, *rest, **kwargs)
+
+    monkeypatch.setattr(buildah.subprocess, "Popen", RecordingPopen)
+    git_server.push_app("acme", "hello")
+    name = f"{htpasswd_registry.host}/team/argv"
+    created = api.post(
+        "/api/v1/image/",
+        {
+            "name": name,
+            "username": htpasswd_registry.username,
+            "password": htpasswd_registry.password,
+            "build_source": {
+                "owner": "acme",
+                "repository": "hello",
+                "build_settings": [{"tag": "v1", "branch": "main"}],
+            },
+        },
+    )
+    assert created.status_code == 201, created.content
+
+    done = run_inline(build(api, name, "v1"))
+
+    assert done.state == "Success", done.error
+    assert any("push" in argv for argv in seen)
+    assert not any(htpasswd_registry.password in " ".join(argv) for argv in seen)
