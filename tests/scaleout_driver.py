@@ -57,6 +57,7 @@ def report() -> dict:
             "finished": b.finished.timestamp() if b.finished else None,
             "clones": b.log.count("==> Cloning"),
             "error": b.error,
+            "log_tail": b.log[-1500:] if b.state != "Success" else "",
         }
         for b in Build.objects.select_related("tag__image").order_by("created")
     ]
