@@ -186,7 +186,9 @@ def builds_env(settings, git_server):
     """Settings for building in this process and in worker processes alike."""
     settings.GIT_BASE_URL = git_server.base_url
     settings.BUILD_HEARTBEAT = 0.5
-    settings.BUILD_LEASE = 4
+    # Long enough that a heartbeat on a loaded CI machine is never mistaken for a dead worker;
+    # the kill -9 test shortens it.
+    settings.BUILD_LEASE = 15
     yield settings
     _clean_build_storage()
 

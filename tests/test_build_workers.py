@@ -47,6 +47,7 @@ def build_in_background(api, name: str):
 def test_a_killed_worker_leaves_the_build_failed_and_the_tag_buildable_again(
     api, git_server, builds_env, tmp_path
 ):
+    builds_env.BUILD_LEASE = 4  # so the test need not wait long for the silence to count
     git_server.push("acme", "slow", {"busybox": BUSYBOX, "Dockerfile": SLOW_DOCKERFILE})
     name = register(api, "slow", source_repo="slow")
     worker = start_worker(tmp_path, sqlite_url())
