@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import DatabaseError, close_old_connections, connection
 from django.db.models import Value
 from django.db.models.functions import Concat
 from django.utils import timezone
@@ -77,6 +77,8 @@ class BuildLog:
             process.kill()
 
     def write(self, text: str) -> None:
+        # PostgreSQL text cannot hold NUL; a RUN step printing binary must not break the log.
+        text = text.replace("\x00", "\ufffd")
         with self.lock:
             if self.size + len(text) > LOG_LIMIT:
                 if not self.truncated:
@@ -96,7 +98,11 @@ class BuildLog:
         with self.lock:
             chunk, self.buffer = "".join(self.buffer), []
         if chunk:  # appended even after a cancel: the log tells how the build ended
-            Build.objects.filter(pk=self.build.pk).update(log=Concat("log", Value(chunk)))
+            try:
+                Build.objects.filter(pk=self.build.pk).update(log=Concat("log", Value(chunk)))
+            except DatabaseError:
+                # Losing a piece of log is bad; losing the heartbeat would fail the build.
+                log.exception("could not append to the log of build %s", self.build.pk)
         if not (heartbeat or chunk):
             return
         still_building = Build.objects.filter(pk=self.build.pk, state=Build.State.BUILDING).update(

@@ -16,9 +16,11 @@ from tests.fixtures_registry import BUSYBOX
 
 pytestmark = pytest.mark.registry
 
+# The NUL byte: PostgreSQL text cannot store one, and a build printing binary once broke the
+# log writes and, with them, the heartbeat (the build was failed as "worker stopped").
 DOCKERFILE = (
     'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\n'
-    "RUN sleep 1 && echo built > /built.txt\n"
+    "RUN sleep 1 && echo built > /built.txt && printf 'binary\\000output\\n'\n"
 )
 
 
