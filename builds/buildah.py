@@ -90,6 +90,8 @@ def stream(
     tail: deque[str] = deque(maxlen=60)
     try:
         for line in process.stdout:
+            # NUL cannot be stored in PostgreSQL text (logs, failure reasons): show it as �.
+            line = line.replace("\x00", "\ufffd")
             write(line)
             tail.append(line.rstrip("\n"))
         process.wait()
