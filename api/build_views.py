@@ -71,8 +71,9 @@ def tag_build(request, name: str, tag: str):
         if tag_obj is None:
             raise Http404(f"{image.name} has no tag {tag}.")
         builds, meta = paginate(request, _history(tag_obj))
+        workers = build_rules.workers_online()
         return Response(
-            {"meta": meta, "objects": [build_json(b, image.name, tag, b.log_size) for b in builds]}
+            {"meta": meta, "objects": [build_json(b, image.name, tag, workers) for b in builds]}
         )
     require_owner(request, image)
     body = BuildRequestSerializer(data=request.data or {})
@@ -101,6 +102,10 @@ def _get_build(request, uuid: str) -> Build:
     return build
 
 
+def _build_response(build: Build) -> dict:
+    return build_json(build, build.tag.image.name, build.tag.name, build_rules.workers_online())
+
+
 @extend_schema(
     operation_id="builds_retrieve",
     summary="Get a build",
@@ -112,7 +117,7 @@ def build_detail(request, uuid: str):
     if build.is_active:
         build_rules.reap_stale_builds()
         build = _get_build(request, uuid)
-    return Response(build_json(build, build.tag.image.name, build.tag.name, build.log_size))
+    return Response(_build_response(build))
 
 
 @extend_schema(
@@ -158,7 +163,7 @@ def build_cancel(request, uuid: str):
     require_owner(request, build.tag.image)
     build_rules.cancel(build, request.user)
     build = _get_build(request, uuid)
-    return Response(build_json(build, build.tag.image.name, build.tag.name, build.log_size))
+    return Response(_build_response(build))
 
 
 def _signature_ok(secret: str, body: bytes, header: str) -> bool:

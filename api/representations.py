@@ -196,7 +196,8 @@ def registry_json(registry: Registry) -> dict:
     }
 
 
-def build_json(build, image_name: str, tag_name: str, log_size: int | None = None) -> dict:
+def build_json(build, image_name: str, tag_name: str, workers_online: int) -> dict:
+    """A build (annotated with `log_size`); `workers_online` is counted once per response."""
     from api import builds as build_rules
 
     return {
@@ -219,9 +220,9 @@ def build_json(build, image_name: str, tag_name: str, log_size: int | None = Non
         "finished": uris.rfc2822(build.finished),
         "duration": build.duration,
         "queue_position": build_rules.queue_position(build),
-        "workers_online": build_rules.workers_online(),
+        "workers_online": workers_online,
         "log": uris.build_uri(build.uuid) + "log/",
-        "log_size": log_size if log_size is not None else len(build.log),
+        "log_size": build.log_size,
     }
 
 
