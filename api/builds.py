@@ -100,7 +100,9 @@ def finish(build: Build, state: str, *, error: str = "") -> bool:
 def _state_before(build: Build) -> str:
     """The tag's state as if this (cancelled) build had never been asked for."""
     previous = (
-        Build.objects.filter(tag_id=build.tag_id, state__in=[Build.State.SUCCESS, "Failed"])
+        Build.objects.filter(
+            tag_id=build.tag_id, state__in=[Build.State.SUCCESS, Build.State.FAILED]
+        )
         .exclude(pk=build.pk)
         .values_list("state", flat=True)
         .first()

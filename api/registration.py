@@ -100,10 +100,9 @@ def check_build_source(data: dict, token: str) -> None:
 
 def _apply_build_source(image: Image, data: dict | None) -> None:
     """Replace the image's build source and settings; tags named by a setting exist as rows."""
-    previous = BuildSource.objects.filter(image=image).first()
     token = data.get("access_token") if data else None
-    if token is None and previous is not None:
-        token = previous.access_token  # not sent: keep it, as with registry passwords
+    if token is None:
+        token = _stored_token(image)  # not sent: keep it, as with registry passwords
     BuildSource.objects.filter(image=image).delete()
     if data is not None:
         source = BuildSource(
@@ -126,11 +125,9 @@ def _apply_build_source(image: Image, data: dict | None) -> None:
     image.refresh_state()
 
 
-def image_build_source(image: Image) -> dict | None:
+def _stored_token(image: Image) -> str:
     source = BuildSource.objects.filter(image=image).first()
-    if source is None:
-        return None
-    return {"build_settings": list(source.build_settings.values("tag"))}
+    return source.access_token if source else ""
 
 
 def create_image(user, data: dict) -> Image:
@@ -174,15 +171,15 @@ def update_image(image: Image, data: dict) -> Image:
         image.registry_username = data.get("username", image.registry_username)
         if "password" in data:
             image.registry_password = data["password"]
-        source = data["build_source"] if "build_source" in data else image_build_source(image)
-        _check_credentials(image, will_build=bool(source and source.get("build_settings")))
+        if "build_source" in data:
+            will_build = bool(data["build_source"] and data["build_source"]["build_settings"])
+        else:
+            will_build = BuildSetting.objects.filter(build_source__image=image).exists()
+        _check_credentials(image, will_build=will_build)
     source = data.get("build_source")
     if source and settings.CHECK_BUILD_SETTINGS:
         token = source.get("access_token")
-        if token is None:
-            previous = BuildSource.objects.filter(image=image).first()
-            token = previous.access_token if previous else ""
-        check_build_source(source, token)
+        check_build_source(source, _stored_token(image) if token is None else token)
     with transaction.atomic():
         image.save()
         if "build_source" in data:
