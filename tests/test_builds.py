@@ -30,6 +30,26 @@ def register(api: ApiClient, repo: str, *, source_repo: str = "hello", rows=None
     return name
 
 
+def register_external(api: ApiClient, registry, repository: str) -> str:
+    """An image on the htpasswd registry, built from acme/hello's main branch as tag v1."""
+    name = f"{registry.host}/{repository}"
+    response = api.post(
+        "/api/v1/image/",
+        {
+            "name": name,
+            "username": registry.username,
+            "password": registry.password,
+            "build_source": {
+                "owner": "acme",
+                "repository": "hello",
+                "build_settings": [{"tag": "v1", "branch": "main"}],
+            },
+        },
+    )
+    assert response.status_code == 201, response.content
+    return name
+
+
 def build(api: ApiClient, name: str, tag: str = "latest", **body):
     return api.post(f"/api/v1/image/{name}/tag/{tag}/build/", body or None)
 
@@ -306,22 +326,7 @@ def test_a_build_pushes_to_an_external_registry_with_the_stored_credentials(
     api, git_server, builds_env, htpasswd_registry
 ):
     git_server.push_app("acme", "hello")
-    name = f"{htpasswd_registry.host}/team/app"
-    source = {
-        "owner": "acme",
-        "repository": "hello",
-        "build_settings": [{"tag": "v1", "branch": "main"}],
-    }
-    created = api.post(
-        "/api/v1/image/",
-        {
-            "name": name,
-            "username": htpasswd_registry.username,
-            "password": htpasswd_registry.password,
-            "build_source": source,
-        },
-    )
-    assert created.status_code == 201, created.content
+    name = register_external(api, htpasswd_registry, "team/app")
 
     done = run_inline(build(api, name, "v1"))
 
@@ -337,21 +342,7 @@ def test_a_push_refused_by_the_registry_explains_the_credentials(
     from api.models import Image
 
     git_server.push_app("acme", "hello")
-    name = f"{htpasswd_registry.host}/team/refused"
-    created = api.post(
-        "/api/v1/image/",
-        {
-            "name": name,
-            "username": htpasswd_registry.username,
-            "password": htpasswd_registry.password,
-            "build_source": {
-                "owner": "acme",
-                "repository": "hello",
-                "build_settings": [{"tag": "v1", "branch": "main"}],
-            },
-        },
-    )
-    assert created.status_code == 201, created.content
+    name = register_external(api, htpasswd_registry, "team/refused")
     image = Image.objects.get(name=name)
     image.registry_password = "changed-since"  # the registry's password was rotated
     image.save()
@@ -380,21 +371,7 @@ def test_registry_passwords_never_appear_on_a_command_line(
 
     monkeypatch.setattr(buildah.subprocess, "Popen", RecordingPopen)
     git_server.push_app("acme", "hello")
-    name = f"{htpasswd_registry.host}/team/argv"
-    created = api.post(
-        "/api/v1/image/",
-        {
-            "name": name,
-            "username": htpasswd_registry.username,
-            "password": htpasswd_registry.password,
-            "build_source": {
-                "owner": "acme",
-                "repository": "hello",
-                "build_settings": [{"tag": "v1", "branch": "main"}],
-            },
-        },
-    )
-    assert created.status_code == 201, created.content
+    name = register_external(api, htpasswd_registry, "team/argv")
 
     done = run_inline(build(api, name, "v1"))
 
