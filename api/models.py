@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from api import crypto
+from tutumweb import crypto
 
 
 class State(models.TextChoices):

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.cache import cache
 from django.http import HttpResponse
+from django.middleware.csrf import rotate_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -26,16 +27,19 @@ from images.forms import (
     image_payload,
     initial_for,
 )
+from tutumweb import crypto
 
 SESSION_KEY = "tutum_api"
 SETTINGS_PREFIX = "settings"
 
 
 def _credentials(request) -> services.Credentials | None:
-    stored = request.session.get(SESSION_KEY)
-    if not stored:
+    stored = request.session.get(SESSION_KEY) or {}
+    # Encrypted: the session table and its cache are files a backup or a leak can expose.
+    key = crypto.decrypt(stored.get("key_encrypted", ""))
+    if not key:
         return None
-    return services.Credentials(username=stored["username"], key=stored["key"])
+    return services.Credentials(username=stored["username"], key=key)
 
 
 def _to_login(request, next_url: str) -> HttpResponse:
@@ -85,7 +89,11 @@ def login_view(request):
             form.add_error(None, f"{error.message} Please try again in a moment.")
         else:
             request.session.cycle_key()
-            request.session[SESSION_KEY] = {"username": creds.username, "key": creds.key}
+            rotate_token(request)
+            request.session[SESSION_KEY] = {
+                "username": creds.username,
+                "key_encrypted": crypto.encrypt(creds.key),
+            }
             return redirect(next_url)
     return render(request, "login.html", {"form": form, "next": next_url})
 

@@ -2,69 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
-import requests
-from django.contrib.auth.hashers import make_password
-from django.db import connection
 from django.test import Client
 
-from tests.fixtures_registry import free_port
-
 pytestmark = pytest.mark.django_db(transaction=True)
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def api_process(settings, alice):
+def api_process(project_process, settings):
     """The API in its own gunicorn process, on the test database."""
-    # That process uses the production password hashers, not the suite's fast one.
-    alice.user.password = make_password(alice.password, hasher="pbkdf2_sha256")
-    alice.user.save()
-    port = free_port()
-    env = {
-        **os.environ,
-        # A key of its own (the suite's is the refused development default), encrypting
-        # secrets as the suite does.
-        "SECRET_KEY": "api-process-secret-key-for-this-test",
-        "ENCRYPTION_KEY": settings.ENCRYPTION_KEY or settings.SECRET_KEY,
-        "DATA_DIR": str(settings.DATA_DIR),
-        "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
-        "REGISTRY_HOST": settings.REGISTRY_HOST,
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "tutumweb.wsgi", "--bind", f"127.0.0.1:{port}"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            requests.get(f"{url}/api/schema/", timeout=1)
-            break
-        except requests.ConnectionError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.terminate()
-                errors = process.stderr.read().decode()[-2000:]
-                raise RuntimeError(f"the API server did not start:\n{errors}") from None
-            time.sleep(0.1)
+    process, url = project_process()
     settings.TUTUM_API_URL = url
-    yield process
-    # SIGTERM lets gunicorn's master stop its worker too; SIGKILL would orphan it.
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    return process
 
 
 def test_the_admin_survives_the_api_stopping(api_process, alice, make_image):

@@ -156,7 +156,7 @@ def test_the_owner_sees_the_webhook_url_and_secret_on_the_image_page(signed_in, 
 def test_build_buttons_need_the_csrf_token(api_server, alice, buildable):
     client = Client(enforce_csrf_checks=True)
     page = client.get("/login/")
-    token = page.cookies["csrftoken"].value
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', text(page)).group(1)
     client.post(
         "/login/",
         {"username": alice.username, "password": alice.password, "csrfmiddlewaretoken": token},

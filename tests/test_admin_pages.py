@@ -318,6 +318,22 @@ def test_forms_refuse_posts_without_the_csrf_token(api_server, alice):
     )
 
 
+def test_signing_in_rotates_the_csrf_token_kept_in_the_session(api_server, alice):
+    client = Client(enforce_csrf_checks=True)
+    before = client.get("/login/").context["csrf_token"]
+    client.post(
+        "/login/",
+        {"username": "alice", "password": alice.password, "csrfmiddlewaretoken": str(before)},
+    )
+
+    stale = client.post("/logout/", {"csrfmiddlewaretoken": str(before)})
+    after = client.get("/").context["csrf_token"]
+
+    assert "csrftoken" not in client.cookies
+    assert stale.status_code == 403
+    assert client.post("/logout/", {"csrfmiddlewaretoken": str(after)}).status_code == 302
+
+
 def test_an_unknown_image_is_a_helpful_404(signed_in):
     response = signed_in.get(f"/images/{H}/alice/ghost/-/")
 

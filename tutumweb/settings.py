@@ -141,12 +141,28 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-# Sessions live in the database (they hold the user's API key, never a cookie) and are read
-# through the process cache, so a page view costs no session query.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions live in the database (they hold the user's API key, encrypted, never in a cookie)
+# and are read through a cache every admin worker shares, so a page view costs no session
+# query and signing out in one worker ends the session in all of them (a per-process cache
+# would go on serving it). Admin servers on several machines need a directory they all
+# share, or "off": one session query per page instead.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+SESSION_CACHE_DIR = os.environ.get("SESSION_CACHE_DIR", str(DATA_DIR / "session-cache"))
+if SESSION_CACHE_DIR == "off":
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+else:
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    SESSION_CACHE_ALIAS = "sessions"
+    CACHES["sessions"] = {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": SESSION_CACHE_DIR,
+        "OPTIONS": {"MAX_ENTRIES": 10_000},
+    }
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# The CSRF secret lives in that server-side session: no csrftoken cookie re-sent (and parsed
+# by the browser) with every page, and signing in rotates it with the session key.
+CSRF_USE_SESSIONS = True
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.ApiKeyAuthentication"],
