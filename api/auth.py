@@ -5,7 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 
-from django.contrib.auth import get_user_model
+from axes.models import AccessAttempt
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.db.models import Max
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
@@ -46,14 +50,62 @@ def user_for_api_key(username: str, key: str):
     return api_key.user
 
 
-def user_for_password(username: str, password: str):
-    User = get_user_model()
-    user = User.objects.filter(username=username, is_active=True).first()
-    if user is None:
-        # Hash anyway so a missing user takes as long as a wrong password.
-        User().set_password(password)
-        return None
-    return user if user.check_password(password) else None
+class SignInsPaused(Exception):
+    """Too many wrong passwords for this username from this address (counted by django-axes)."""
+
+    def __init__(self, username: str, retry_after: int):
+        minutes = max(1, -(-retry_after // 60))
+        super().__init__(
+            f"Too many failed sign-ins for '{username}'. Try again in {minutes} minute"
+            f"{'' if minutes == 1 else 's'}."
+        )
+        self.message = str(self)
+        self.retry_after = retry_after
+
+
+def user_for_password(request: HttpRequest, username: str, password: str):
+    """The active user with this username and password; None if they don't match.
+
+    Raises SignInsPaused once LOGIN_FAILURE_LIMIT wrong passwords for `username` came from the
+    client's address within LOGIN_LOCKOUT_MINUTES: django-axes' backend, first in
+    AUTHENTICATION_BACKENDS, counts them and then refuses before any password is checked.
+    """
+    # Django's ModelBackend hashes for unknown users too, so they take as long as a wrong
+    # password, and refuses inactive users.
+    user = authenticate(request, username=username, password=password)
+    if user is None and getattr(request, "axes_locked_out", False):
+        raise SignInsPaused(username, _seconds_left(request, username))
+    return user
+
+
+def _seconds_left(request: HttpRequest, username: str) -> int:
+    latest = AccessAttempt.objects.filter(
+        username=username, ip_address=request.axes_ip_address
+    ).aggregate(latest=Max("attempt_time"))["latest"]
+    ends = (latest or timezone.now()) + settings.AXES_COOLOFF_TIME
+    return max(1, int((ends - timezone.now()).total_seconds()))
+
+
+def lockout_response(request, original_response, credentials) -> HttpResponse:
+    """django-axes' answer to a paused sign-in outside the API (Django's admin login).
+
+    The API's own 429 (with its JSON error and Retry-After) is kept as it is.
+    """
+    if original_response is not None and original_response.status_code == 429:
+        return original_response
+    username = (credentials or {}).get("username") or "this account"
+    paused = SignInsPaused(username, _seconds_left(request, username))
+    response = HttpResponse(paused.message, status=429, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = str(paused.retry_after)
+    return response
+
+
+class Throttled(exceptions.Throttled):
+    """A 429 whose message is ours alone (DRF's would append "Expected available in…")."""
+
+    def __init__(self, paused: SignInsPaused):
+        exceptions.APIException.__init__(self, paused.message)
+        self.wait = paused.retry_after
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -92,7 +144,10 @@ class PasswordAuthentication(ApiKeyAuthentication):
                 "Send 'Authorization: Basic base64(username:password)' to obtain your API key."
             )
         _, username, password = parsed
-        user = user_for_password(username, password)
+        try:
+            user = user_for_password(request._request, username, password)
+        except SignInsPaused as paused:
+            raise Throttled(paused) from None
         if user is None:
             raise exceptions.AuthenticationFailed("Invalid username or password.")
         return user, None

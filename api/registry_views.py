@@ -20,7 +20,13 @@ from rest_framework.response import Response
 
 from api import registry_sync
 from api import registry_token as tokens
-from api.auth import REALM, parse_authorization, user_for_api_key, user_for_password
+from api.auth import (
+    REALM,
+    SignInsPaused,
+    parse_authorization,
+    user_for_api_key,
+    user_for_password,
+)
 from builds.registry import RegistryError
 
 log = logging.getLogger(__name__)
@@ -68,6 +74,7 @@ def _unauthorized(message: str, challenge: str) -> Response:
         ),
         400: ERROR,
         401: ERROR,
+        429: ERROR,
     },
     auth=[],
 )
@@ -84,7 +91,14 @@ def registry_token(request):
         _, username, secret = parsed
         grant = tokens.build_grant(username, secret)
         if grant is None:
-            user = user_for_api_key(username, secret) or user_for_password(username, secret)
+            try:
+                user = user_for_api_key(username, secret) or user_for_password(
+                    request._request, username, secret
+                )
+            except SignInsPaused as paused:
+                response = Response({"error": paused.message}, status=429)
+                response["Retry-After"] = str(paused.retry_after)
+                return response
             if user is None:
                 return _unauthorized("Invalid username or API key.", REALM)
     service = request.query_params.get("service", "")
@@ -137,6 +151,7 @@ def _handle_event(event: dict) -> bool:
         200: inline_serializer("RegistryEventsAccepted", {"accepted": serializers.IntegerField()}),
         400: ERROR,
         401: ERROR,
+        429: ERROR,
     },
     auth=[],
 )

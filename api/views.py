@@ -261,8 +261,16 @@ def registry_detail(request, host: str):
 @extend_schema(
     operation_id="auth_retrieve",
     summary="Exchange username and password for the API key",
-    description="Authenticate with `Authorization: Basic base64(username:password)`.",
-    responses={200: envelope_serializer("AuthList", AuthKeySerializer(many=True)), 401: ERROR},
+    description=(
+        "Authenticate with `Authorization: Basic base64(username:password)`. After "
+        "LOGIN_FAILURE_LIMIT wrong passwords for a username from one address, sign-ins for it "
+        "from there answer 429 with `Retry-After` until LOGIN_LOCKOUT_MINUTES have passed."
+    ),
+    responses={
+        200: envelope_serializer("AuthList", AuthKeySerializer(many=True)),
+        401: ERROR,
+        429: ERROR,
+    },
 )
 @api_view(["GET"])
 @authentication_classes([PasswordAuthentication])

@@ -53,6 +53,10 @@ class Invalid(ServiceError):
         self.fields = fields or {}
 
 
+class TooManyAttempts(ServiceError):
+    """The API paused something (sign-ins after wrong passwords); the message says how long."""
+
+
 class ApiError(ServiceError):
     pass
 
@@ -254,6 +258,9 @@ def _session() -> requests.Session:
             status_forcelist=(502, 503, 504),
             allowed_methods=frozenset({"GET"}),
             raise_on_status=False,
+            # A page must not hang for a server's Retry-After (a paused sign-in says 15 min):
+            # short backoff only, then the person reads the API's message.
+            respect_retry_after_header=False,
         )
         session.mount("http://", HTTPAdapter(max_retries=retry))
         session.mount("https://", HTTPAdapter(max_retries=retry))
@@ -322,6 +329,8 @@ def _handle(response: requests.Response) -> dict | None:
         raise Conflict(message or "That conflicts with the current state.")
     if status == 400:
         raise Invalid(message or "Some values were not accepted.", body.get("fields"))
+    if status == 429:
+        raise TooManyAttempts(message or "Too many attempts. Please wait a few minutes.")
     if status >= 500:
         raise ApiUnavailable(message or "The image service had a problem. Please try again.")
     raise ApiError(message or f"The image service refused the request ({status}).")

@@ -83,7 +83,7 @@ def login_view(request):
     if request.method == "POST" and form.is_valid():
         try:
             creds = services.login(form.cleaned_data["username"], form.cleaned_data["password"])
-        except services.NotAuthenticated as error:
+        except (services.NotAuthenticated, services.TooManyAttempts) as error:
             form.add_error(None, error.message)
         except services.ServiceError as error:
             form.add_error(None, f"{error.message} Please try again in a moment.")

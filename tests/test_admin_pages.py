@@ -31,6 +31,22 @@ def test_a_wrong_password_says_so(api_server, alice):
     assert "That username and password do not match." in text(response)
 
 
+def test_repeated_wrong_passwords_pause_sign_in_with_a_clear_message(api_server, alice, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    client = Client()
+    for i in range(3):
+        client.post("/login/", {"username": "alice", "password": f"wrong-{i}"})
+
+    # The API answers 429 with Retry-After: 900; the page must not wait for it.
+    response = client.post("/login/", {"username": "alice", "password": alice.password})
+
+    assert response.status_code == 200
+    assert "Too many failed sign-ins for &#x27;alice&#x27;. Try again in 15 minutes" in text(
+        response
+    )
+    assert "tutum_api" not in client.session
+
+
 def test_signing_in_keeps_the_api_key_out_of_cookies_and_pages(signed_in, alice):
     response = signed_in.get("/")
 

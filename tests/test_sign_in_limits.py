@@ -1,0 +1,99 @@
+"""Password guessing: sign-ins pause for a username and address after repeated wrong passwords."""
+
+from __future__ import annotations
+
+import base64
+from datetime import timedelta
+
+import pytest
+from axes.models import AccessAttempt
+from django.conf import settings
+from django.test import Client
+
+from tests.fixtures_api import ApiClient
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def three_tries(settings):
+    settings.AXES_FAILURE_LIMIT = 3
+
+
+def basic(username: str, secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{secret}".encode()).decode()
+
+
+def exchange(username: str, password: str, address: str = "10.0.0.1"):
+    return ApiClient(basic(username, password)).get("/api/v1/auth/", REMOTE_ADDR=address)
+
+
+def registry_token(username: str, secret: str, address: str = "10.0.0.1"):
+    query = {"service": settings.REGISTRY_TOKEN_SERVICE}
+    return ApiClient(basic(username, secret)).get(
+        "/api/v1/registry-token/", query, REMOTE_ADDR=address
+    )
+
+
+def test_wrong_passwords_pause_sign_ins_for_that_username_and_address(alice):
+    refused = [exchange("alice", f"guess-{i}").status_code for i in range(2)]
+    paused = exchange("alice", "guess-3")
+    right_password = exchange("alice", alice.password)
+
+    assert refused == [401, 401]
+    assert paused.status_code == 429
+    assert right_password.status_code == 429
+    assert right_password.json() == {
+        "error": "Too many failed sign-ins for 'alice'. Try again in 15 minutes."
+    }
+    assert 840 < int(right_password.headers["Retry-After"]) <= 900
+
+
+def test_a_pause_leaves_api_keys_other_addresses_and_other_users_alone(alice, bob):
+    for i in range(3):
+        exchange("alice", f"guess-{i}")
+
+    assert ApiClient(alice.basic()).get("/api/v1/image/").status_code == 200
+    assert exchange("alice", alice.password, address="10.0.0.2").status_code == 200
+    assert exchange("bob", bob.password).status_code == 200
+
+
+def test_sign_ins_resume_after_the_lockout_time(alice):
+    for i in range(3):
+        exchange("alice", f"guess-{i}")
+    assert exchange("alice", alice.password).status_code == 429
+
+    AccessAttempt.objects.update(
+        attempt_time=AccessAttempt.objects.get().attempt_time - timedelta(minutes=16)
+    )
+
+    assert exchange("alice", alice.password).status_code == 200
+
+
+def test_unknown_usernames_are_counted_like_wrong_passwords(db):
+    replies = [exchange("nobody", f"guess-{i}").status_code for i in range(4)]
+
+    assert replies == [401, 401, 429, 429]
+
+
+def test_docker_login_with_passwords_is_paused_too_but_api_keys_still_work(alice):
+    replies = [registry_token("alice", f"guess-{i}").status_code for i in range(3)]
+    paused = registry_token("alice", alice.password)
+
+    assert replies == [401, 401, 429]
+    assert paused.status_code == 429
+    assert "Too many failed sign-ins for 'alice'" in paused.json()["error"]
+    assert "Retry-After" in paused.headers
+    assert registry_token("alice", alice.key).status_code == 200
+
+
+def test_djangos_admin_login_says_it_is_paused(make_account):
+    make_account("root", staff=True)
+    client = Client(REMOTE_ADDR="10.0.0.9")
+    for i in range(3):
+        client.post("/django-admin/login/", {"username": "root", "password": f"guess-{i}"})
+
+    response = client.post("/django-admin/login/", {"username": "root", "password": "x"})
+
+    assert response.status_code == 429
+    assert "Too many failed sign-ins for 'root'" in response.content.decode()
