@@ -350,6 +350,15 @@ def test_signing_in_rotates_the_csrf_token_kept_in_the_session(api_server, alice
     assert client.post("/logout/", {"csrfmiddlewaretoken": str(after)}).status_code == 302
 
 
+def test_pages_allow_only_their_own_scripts_and_styles_and_no_framing(signed_in):
+    policy = signed_in.get("/").headers["Content-Security-Policy"]
+
+    assert "default-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert "object-src 'none'" in policy
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+
+
 def test_an_unknown_image_is_a_helpful_404(signed_in):
     response = signed_in.get(f"/images/{H}/alice/ghost/-/")
 

@@ -48,14 +48,34 @@ def browser():
         browser.close()
 
 
-def new_page(browser, live_server, *, javascript: bool = True):
+# What the pages' Content-Security-Policy refused, and scripts that failed, in each test.
+BROWSER_ERRORS: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def no_refused_content_nor_script_errors():
+    BROWSER_ERRORS.clear()
+    yield
+    assert not BROWSER_ERRORS, BROWSER_ERRORS
+
+
+def new_page(browser, live_server, *, javascript: bool = True, **options):
+    """A page in a fresh browser context; `options` go to Playwright's new_context."""
     context = browser.new_context(
         java_script_enabled=javascript,
-        viewport={"width": 1280, "height": 900},
         base_url=live_server.url,
+        **{"viewport": {"width": 1280, "height": 900}, **options},
     )
     context.set_default_timeout(20_000)
-    return context.new_page()
+    if javascript:
+        context.expose_function("reportRefused", lambda text: BROWSER_ERRORS.append(text))
+        context.add_init_script(
+            "document.addEventListener('securitypolicyviolation', (event) => "
+            "window.reportRefused(`CSP refused ${event.blockedURI} (${event.violatedDirective})`))"
+        )
+    page = context.new_page()
+    page.on("pageerror", lambda error: BROWSER_ERRORS.append(str(error)))
+    return page
 
 
 def sign_in(page, account) -> None:
@@ -201,11 +221,9 @@ def test_sign_in_filter_and_edit_without_javascript(browser, api_server, alice, 
 
 def test_the_dark_theme_is_readable(browser, api_server, alice, make_image):
     make_image(alice, "web", description="Dark and readable")
-    context = browser.new_context(
-        color_scheme="dark", viewport={"width": 1280, "height": 700}, base_url=api_server.url
+    page = new_page(
+        browser, api_server, color_scheme="dark", viewport={"width": 1280, "height": 700}
     )
-    context.set_default_timeout(20_000)
-    page = context.new_page()
 
     sign_in(page, alice)
     expect(page.get_by_text("Dark and readable")).to_be_visible()
