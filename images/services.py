@@ -19,6 +19,8 @@ from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from tutumweb import client_address
+
 T = TypeVar("T")
 PAGE_SIZE = 25
 
@@ -278,19 +280,12 @@ def _request(
     method: str,
     path: str,
     *,
-    creds: Credentials | None = None,
-    authorization: str | None = None,
+    creds: Credentials,
     params: dict | None = None,
     json: dict | None = None,
 ) -> dict | None:
-    headers = {}
-    if creds is not None:
-        headers["Authorization"] = creds.header
-    if authorization is not None:
-        headers["Authorization"] = authorization
-    return _handle(
-        _send(method, path, headers=headers, params=params, json=json),
-    )
+    headers = {"Authorization": creds.header}
+    return _handle(_send(method, path, headers=headers, params=params, json=json))
 
 
 def _send(method: str, path: str, *, headers: dict, params=None, json=None) -> requests.Response:
@@ -414,11 +409,18 @@ def _page(body: dict, parse) -> Page:
 # -- the operations the admin uses -------------------------------------------------------
 
 
-def login(username: str, password: str) -> Credentials:
-    """Exchange a username and password for the user's API key."""
+def login(username: str, password: str, *, browser_address: str = "") -> Credentials:
+    """Exchange a username and password for the user's API key.
+
+    `browser_address` lets our API count wrong passwords per browser rather than per admin
+    server (see tutumweb.client_address).
+    """
     token = base64.b64encode(f"{username}:{password}".encode()).decode()
+    headers = {"Authorization": f"Basic {token}"}
+    if browser_address:
+        headers[client_address.HEADER] = client_address.vouch(browser_address)
     try:
-        body = _request("GET", "/api/v1/auth/", authorization=f"Basic {token}")
+        body = _handle(_send("GET", "/api/v1/auth/", headers=headers))
     except NotAuthenticated as error:
         raise NotAuthenticated("That username and password do not match.") from error
     objects = (body or {}).get("objects") or []

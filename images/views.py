@@ -82,7 +82,11 @@ def login_view(request):
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            creds = services.login(form.cleaned_data["username"], form.cleaned_data["password"])
+            creds = services.login(
+                form.cleaned_data["username"],
+                form.cleaned_data["password"],
+                browser_address=request.META.get("REMOTE_ADDR", ""),
+            )
         except (services.NotAuthenticated, services.TooManyAttempts) as error:
             form.add_error(None, error.message)
         except services.ServiceError as error:

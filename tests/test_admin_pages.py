@@ -47,6 +47,19 @@ def test_repeated_wrong_passwords_pause_sign_in_with_a_clear_message(api_server,
     assert "tutum_api" not in client.session
 
 
+def test_wrong_passwords_through_the_admin_pause_only_that_browser(api_server, alice, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    guesser, owner = Client(REMOTE_ADDR="10.0.0.66"), Client(REMOTE_ADDR="10.0.0.7")
+    for i in range(3):
+        guesser.post("/login/", {"username": "alice", "password": f"wrong-{i}"})
+
+    paused = guesser.post("/login/", {"username": "alice", "password": alice.password})
+    signed_in = owner.post("/login/", {"username": "alice", "password": alice.password})
+
+    assert "Too many failed sign-ins" in text(paused)
+    assert signed_in.status_code == 302
+
+
 def test_signing_in_keeps_the_api_key_out_of_cookies_and_pages(signed_in, alice):
     response = signed_in.get("/")
 

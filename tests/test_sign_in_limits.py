@@ -8,9 +8,11 @@ from datetime import timedelta
 import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.core import signing
 from django.test import Client
 
 from tests.fixtures_api import ApiClient
+from tutumweb import client_address
 
 pytestmark = pytest.mark.django_db
 
@@ -97,3 +99,18 @@ def test_djangos_admin_login_says_it_is_paused(make_account):
 
     assert response.status_code == 429
     assert "Too many failed sign-ins for 'root'" in response.content.decode()
+
+
+def test_only_our_admin_can_say_whose_sign_in_it_is(alice):
+    forged = {"HTTP_X_TUTUMWEB_CLIENT_ADDRESS": "10.9.9.9"}
+    foreign_key = signing.dumps("10.9.9.8", key="not-our-secret", salt="tutumweb.client-address")
+    for i in range(3):
+        address = forged if i % 2 else {"HTTP_X_TUTUMWEB_CLIENT_ADDRESS": foreign_key}
+        ApiClient(basic("alice", f"guess-{i}")).get("/api/v1/auth/", **address)
+
+    # Counted against the connection's address whatever the header claimed.
+    assert exchange("alice", alice.password, address="127.0.0.1").status_code == 429
+    vouched = {"HTTP_X_TUTUMWEB_CLIENT_ADDRESS": client_address.vouch("10.0.0.5")}
+    assert (
+        ApiClient(basic("alice", alice.password)).get("/api/v1/auth/", **vouched).status_code == 200
+    )

@@ -142,7 +142,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # for a username after LOGIN_FAILURE_LIMIT wrong passwords from one address within
 # LOGIN_LOCKOUT_MINUTES; API keys keep working. django-axes counts them in the database, so
 # every process sees the same count. The address is the connection's (a forwarded-for header
-# would let a guesser pick a fresh one each try); behind a proxy that means per username.
+# would let a guesser pick a fresh one each try), or the browser's for a sign-in through our
+# admin, which vouches for it (tutumweb/client_address.py).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -150,7 +151,7 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "10"))
 AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+AXES_CLIENT_IP_CALLABLE = "tutumweb.client_address.client_address"
 # Tries while paused are refused unchecked and do not extend the pause.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # Successful sign-ins are not logged: `docker pull` with a password signs in on every pull.
