@@ -8,13 +8,13 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.cache import cache
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.middleware.csrf import rotate_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
 from images import services
 from images.forms import (
@@ -31,6 +31,7 @@ from tutumweb import crypto
 
 SESSION_KEY = "tutum_api"
 SETTINGS_PREFIX = "settings"
+SIGN_IN_PAGE_SESSION_AGE = 24 * 3600
 
 
 def _credentials(request) -> services.Credentials | None:
@@ -80,6 +81,10 @@ def login_view(request):
     if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
         next_url = reverse("images:list")
     form = LoginForm(request.POST or None)
+    # The sign-in form's CSRF secret makes a session for every visitor; a visitor who never
+    # signs in needs it for a day, not for the signed-in SESSION_COOKIE_AGE.
+    if SESSION_KEY not in request.session:
+        request.session.set_expiry(SIGN_IN_PAGE_SESSION_AGE)
     if request.method == "POST" and form.is_valid():
         try:
             creds = services.login(
@@ -93,6 +98,7 @@ def login_view(request):
             form.add_error(None, f"{error.message} Please try again in a moment.")
         else:
             request.session.cycle_key()
+            request.session.set_expiry(None)
             rotate_token(request)
             request.session[SESSION_KEY] = {
                 "username": creds.username,
@@ -362,3 +368,23 @@ def image_delete(request, name: str):
         messages.success(request, f"{image.name} was deleted.")
         return redirect("images:list")
     return render(request, "images/image_delete.html", {"image": image, "form": form})
+
+
+def csrf_failure(request, reason: str = ""):
+    """A form sent with an out-of-date security token: nothing changed; say why, offer a way on.
+
+    Happens when someone signed out in another tab (the token lives in the session) or a page
+    was left open past its session. htmx ignores a 403, so it gets a reload or the sign-in page.
+    """
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": "CSRF check failed; API calls need no cookies."}, status=403)
+    signed_in = _credentials(request) is not None
+    if request.htmx:
+        if not signed_in:
+            return _to_login(request, request.htmx.current_url_abs_path or reverse("images:list"))
+        return HttpResponseClientRefresh()
+    back = request.headers.get("Referer", "")
+    if not url_has_allowed_host_and_scheme(back, {request.get_host()}):
+        back = reverse("images:list")
+    context = {"back": back, "signed_in": signed_in}
+    return render(request, "csrf_failure.html", context, status=403)

@@ -360,7 +360,32 @@ def test_signing_in_rotates_the_csrf_token_kept_in_the_session(api_server, alice
 
     assert "csrftoken" not in client.cookies
     assert stale.status_code == 403
+    assert "Nothing was changed" in text(stale) and "Reload it and try again" in text(stale)
     assert client.post("/logout/", {"csrfmiddlewaretoken": str(after)}).status_code == 302
+
+
+def test_a_form_from_before_signing_out_elsewhere_says_what_happened(api_server, alice):
+    client = Client(enforce_csrf_checks=True)
+    login_token = str(client.get("/login/").context["csrf_token"])
+    client.post(
+        "/login/",
+        {"username": "alice", "password": alice.password, "csrfmiddlewaretoken": login_token},
+    )
+    form_token = str(client.get("/images/new/").context["csrf_token"])
+    client.post("/logout/", {"csrfmiddlewaretoken": form_token})  # "another tab"
+    stale_form = {"csrfmiddlewaretoken": form_token, "description": "lost?"}
+
+    page = client.post("/images/new/", stale_form, headers={"Referer": "http://testserver/x/"})
+    htmx = client.post(
+        "/images/new/",
+        stale_form,
+        headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/images/new/"},
+    )
+
+    assert page.status_code == 403
+    assert "You are signed out" in text(page)
+    assert 'href="/login/?next=http%3A//testserver/x/"' in text(page)
+    assert htmx.headers["HX-Redirect"] == "/login/?next=%2Fimages%2Fnew%2F"
 
 
 def test_pages_allow_only_their_own_scripts_and_styles_and_no_framing(signed_in):

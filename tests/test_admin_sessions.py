@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from django.test import Client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -74,3 +75,17 @@ def test_a_session_from_before_encryption_asks_to_sign_in_again(signed_in, alice
 
     assert response.status_code == 302
     assert response.url == "/login/?next=%2F"
+
+
+def test_a_visitor_who_never_signs_in_keeps_a_session_for_a_day_only(api_server, alice):
+    from django.conf import settings
+
+    client = Client()
+    client.get("/login/")
+    visitor_age = client.session.get_expiry_age()
+    client.post("/login/", {"username": "alice", "password": alice.password})
+
+    assert visitor_age == 24 * 3600
+    assert client.session.get_expiry_age() == settings.SESSION_COOKIE_AGE
+    client.get("/login/")
+    assert client.session.get_expiry_age() == settings.SESSION_COOKIE_AGE

@@ -202,6 +202,7 @@ SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 # The CSRF secret lives in that server-side session: no csrftoken cookie re-sent (and parsed
 # by the browser) with every page, and signing in rotates it with the session key.
 CSRF_USE_SESSIONS = True
+CSRF_FAILURE_VIEW = "images.views.csrf_failure"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.ApiKeyAuthentication"],

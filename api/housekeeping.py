@@ -1,0 +1,39 @@
+"""Deleting what has expired, so the database stays the size of what is in use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from axes.models import AccessAttempt
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+# Builds keep their own record (api.models.Build); the queue's copy of a finished build task
+# is only kept a while, to look into a problem.
+TASK_RESULT_DAYS = 7
+
+
+@dataclass
+class Swept:
+    sessions: int
+    sign_in_failures: int
+    task_results: int
+
+
+def sweep() -> Swept:
+    """Delete expired sessions (both session engines keep them in the database), sign-in
+    failures older than the lockout (they no longer count) and old finished build tasks."""
+    now = timezone.now()
+    sessions, _ = Session.objects.filter(expire_date__lt=now).delete()
+    failures, _ = AccessAttempt.objects.filter(
+        attempt_time__lt=now - settings.AXES_COOLOFF_TIME
+    ).delete()
+    tasks, _ = (
+        DBTaskResult.objects.finished()
+        .filter(finished_at__lt=now - timedelta(days=TASK_RESULT_DAYS))
+        .delete()
+    )
+    return Swept(sessions, failures, tasks)

@@ -1,0 +1,68 @@
+"""`manage.py housekeeping`: what has expired goes, what is still in use stays."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from axes.models import AccessAttempt
+from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
+from django.core.management import call_command
+from django.utils import timezone
+from django_tasks_db.compat import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+
+from builds.tasks import run_build
+
+pytestmark = pytest.mark.django_db
+NOW = timezone.now()
+
+
+def session(expires_in: timedelta) -> str:
+    store = SessionStore()
+    store["x"] = 1
+    store.set_expiry(expires_in)
+    store.save()
+    return store.session_key
+
+
+def failure(username: str, minutes_ago: int) -> None:
+    attempt = AccessAttempt.objects.create(
+        username=username, ip_address="10.0.0.1", user_agent="curl", failures_since_start=3
+    )
+    # attempt_time is set on creation; move it back as if the failure were that old.
+    AccessAttempt.objects.filter(pk=attempt.pk).update(
+        attempt_time=NOW - timedelta(minutes=minutes_ago)
+    )
+
+
+def task(status: str | None, days_ago: int) -> str:
+    result_id = run_build.enqueue(1).id
+    if status:
+        DBTaskResult.objects.filter(id=result_id).update(
+            status=status, finished_at=NOW - timedelta(days=days_ago)
+        )
+    return result_id
+
+
+def test_housekeeping_deletes_what_expired_and_keeps_the_rest():
+    expired, live = session(timedelta(seconds=-60)), session(timedelta(hours=1))
+    failure("old", minutes_ago=60)
+    failure("recent", minutes_ago=1)
+    old_done, old_failed = task(TaskResultStatus.SUCCESSFUL, 8), task(TaskResultStatus.FAILED, 8)
+    recent_done, waiting = task(TaskResultStatus.SUCCESSFUL, 1), task(None, 0)
+    out = StringIO()
+
+    call_command("housekeeping", stdout=out)
+
+    assert set(Session.objects.values_list("session_key", flat=True)) == {live}
+    assert expired != live
+    assert list(AccessAttempt.objects.values_list("username", flat=True)) == ["recent"]
+    kept = {str(pk) for pk in DBTaskResult.objects.values_list("id", flat=True)}
+    assert kept == {str(recent_done), str(waiting)}
+    assert {str(old_done), str(old_failed)}.isdisjoint(kept)
+    assert out.getvalue().strip() == (
+        "deleted 1 expired sessions, 1 old sign-in failures, 2 old build task results"
+    )
