@@ -83,7 +83,7 @@ def sign_in(page, account) -> None:
     page.get_by_label("Username").fill(account.username)
     page.get_by_label("Password").fill(account.password)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Images")).to_be_visible()
+    expect(page.get_by_role("heading", name="Images", exact=True)).to_be_visible()
 
 
 def shoot(page, name: str) -> None:
@@ -269,3 +269,40 @@ def test_a_build_runs_live_on_the_tag_page(
     assert_accessible(page)
     shoot(page, "build-live")
     page.context.close()
+
+
+def test_a_form_left_open_after_signing_out_elsewhere(browser, api_server, alice):
+    page = new_page(browser, api_server)
+    sign_in(page, alice)
+    page.goto("/images/new/")
+    other_tab = page.context.new_page()
+    other_tab.goto("/")
+    other_tab.get_by_role("button", name="Sign out").click()
+    expect(other_tab.get_by_text("You are signed out.")).to_be_visible()
+
+    page.get_by_role("button", name="+ Add a build setting").click()
+
+    expect(page).to_have_url(re.compile(r"/login/\?next=%2Fimages%2Fnew%2F$"))
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+def test_a_form_left_open_after_signing_out_elsewhere_without_javascript(
+    browser, api_server, alice
+):
+    page = new_page(browser, api_server, javascript=False)
+    sign_in(page, alice)
+    page.goto("/images/new/")
+    other_tab = page.context.new_page()
+    other_tab.goto("/")
+    other_tab.get_by_role("button", name="Sign out").click()
+
+    page.get_by_label("Name", exact=True).fill(f"{H}/alice/late")
+    page.get_by_label("Description").fill("Typed before noticing")
+    page.get_by_role("button", name="Register image").click()
+
+    expect(page.get_by_role("heading", name="This page was out of date")).to_be_visible()
+    shoot(page, "form-out-of-date")
+    page.get_by_role("link", name="Sign in again").click()
+    sign_in_form = page.get_by_role("heading", name="Sign in")
+    expect(sign_in_form).to_be_visible()
+    assert "next=" in page.url
