@@ -51,6 +51,8 @@ def test_htmx_posts_need_the_csrf_header(signed_in, alice):
         headers={"HX-Request": "true", "X-CSRFToken": str(token)},
     )
 
-    assert refused.status_code == 403
+    # Refused: htmx ignores a 403, so it is told to reload the page; no row was added.
+    assert refused.headers["HX-Refresh"] == "true"
+    assert "settings-TOTAL_FORMS" not in refused.content.decode()
     assert accepted.status_code == 200
     assert 'name="settings-TOTAL_FORMS" value="1"' in accepted.content.decode()
