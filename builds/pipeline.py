@@ -28,6 +28,7 @@ from api.models import Build, Image, Tag
 from api.registry_sync import store_layer
 from api.registry_token import build_credentials
 from builds import autotests, buildah, git
+from builds import cache as build_cache
 from builds import dockerfile as df
 from builds import registry as oci
 
@@ -159,6 +160,7 @@ def run(build_id: int) -> str:
             build_log.say(error)
     build_rules.finish(build, state, error=error)
     work.remove()
+    build_cache.trim()
     return state
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import override_settings
 
 from tests.fixtures_registry import BUSYBOX, _remove_tree
 
@@ -195,13 +196,10 @@ def builds_env(settings, git_server):
 
 def _clean_build_storage() -> None:
     """Leave no built images behind (vfs copies every layer; the disk fills up otherwise)."""
-    storage = settings.BUILD_DIR / "storage"
-    if storage.exists():
-        from builds import buildah
+    from builds import cache
 
-        env = buildah.environment(settings.BUILD_DIR / "none.json")
-        buildah.run_quiet("rm", "--all", env=env)
-        buildah.run_quiet("rmi", "--all", "--force", env=env)
+    with override_settings(BUILD_CACHE_MAX_MB=-1):
+        cache.trim()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -253,6 +251,7 @@ def worker_environment(database_url: str) -> dict:
         "GIT_BASE_URL": settings.GIT_BASE_URL,
         "BUILD_HEARTBEAT": str(settings.BUILD_HEARTBEAT),
         "BUILD_LEASE": str(settings.BUILD_LEASE),
+        "BUILD_CACHE_MAX_MB": str(settings.BUILD_CACHE_MAX_MB),
         "LOG_LEVEL": "INFO",
     }
 

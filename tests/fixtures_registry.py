@@ -76,9 +76,9 @@ def start_registry(root: Path, extra_config: dict | None = None, port: int | Non
         if process.poll() is not None:
             raise RuntimeError(f"docker-registry exited: {log_path.read_text()[-2000:]}")
         try:
-            requests.get(f"{url}/v2/", timeout=1)
+            requests.get(f"{url}/v2/", timeout=5)
             break
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(0.1)
     else:
         process.kill()

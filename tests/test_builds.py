@@ -378,3 +378,28 @@ def test_registry_passwords_never_appear_on_a_command_line(
     assert done.state == "Success", done.error
     assert any("push" in argv for argv in seen)
     assert not any(htpasswd_registry.password in " ".join(argv) for argv in seen)
+
+
+def test_the_build_cache_keeps_base_images_until_it_outgrows_its_cap(builds_env):
+    from builds import buildah, cache
+
+    env = cache.environment()
+
+    def listed(what: str) -> list[str]:
+        return buildah.run_quiet(what, "--quiet", env=env).stdout.split()
+
+    probe = buildah.run_quiet("from", "scratch", env=env).stdout.strip()
+    buildah.run_quiet("commit", probe, "localhost/cache-probe:latest", env=env)
+    buildah.run_quiet("from", "scratch", env=env)  # as a failed build step leaves one
+
+    builds_env.BUILD_CACHE_MAX_MB = 10_240
+    cleared_under_cap = cache.trim()
+    images_under_cap, containers = listed("images"), listed("containers")
+    builds_env.BUILD_CACHE_MAX_MB = 0
+    cleared_over_cap = cache.trim()
+
+    assert not cleared_under_cap
+    assert containers == []
+    assert len(images_under_cap) == 1
+    assert cleared_over_cap
+    assert listed("images") == []

@@ -51,8 +51,8 @@ def test_setup_writes_a_registry_config_that_runs(settings, tmp_path, capsys):
 def _wait_for_challenge(url: str) -> str:
     for _ in range(100):
         try:
-            return requests.get(url, timeout=1).headers["WWW-Authenticate"]
-        except requests.ConnectionError:
+            return requests.get(url, timeout=5).headers["WWW-Authenticate"]
+        except requests.RequestException:
             time.sleep(0.1)
     raise AssertionError("the registry did not start with the generated config")
 

@@ -283,6 +283,8 @@ BUILD_DIR = Path(os.environ.get("BUILD_DIR", DATA_DIR / "builds")).resolve()
 BUILD_HEARTBEAT = float(os.environ.get("BUILD_HEARTBEAT", "5"))
 BUILD_LEASE = float(os.environ.get("BUILD_LEASE", "60"))
 BUILD_TIMEOUT = float(os.environ.get("BUILD_TIMEOUT", "3600"))
+# Base images stay in the worker's buildah storage between builds until it holds this much.
+BUILD_CACHE_MAX_MB = int(os.environ.get("BUILD_CACHE_MAX_MB", "10240"))
 GIT_TIMEOUT = float(os.environ.get("GIT_TIMEOUT", "120"))
 # Saving a build setting clones its branch to check it and the Dockerfile path exist.
 CHECK_BUILD_SETTINGS = env_bool("CHECK_BUILD_SETTINGS", not TESTING)

@@ -16,6 +16,7 @@ from django_tasks_db.management.commands import db_worker
 
 from api import builds as build_rules
 from api.models import Build, Worker
+from builds import cache as build_cache
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,9 @@ def _presence(worker_id: str, stop: threading.Event) -> None:
 
 
 def _remove_leftovers() -> None:
-    """Scratch directories of builds that are no longer running (a worker was killed)."""
+    """What builds that are no longer running left (a worker was killed): their scratch
+    directories, and buildah's half-built containers and images if the cache is over its cap."""
+    build_cache.trim()
     work = settings.BUILD_DIR / "work"
     if not work.is_dir():
         return
