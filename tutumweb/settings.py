@@ -199,6 +199,12 @@ else:
     }
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients):
+# without this, Django sees http and refuses the browser's https Origin on every form.
+if env_bool("TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Only once the whole site is served over HTTPS: browsers then refuse plain HTTP for it.
+SECURE_HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", "0"))
 # The CSRF secret lives in that server-side session: no csrftoken cookie re-sent (and parsed
 # by the browser) with every page, and signing in rotates it with the session key.
 CSRF_USE_SESSIONS = True
