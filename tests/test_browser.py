@@ -286,6 +286,19 @@ def test_a_form_left_open_after_signing_out_elsewhere(browser, api_server, alice
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
 
 
+def test_the_out_of_date_page_is_accessible(browser, api_server, alice):
+    page = new_page(browser, api_server)
+    sign_in(page, alice)
+    other_tab = page.context.new_page()
+    other_tab.goto("/")
+    other_tab.get_by_role("button", name="Sign out").click()
+
+    page.get_by_role("button", name="Sign out").click()  # a plain form, not htmx
+
+    expect(page.get_by_role("heading", name="This page was out of date")).to_be_visible()
+    assert_accessible(page)
+
+
 def test_a_form_left_open_after_signing_out_elsewhere_without_javascript(
     browser, api_server, alice
 ):
