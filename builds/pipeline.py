@@ -141,27 +141,34 @@ def run(build_id: int) -> str:
         return "skipped"  # reaped or already run: never build twice
     build = Build.objects.select_related("tag__image__registry").get(pk=build_id)
     work = _workspace(build)
+    # Other workers sharing BUILD_DIR must not clear buildah's storage under this build.
+    with build_cache.in_use():
+        state, error = _outcome(build, work)
+        build_rules.finish(build, state, error=error)
+        work.remove()
+    build_cache.trim()
+    return state
+
+
+def _outcome(build: Build, work: _workspace) -> tuple[str, str]:
+    """Run the build; the state it ends in and why, written to its log too. Never raises."""
     with BuildLog(build) as build_log:
         try:
             with work:
                 _build(build, work, build_log)
-            state, error = Build.State.SUCCESS, ""
             build_log.say("Build succeeded.")
+            return Build.State.SUCCESS, ""
         except BuildStopped as stopped:
-            state, error = Build.State.FAILED, str(stopped)
             build_log.say(str(stopped))
+            return Build.State.FAILED, str(stopped)
         except BuildFailed as failure:
-            state, error = Build.State.FAILED, str(failure)
-            build_log.say(f"Build failed: {error}")
+            build_log.say(f"Build failed: {failure}")
+            return Build.State.FAILED, str(failure)
         except Exception as failure:  # a bug must still end the build with a reason
-            log.exception("build %s crashed", build_id)
-            state = Build.State.FAILED
+            log.exception("build %s crashed", build.pk)
             error = f"The build stopped on an internal error ({type(failure).__name__}: {failure})."
             build_log.say(error)
-    build_rules.finish(build, state, error=error)
-    work.remove()
-    build_cache.trim()
-    return state
+            return Build.State.FAILED, error
 
 
 def _worker_name() -> str:
@@ -232,7 +239,16 @@ def _build(build: Build, work: _workspace, build_log: BuildLog) -> None:
 
     build_log.say(f"Building /{located[1]} (context /{located[0]})")
     outcome = buildah.stream(
-        ["bud", "--isolation", "chroot", "-f", str(dockerfile), "-t", work.local_ref, str(context)],
+        [
+            "bud",
+            "--isolation",
+            "chroot",
+            "-f",
+            str(dockerfile),
+            "-t",
+            work.local_ref,
+            str(context),
+        ],
         env=work.env,
         write=build_log.write,
         timeout=settings.BUILD_TIMEOUT,

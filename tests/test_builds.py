@@ -390,14 +390,20 @@ def test_the_build_cache_keeps_base_images_until_it_outgrows_its_cap(builds_env)
 
     probe = buildah.run_quiet("from", "scratch", env=env).stdout.strip()
     buildah.run_quiet("commit", probe, "localhost/cache-probe:latest", env=env)
-    buildah.run_quiet("from", "scratch", env=env)  # as a failed build step leaves one
+    buildah.run_quiet("from", "scratch", env=env)  # as a killed build leaves one
 
+    builds_env.BUILD_CACHE_MAX_MB = 0
+    with cache.in_use():  # another worker sharing BUILD_DIR is building
+        cleared_during_a_build = cache.trim()
+        containers_during_a_build = listed("containers")
     builds_env.BUILD_CACHE_MAX_MB = 10_240
     cleared_under_cap = cache.trim()
     images_under_cap, containers = listed("images"), listed("containers")
     builds_env.BUILD_CACHE_MAX_MB = 0
     cleared_over_cap = cache.trim()
 
+    assert not cleared_during_a_build
+    assert len(containers_during_a_build) == 2
     assert not cleared_under_cap
     assert containers == []
     assert len(images_under_cap) == 1
