@@ -23,6 +23,7 @@ from api import registry_token as tokens
 from api.auth import (
     REALM,
     SignInsPaused,
+    Throttled,
     parse_authorization,
     user_for_api_key,
     user_for_password,
@@ -96,9 +97,7 @@ def registry_token(request):
                     request._request, username, secret
                 )
             except SignInsPaused as paused:
-                response = Response({"error": paused.message}, status=429)
-                response["Retry-After"] = str(paused.retry_after)
-                return response
+                raise Throttled(paused) from None
             if user is None:
                 return _unauthorized("Invalid username or API key.", REALM)
     service = request.query_params.get("service", "")
