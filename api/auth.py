@@ -1,13 +1,22 @@
-"""API authentication: `Basic base64(user:apikey)` and Tutum's `ApiKey user:apikey`."""
+"""API authentication, as Tutum's clients send it on every endpoint.
+
+`Basic base64(user:apikey)` (python-tutum, go-tutum, the CLI with TUTUM_APIKEY), `Basic
+base64(user:password)` (the CLI after `tutum login`) and `ApiKey user:apikey` (the spec).
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hmac
+import re
+import secrets
 
+from axes.handlers.proxy import AxesProxyHandler
 from axes.models import AccessAttempt
 from django.conf import settings
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, get_user_model
+from django.core.cache import caches
 from django.db.models import Max
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -16,6 +25,7 @@ from rest_framework import authentication, exceptions
 from api.models import ApiKey
 
 REALM = 'Basic realm="tutumweb API", charset="UTF-8"'
+API_KEY_SHAPE = re.compile(r"[0-9a-f]{40}")
 
 
 def parse_authorization(header: str) -> tuple[str, str, str] | None:
@@ -26,6 +36,9 @@ def parse_authorization(header: str) -> tuple[str, str, str] | None:
     scheme, _, value = header.strip().partition(" ")
     scheme, value = scheme.lower(), value.strip()
     if scheme == "basic":
+        # The tutum CLI's login prompt (shown after a refused key) saves the value quoted.
+        if len(value) > 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
         try:
             value = base64.b64decode(value, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
@@ -38,8 +51,14 @@ def parse_authorization(header: str) -> tuple[str, str, str] | None:
     return scheme, username, secret
 
 
-def user_for_api_key(username: str, key: str):
-    """The active user owning `key`, if `username` names them; None otherwise."""
+def looks_like_api_key(secret: str) -> bool:
+    """Our keys are 40 hex digits; a secret of that shape is only ever checked as a key, so a
+    revoked key in a script is refused without counting as a wrong password."""
+    return API_KEY_SHAPE.fullmatch(secret) is not None
+
+
+def api_key_for(username: str, key: str) -> ApiKey | None:
+    """The key `key` (with its active user) if `username` names its owner; None otherwise."""
     api_key = ApiKey.objects.find(key)
     if api_key is None or api_key.user.get_username() != username or not api_key.user.is_active:
         return None
@@ -47,7 +66,7 @@ def user_for_api_key(username: str, key: str):
     now = timezone.now()
     if api_key.last_used is None or (now - api_key.last_used).total_seconds() > 60:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used=now)
-    return api_key.user
+    return api_key
 
 
 class SignInsPaused(Exception):
@@ -69,11 +88,61 @@ def user_for_password(request: HttpRequest, username: str, password: str):
     Raises SignInsPaused once LOGIN_FAILURE_LIMIT wrong passwords for `username` came from the
     client's address within LOGIN_LOCKOUT_MINUTES: django-axes' backend, first in
     AUTHENTICATION_BACKENDS, counts them and then refuses before any password is checked.
+
+    The CLI sends the password on every call, and PBKDF2 costs a few hundred milliseconds, so a
+    correct check is remembered for PASSWORD_CHECK_CACHE_SECONDS (see `_remembered_user`).
     """
+    user = _remembered_user(request, username, password)
+    if user is not None:
+        return user
     # Django's ModelBackend hashes for unknown users too, so they take as long as a wrong
     # password, and refuses inactive users.
     user = authenticate(request, username=username, password=password)
     if user is None and getattr(request, "axes_locked_out", False):
+        raise SignInsPaused(username, _seconds_left(request, username))
+    if user is not None and settings.PASSWORD_CHECK_CACHE_SECONDS > 0:
+        caches["password-checks"].set(
+            _check_key(username, password),
+            (user.pk, user.password),
+            settings.PASSWORD_CHECK_CACHE_SECONDS,
+        )
+    return user
+
+
+# Entries are keyed by an HMAC of username and password under a key that lives only in this
+# process's memory, so an entry says nothing outside it and the password itself is never kept.
+_CHECK_KEY = secrets.token_bytes(32)
+
+
+def _check_key(username: str, password: str) -> str:
+    mac = hmac.new(_CHECK_KEY, f"{username}\0{password}".encode(), "sha256").hexdigest()
+    return f"password-check:{mac}"
+
+
+def _remembered_user(request: HttpRequest, username: str, password: str):
+    """The user of a recent correct check of exactly this username and password, if still valid.
+
+    A wrong password has another key, so it is always checked (and counted). The entry holds the
+    password hash it was checked against: a changed password no longer matches it, and the
+    user is read again, so a deactivated user is refused at once. A pause for this username and
+    address applies as it would to a full check.
+    """
+    if settings.PASSWORD_CHECK_CACHE_SECONDS <= 0:
+        return None
+    key = _check_key(username, password)
+    remembered = caches["password-checks"].get(key)
+    if remembered is None:
+        return None
+    user_id, password_hash = remembered
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if (
+        user is None
+        or user.get_username() != username
+        or not hmac.compare_digest(user.password, password_hash)
+    ):
+        caches["password-checks"].delete(key)
+        return None
+    if AxesProxyHandler.is_locked(request, {"username": username}):
         raise SignInsPaused(username, _seconds_left(request, username))
     return user
 
@@ -108,8 +177,30 @@ class Throttled(exceptions.Throttled):
         self.wait = paused.retry_after
 
 
-class ApiKeyAuthentication(authentication.BaseAuthentication):
-    """Every API endpoint: a username with one of that user's API keys."""
+def user_for_credentials(request: HttpRequest, scheme: str, username: str, secret: str):
+    """(user, api_key) for an API key, (user, None) for a password, None if neither matches.
+
+    The key is tried first and a key-shaped secret is never tried as a password, so neither a
+    good nor a revoked key counts as a wrong password. Raises SignInsPaused (see
+    `user_for_password`).
+    """
+    api_key = api_key_for(username, secret)
+    if api_key is not None:
+        return api_key.user, api_key
+    if scheme == "apikey" or looks_like_api_key(secret):
+        return None
+    user = user_for_password(request, username, secret)
+    return (user, None) if user is not None else None
+
+
+def refusal_message(scheme: str, secret: str) -> str:
+    if scheme == "apikey" or looks_like_api_key(secret):
+        return "Invalid username or API key."
+    return "Invalid username or password."
+
+
+class TutumAuthentication(authentication.BaseAuthentication):
+    """Every API endpoint: a username with one of that user's API keys, or with the password."""
 
     def authenticate(self, request):
         header = request.META.get("HTTP_AUTHORIZATION", "")
@@ -118,36 +209,17 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         parsed = parse_authorization(header)
         if parsed is None:
             raise exceptions.AuthenticationFailed(
-                "Malformed Authorization header: use 'Basic base64(username:apikey)' or "
-                "'ApiKey username:apikey'."
+                "Malformed Authorization header: use 'Basic base64(username:apikey)', "
+                "'Basic base64(username:password)' or 'ApiKey username:apikey'."
             )
-        _, username, secret = parsed
-        user = user_for_api_key(username, secret)
-        if user is None:
-            raise exceptions.AuthenticationFailed("Invalid username or API key.")
-        return user, None
+        scheme, username, secret = parsed
+        try:
+            result = user_for_credentials(request._request, scheme, username, secret)
+        except SignInsPaused as paused:
+            raise Throttled(paused) from None
+        if result is None:
+            raise exceptions.AuthenticationFailed(refusal_message(scheme, secret))
+        return result
 
     def authenticate_header(self, request) -> str:
         return REALM
-
-
-class PasswordAuthentication(ApiKeyAuthentication):
-    """`GET /api/v1/auth/` only: Basic username:password, to obtain the API key."""
-
-    def authenticate(self, request):
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        if not header:
-            return None
-        parsed = parse_authorization(header)
-        if parsed is None or parsed[0] != "basic":
-            raise exceptions.AuthenticationFailed(
-                "Send 'Authorization: Basic base64(username:password)' to obtain your API key."
-            )
-        _, username, password = parsed
-        try:
-            user = user_for_password(request._request, username, password)
-        except SignInsPaused as paused:
-            raise Throttled(paused) from None
-        if user is None:
-            raise exceptions.AuthenticationFailed("Invalid username or password.")
-        return user, None

@@ -125,6 +125,28 @@ def _apply_build_source(image: Image, data: dict | None) -> None:
     image.refresh_state()
 
 
+def _fill_owner(source: dict | None, name: str) -> None:
+    """`build_source.owner` is optional (spec): it defaults to the image's namespace.
+
+    `127.0.0.1:5000/acme/web` is built from github's `acme/<repository>`.
+    """
+    if not source or source.get("owner"):
+        return
+    _, path = names.split_name(name)
+    if "/" not in path:
+        raise serializers.ValidationError(
+            {
+                "build_source": {
+                    "owner": [
+                        f"Name the GitHub account that holds the repository: {name} has no "
+                        "namespace to take it from."
+                    ]
+                }
+            }
+        )
+    source["owner"] = path.split("/")[0]
+
+
 def _stored_token(image: Image) -> str:
     source = BuildSource.objects.filter(image=image).first()
     return source.access_token if source else ""
@@ -132,6 +154,7 @@ def _stored_token(image: Image) -> str:
 
 def create_image(user, data: dict) -> Image:
     name = data["name"]
+    _fill_owner(data.get("build_source"), name)
     host = host_of(name)
     registry = registry_for_host(host)
     image = Image(
@@ -162,6 +185,7 @@ def create_image(user, data: dict) -> Image:
 
 
 def update_image(image: Image, data: dict) -> Image:
+    _fill_owner(data.get("build_source"), image.name)
     if "description" in data:
         image.description = data["description"]
     if "is_private_image" in data:

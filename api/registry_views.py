@@ -25,8 +25,8 @@ from api.auth import (
     SignInsPaused,
     Throttled,
     parse_authorization,
-    user_for_api_key,
-    user_for_password,
+    refusal_message,
+    user_for_credentials,
 )
 from builds.registry import RegistryError
 
@@ -93,13 +93,12 @@ def registry_token(request):
         grant = tokens.build_grant(username, secret)
         if grant is None:
             try:
-                user = user_for_api_key(username, secret) or user_for_password(
-                    request._request, username, secret
-                )
+                result = user_for_credentials(request._request, "basic", username, secret)
             except SignInsPaused as paused:
                 raise Throttled(paused) from None
-            if user is None:
-                return _unauthorized("Invalid username or API key.", REALM)
+            if result is None:
+                return _unauthorized(refusal_message("basic", secret), REALM)
+            user = result[0]
     service = request.query_params.get("service", "")
     if service != settings.REGISTRY_TOKEN_SERVICE:
         return Response(

@@ -1,20 +1,23 @@
-"""OpenAPI descriptions of the API's authentication schemes (drf-spectacular extensions)."""
+"""OpenAPI description of the API's authentication schemes (a drf-spectacular extension)."""
 
 from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
-class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
-    target_class = "api.auth.ApiKeyAuthentication"
-    name = ["basicApiKey", "tutumApiKey"]
+class TutumAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "api.auth.TutumAuthentication"
+    name = ["basicAuth", "tutumApiKey"]
 
     def get_security_definition(self, auto_schema):
         return [
             {
                 "type": "http",
                 "scheme": "basic",
-                "description": "Basic base64(username:apikey), as current Tutum clients send.",
+                "description": (
+                    "Basic base64(username:apikey), as Tutum's clients send, or "
+                    "base64(username:password), as the tutum CLI sends after `tutum login`."
+                ),
             },
             {
                 "type": "apiKey",
@@ -23,15 +26,3 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
                 "description": "Tutum's `ApiKey username:apikey`.",
             },
         ]
-
-
-class PasswordAuthenticationScheme(OpenApiAuthenticationExtension):
-    target_class = "api.auth.PasswordAuthentication"
-    name = "basicPassword"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "http",
-            "scheme": "basic",
-            "description": "Basic base64(username:password), only to obtain the API key.",
-        }

@@ -166,7 +166,12 @@ class BuildSourceSerializer(serializers.Serializer):
     type = serializers.ChoiceField(
         choices=BuildSource.Type.choices, default=BuildSource.Type.GITHUB
     )
-    owner = serializers.CharField(max_length=100)
+    owner = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        help_text="The GitHub account; default: the image's namespace (`<host>/acme/web` → acme).",
+    )
     repository = serializers.CharField(max_length=100)
     autotests = serializers.ChoiceField(
         choices=BuildSource.Autotests.choices, default=BuildSource.Autotests.OFF
@@ -188,7 +193,7 @@ class BuildSourceSerializer(serializers.Serializer):
         return value
 
     def validate_owner(self, value: str) -> str:
-        return self._validate_github_name(value, "owner")
+        return self._validate_github_name(value, "owner") if value else ""
 
     def validate_repository(self, value: str) -> str:
         value = value.removesuffix(".git")
@@ -203,6 +208,12 @@ class BuildSourceSerializer(serializers.Serializer):
                 )
             seen.add(setting["tag"])
         return value
+
+
+def _is_empty_build_source(value) -> bool:
+    """A build source naming no repository, owner or build setting is no build source."""
+    fields = ("repository", "owner", "build_settings")
+    return isinstance(value, dict) and all(value.get(field) in (None, "", []) for field in fields)
 
 
 class ImageWriteSerializer(serializers.Serializer):
@@ -226,6 +237,9 @@ class ImageWriteSerializer(serializers.Serializer):
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
+            if _is_empty_build_source(data.get("build_source")):
+                # go-tutum 0.17 sends {"build_settings": null, "repository": ""} on every create.
+                data = {**data, "build_source": None}
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError(

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 from django.db.models import Q
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.decorators import api_view, authentication_classes
+from rest_framework.decorators import api_view
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from api import filters, public_images, registration
-from api.auth import PasswordAuthentication
 from api.models import ApiKey, Image, Layer, Registry, Tag
 from api.pagination import envelope_serializer, paginate
 from api.representations import (
@@ -149,6 +150,9 @@ def image_list(request):
 )
 @api_view(["GET", "PATCH", "DELETE"])
 def image_detail(request, name: str):
+    cli_tag = _cli_tag(request, name)
+    if cli_tag is not None:
+        return _tag_response(request, *cli_tag)
     image = get_image(request, name)
     if request.method == "GET":
         return Response(image_json(image))
@@ -200,6 +204,28 @@ def tag_list(request, name: str):
 )
 @api_view(["GET"])
 def tag_detail(request, name: str, tag: str):
+    return _tag_response(request, name, tag)
+
+
+# The tutum CLI splits `image tag inspect|build host:port/ns/app:tag` at the first ':' into
+# image and tag (Tutum's own names had no port), so it asks for
+# /api/v1/image/<host>/tag/<port>/<ns>/<app>[:<tag>]/, which routes here as an image name.
+CLI_TAG_URL = re.compile(
+    r"(?P<host>localhost|[^/:]*\.[^/:]*)/tag/(?P<port>[0-9]{1,5})/(?P<path>[^:]+?)(?::(?P<tag>[^/:]+))?"
+)
+
+
+def _cli_tag(request, name: str) -> tuple[str, str] | None:
+    """(image, tag) the CLI meant by `name`, unless an image has that literal name."""
+    match = CLI_TAG_URL.fullmatch(name)
+    if match is None or request.method != "GET":
+        return None
+    if match["tag"] is None and visible_images(request.user).filter(name=name).exists():
+        return None
+    return f"{match['host']}:{match['port']}/{match['path']}", match["tag"] or "latest"
+
+
+def _tag_response(request, name: str, tag: str) -> Response:
     # The common case in one query: a known tag of a visible image, with its layer.
     tag_obj = visible_tag(request.user.pk, name, tag)
     if tag_obj is None:
@@ -260,11 +286,14 @@ def registry_detail(request, host: str):
 
 @extend_schema(
     operation_id="auth_retrieve",
-    summary="Exchange username and password for the API key",
+    summary="Check credentials; exchange username and password for the API key",
     description=(
-        "Authenticate with `Authorization: Basic base64(username:password)`. After "
-        "LOGIN_FAILURE_LIMIT wrong passwords for a username from one address, sign-ins for it "
-        "from there answer 429 with `Retry-After` until LOGIN_LOCKOUT_MINUTES have passed."
+        "Authenticate with `Authorization: Basic base64(username:password)` to obtain the API "
+        "key, or with an API key (Basic `username:apikey` or `ApiKey username:apikey`) to check "
+        "it, as Tutum's CLI does before every command; the answer then names that key. After "
+        "LOGIN_FAILURE_LIMIT wrong passwords for a username from one address, password sign-ins "
+        "for it from there answer 429 with `Retry-After` until LOGIN_LOCKOUT_MINUTES have "
+        "passed; API keys are never counted."
     ),
     responses={
         200: envelope_serializer("AuthList", AuthKeySerializer(many=True)),
@@ -273,10 +302,11 @@ def registry_detail(request, host: str):
     },
 )
 @api_view(["GET"])
-@authentication_classes([PasswordAuthentication])
 def auth(request):
-    api_key = ApiKey.objects.filter(user=request.user).order_by("created").first()
-    key = api_key.key if api_key is not None else ""
+    key = request.auth.key if isinstance(request.auth, ApiKey) else ""
+    if not key:
+        api_key = ApiKey.objects.filter(user=request.user).order_by("created").first()
+        key = api_key.key if api_key is not None else ""
     if not key:
         # No key yet, or one encrypted under a key since rotated away: issue a fresh one.
         _, key = ApiKey.issue(request.user, label="API")

@@ -136,6 +136,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "api.passwords.NotShapedLikeAnApiKey"},
 ]
 
 # Password sign-ins (/api/v1/auth/, the admin's login, `docker login` with a password) pause
@@ -185,7 +186,18 @@ STORAGES = {
 # query and signing out in one worker ends the session in all of them (a per-process cache
 # would go on serving it). Admin servers on several machines need a directory they all
 # share, or "off": one session query per page instead.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Correct password checks, remembered in this process only (api/auth.py).
+    "password-checks": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "password-checks",
+        "OPTIONS": {"MAX_ENTRIES": 10_000},
+    },
+}
+# Tutum's CLI sends the password on every call after `tutum login`; a correct check is
+# remembered this long so it costs PBKDF2 once, not per request. 0 checks every time.
+PASSWORD_CHECK_CACHE_SECONDS = int(os.environ.get("PASSWORD_CHECK_CACHE_SECONDS", "300"))
 SESSION_CACHE_DIR = os.environ.get("SESSION_CACHE_DIR", str(DATA_DIR / "session-cache"))
 if SESSION_CACHE_DIR == "off":
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
@@ -211,10 +223,12 @@ CSRF_USE_SESSIONS = True
 CSRF_FAILURE_VIEW = "images.views.csrf_failure"
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.ApiKeyAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.TutumAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # go-tutum sends JSON bodies with no Content-Type at all.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "api.negotiation.JsonWhateverTheContentType",
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
