@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import socket
 import statistics
@@ -21,6 +22,10 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def basic(username: str, secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{secret}".encode()).decode()
 
 
 def configure(**extra: str) -> Path:
@@ -114,13 +119,16 @@ def start_gunicorn(port: int, env: dict | None = None) -> subprocess.Popen:
         cwd=ROOT,
         env={**os.environ, **(env or {})},
     )
-    for _ in range(100):
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and server.poll() is None:
         try:
-            requests.get(f"http://127.0.0.1:{port}/baseline/hello/", timeout=1)
+            # The first answer imports the whole project: slow on a busy machine.
+            requests.get(f"http://127.0.0.1:{port}/baseline/hello/", timeout=10)
             return server
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(0.1)
-    server.kill()
+    server.terminate()
+    server.wait()
     raise RuntimeError("gunicorn did not start")
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+from django.core.cache import caches
+
 pytest_plugins = [
     "tests.fixtures_registry",
     "tests.fixtures_our_registry",
@@ -10,3 +13,9 @@ pytest_plugins = [
     "tests.fixtures_builds",
     "tests.fixtures_postgres",
 ]
+
+
+@pytest.fixture(autouse=True)
+def forget_password_checks():
+    """Remembered password checks (api/auth.py) live in this process; each test starts afresh."""
+    caches["password-checks"].clear()

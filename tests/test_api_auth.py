@@ -81,6 +81,22 @@ def test_a_malformed_authorization_header_is_a_401_that_says_how(header, db):
     assert "Authorization" in response.json()["error"]
 
 
+@pytest.mark.parametrize("index", [0, 2, 5, 6, 7, 8])
+def test_every_endpoint_accepts_the_password_as_the_tutum_cli_sends_it(alice, make_image, index):
+    image = make_image(alice, "web")
+    _, path = endpoints(image.name)[index]
+    header = "Basic " + base64.b64encode(f"alice:{alice.password}".encode()).decode()
+
+    assert ApiClient(header).get(path).status_code == 200
+
+
+def test_the_apikey_scheme_never_takes_a_password(alice):
+    response = ApiClient(f"ApiKey alice:{alice.password}").get("/api/v1/image/")
+
+    assert response.status_code == 401
+    assert response.json() == {"error": "Invalid username or API key."}
+
+
 @pytest.mark.parametrize("scheme", ["Basic", "BASIC", "basic", "ApiKey", "APIKEY", "apikey"])
 def test_schemes_are_case_insensitive(alice, scheme):
     credentials = f"alice:{alice.key}"

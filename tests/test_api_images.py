@@ -443,3 +443,38 @@ def test_it_answers_requests_shaped_like_python_tutums(alice, make_image, our_re
     assert saved.status_code == 200 and saved.json()["description"] == "after"
     assert empty.status_code == 200 and empty.json()["description"] == "after"
     assert deleted.status_code == 204
+
+
+@pytest.mark.parametrize(
+    "source",
+    [{"build_settings": None, "repository": ""}, {"repository": "", "owner": ""}, {}],
+)
+def test_an_empty_build_source_is_no_build_source(api, source):
+    body = {"name": f"{H}/alice/web", "build_source": source, "username": "", "password": ""}
+
+    response = api.post("/api/v1/image/", body)
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["build_source"] is None
+
+
+def test_the_build_source_owner_defaults_to_the_images_namespace(api):
+    body = {
+        "name": f"{H}/alice/web",
+        "build_source": {"repository": "web", "build_settings": [{"tag": "latest", "branch": "m"}]},
+    }
+
+    response = api.post("/api/v1/image/", body)
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["build_source"]["owner"] == "alice"
+
+
+def test_a_build_source_without_owner_needs_a_namespace_to_default_to(api, settings):
+    settings.REGISTRY_HOST = "tutum.local"
+    body = {"name": "tutum.local/web", "build_source": {"repository": "web"}}
+
+    response = api.post("/api/v1/image/", body)
+
+    assert response.status_code == 400
+    assert "has no namespace" in response.json()["fields"]["build_source.owner"][0]

@@ -8,9 +8,12 @@ from datetime import timedelta
 import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.test import Client
 
+from api.models import ApiKey
 from tests.fixtures_api import ApiClient
 from tutumweb import client_address
 
@@ -114,3 +117,78 @@ def test_only_our_admin_can_say_whose_sign_in_it_is(alice):
     assert (
         ApiClient(basic("alice", alice.password)).get("/api/v1/auth/", **vouched).status_code == 200
     )
+
+
+def list_images(username: str, secret: str, address: str = "10.0.0.1"):
+    """What the tutum CLI sends after `tutum login`: the password, to a resource."""
+    return ApiClient(basic(username, secret)).get("/api/v1/image/", REMOTE_ADDR=address)
+
+
+def test_wrong_passwords_sent_to_a_resource_count_toward_the_pause(alice):
+    replies = [list_images("alice", f"guess-{i}").status_code for i in range(3)]
+
+    assert replies == [401, 401, 429]
+    assert list_images("alice", alice.password).status_code == 429
+    assert exchange("alice", alice.password).status_code == 429
+
+
+def test_a_remembered_password_check_still_honours_a_pause(alice):
+    assert list_images("alice", alice.password).status_code == 200
+    for i in range(3):
+        list_images("alice", f"guess-{i}")
+
+    assert list_images("alice", alice.password).status_code == 429
+    assert list_images("alice", alice.password, address="10.0.0.2").status_code == 200
+
+    AccessAttempt.objects.update(
+        attempt_time=AccessAttempt.objects.get().attempt_time - timedelta(minutes=16)
+    )
+    assert list_images("alice", alice.password).status_code == 200
+
+
+def test_a_changed_password_no_longer_rides_on_the_old_check(alice):
+    assert list_images("alice", alice.password).status_code == 200
+
+    alice.user.set_password("a-brand-new-Passw0rd")
+    alice.user.save()
+
+    old = list_images("alice", alice.password)
+    assert old.status_code == 401
+    assert old.json() == {"error": "Invalid username or password."}
+    assert list_images("alice", "a-brand-new-Passw0rd").status_code == 200
+
+
+def test_a_deactivated_user_is_refused_at_once_despite_a_remembered_check(alice):
+    assert list_images("alice", alice.password).status_code == 200
+
+    alice.user.is_active = False
+    alice.user.save()
+
+    assert list_images("alice", alice.password).status_code == 401
+    assert ApiClient(alice.basic()).get("/api/v1/image/").status_code == 401
+
+
+def test_api_keys_are_never_counted_as_wrong_passwords(alice):
+    for _ in range(5):
+        assert exchange("alice", alice.key).status_code == 200
+        assert list_images("alice", alice.key).status_code == 200
+        assert registry_token("alice", alice.key).status_code == 200
+
+    assert not AccessAttempt.objects.exists()
+    assert exchange("alice", alice.password).status_code == 200
+
+
+def test_a_revoked_key_is_refused_as_a_key_and_not_counted(alice):
+    ApiKey.objects.filter(user=alice.user).delete()
+
+    replies = [list_images("alice", alice.key) for _ in range(5)]
+
+    assert {reply.status_code for reply in replies} == {401}
+    assert replies[0].json() == {"error": "Invalid username or API key."}
+    assert not AccessAttempt.objects.exists()
+    assert exchange("alice", alice.password).status_code == 200
+
+
+def test_a_password_cannot_look_like_an_api_key(alice):
+    with pytest.raises(ValidationError, match="looks like an API key"):
+        validate_password("0123456789abcdef0123456789abcdef01234567", alice.user)
