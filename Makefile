@@ -16,6 +16,7 @@ run: install
 test: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest
 
 install: system-packages $(VENV)/.installed
@@ -40,6 +41,7 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt
 lint:
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format:
 	$(VENV)/bin/ruff check --fix .

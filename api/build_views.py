@@ -17,12 +17,11 @@ from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from api import builds as build_rules
 from api import uris
-from api.models import Build, Image, Tag
+from api.access import get_image, require_owner, visible_images
 from api.pagination import envelope_serializer, paginate
-from api.registration import Conflict
 from api.representations import build_json, buildable_tags, tag_json
+from api.schema import ERROR, NAME, PAGE_PARAMS, TAG
 from api.serializers import (
     BuildLogSerializer,
     BuildRequestSerializer,
@@ -30,7 +29,10 @@ from api.serializers import (
     TagSerializer,
     WebhookSerializer,
 )
-from api.views import ERROR, NAME, PAGE_PARAMS, TAG, get_image, require_owner, visible_images
+from builds import leases
+from builds import queue as build_rules
+from lib.errors import Conflict
+from records.models import Build, Image, Tag
 
 
 def _history(tag: Tag):
@@ -115,7 +117,7 @@ def _build_response(build: Build) -> dict:
 def build_detail(request, uuid: str):
     build = _get_build(request, uuid)
     if build.is_active:
-        build_rules.reap_stale_builds()
+        leases.reap_stale_builds()
         build = _get_build(request, uuid)
     return Response(_build_response(build))
 

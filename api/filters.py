@@ -7,7 +7,7 @@ import re
 from django.db.models import QuerySet
 from rest_framework import serializers
 
-from api.models import State
+from records.models import State
 
 _TRUE = {"true", "True", "1"}
 _FALSE = {"false", "False", "0"}

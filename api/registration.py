@@ -4,43 +4,14 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from rest_framework import exceptions, serializers
+from rest_framework import serializers
 
-from api import names
-from api.models import BuildSetting, BuildSource, Image, Registry, State, Tag
 from builds import git
-from builds import registry as oci
-
-
-class Conflict(exceptions.APIException):
-    status_code = 409
-    default_detail = "Conflict."
-
-
-class RegistryFailure(exceptions.APIException):
-    status_code = 502
-    default_detail = "The registry could not be reached."
-
-
-def registry_for_host(host: str) -> Registry:
-    """The Registry row for `host`, created on first use."""
-    ours = host == settings.REGISTRY_HOST
-    public = host == settings.PUBLIC_REGISTRY_HOST
-    base_url = oci.registry_base_url(host)
-    registry, _ = Registry.objects.get_or_create(
-        host=host,
-        defaults={
-            "name": "This installation's registry" if ours else "Docker Hub" if public else host,
-            "is_tutum_registry": ours,
-            "is_ssl": base_url.startswith("https://"),
-        },
-    )
-    return registry
-
-
-def host_of(name: str) -> str:
-    host, _ = names.split_name(name)
-    return host or settings.PUBLIC_REGISTRY_HOST
+from lib.errors import Conflict, RegistryFailure
+from records.models import BuildSetting, BuildSource, Image, State, Tag
+from registry import client as oci
+from registry import names
+from registry.hosts import host_of, registry_for_host
 
 
 def _check_namespace(name: str, user) -> None:

@@ -18,26 +18,14 @@ from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from api import registry_sync
-from api import registry_token as tokens
-from api.auth import (
-    REALM,
-    SignInsPaused,
-    Throttled,
-    parse_authorization,
-    refusal_message,
-    user_for_credentials,
-)
-from builds.registry import RegistryError
+from accounts.credentials import SignInsPaused, refusal_message, user_for_credentials
+from api.auth import REALM, Throttled, parse_authorization
+from registry import events as push_events
+from registry import tokens
+from registry.client import RegistryError
 
 log = logging.getLogger(__name__)
 
-MANIFEST_MEDIA_TYPES = {
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-}
 ERROR = {"type": "object", "properties": {"error": {"type": "string"}}}
 
 
@@ -123,23 +111,6 @@ def _event_secret_ok(request) -> bool:
     return bool(secret) and hmac.compare_digest(header.encode(), f"Bearer {secret}".encode())
 
 
-def _handle_event(event: dict) -> bool:
-    """Apply one registry event; returns whether it changed anything we track."""
-    action = event.get("action")
-    target = event.get("target") or {}
-    repository = target.get("repository")
-    if not isinstance(repository, str) or not repository:
-        return False
-    if action == "push" and target.get("tag") and target.get("mediaType") in MANIFEST_MEDIA_TYPES:
-        actor = (event.get("actor") or {}).get("name") or ""
-        registry_sync.record_push(repository, target["tag"], target.get("digest") or "", actor)
-        return True
-    if action == "delete" and (target.get("digest") or target.get("tag")):
-        registry_sync.record_delete(repository, target.get("tag") or target["digest"])
-        return True
-    return False
-
-
 @extend_schema(
     operation_id="registry_events",
     summary="Push notifications from our registry",
@@ -170,7 +141,7 @@ def registry_events(request):
         if not isinstance(event, dict):
             continue
         try:
-            accepted += _handle_event(event)
+            accepted += push_events.apply(event)
         except RegistryError as error:
             # The registry retries failed deliveries; a tag we cannot read now is left to
             # the next retry or to `manage.py sync_registry`.

@@ -12,8 +12,9 @@ from collections import defaultdict
 from django.db import connection
 
 from api import uris
-from api.models import BuildSetting, BuildSource, Category, Image, Layer, Registry, Tag
-from api.rows import from_row
+from builds import queue as build_rules
+from records.models import BuildSetting, BuildSource, Category, Image, Layer, Registry, Tag
+from records.rows import from_row
 
 ICON_URL = "/static/img/docker.svg"
 
@@ -198,7 +199,6 @@ def registry_json(registry: Registry) -> dict:
 
 def build_json(build, image_name: str, tag_name: str, workers_online: int) -> dict:
     """A build (annotated with `log_size`); `workers_online` is counted once per response."""
-    from api import builds as build_rules
 
     return {
         "uuid": str(build.uuid),

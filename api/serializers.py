@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api import names
-from api.models import BuildSource, State
+from records.models import BuildSource, State
+from registry import names
 
 DATE = {
     "type": "string",

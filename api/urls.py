@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from api import build_views, registry_views, views
+from api import (
+    build_views,
+    registry_views,
+    schema,  # noqa: F401  (registers the OpenAPI description of our auth)
+    views,
+)
 
 NAME = r"(?P<name>[^?#]+?)"
 

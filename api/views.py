@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import re
 
-from django.db.models import Q
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from api import filters, public_images, registration
-from api.models import ApiKey, Image, Layer, Registry, Tag
+from api import filters, registration
+from api.access import get_image, require_owner, visible_images
 from api.pagination import envelope_serializer, paginate
 from api.representations import (
     IMAGE_FIELDS,
@@ -25,6 +23,7 @@ from api.representations import (
     tag_json,
     visible_tag,
 )
+from api.schema import ERROR, NAME, PAGE_PARAMS, TAG
 from api.serializers import (
     AuthKeySerializer,
     ImagePatchSerializer,
@@ -34,15 +33,9 @@ from api.serializers import (
     RegistrySerializer,
     TagSerializer,
 )
+from records.models import ApiKey, Image, Layer, Registry, Tag
+from registry import public_images
 
-ERROR = {
-    "type": "object",
-    "properties": {"error": {"type": "string"}, "fields": {"type": "object"}},
-}
-PAGE_PARAMS = [
-    OpenApiParameter("limit", int, description="Page size (default 25; 0 = the maximum)."),
-    OpenApiParameter("offset", int, description="Index of the first object."),
-]
 IMAGE_FILTERS = [
     OpenApiParameter("name", str, description="Exact image name."),
     OpenApiParameter("name__icontains", str, description="Part of the image name."),
@@ -55,43 +48,10 @@ IMAGE_FILTERS = [
     OpenApiParameter("state", str, enum=["Empty", "Building", "Success", "Failed"]),
     OpenApiParameter("order_by", str, enum=list(filters.IMAGE_ORDERINGS)),
 ]
-NAME = OpenApiParameter("name", str, OpenApiParameter.PATH, description="Image name, raw.")
-TAG = OpenApiParameter("tag", str, OpenApiParameter.PATH)
-
-
-def visible_images(user):
-    """Public images and the user's own: another user's private image does not exist (404)."""
-    return Image.objects.filter(Q(is_private_image=False) | Q(owner=user))
-
-
-def image_list_queryset(user):
-    return visible_images(user).select_related("registry")
 
 
 def image_json(image: Image) -> dict:
     return images_json([image_row(image)])[0]
-
-
-def get_image(request, name: str) -> Image:
-    """The visible image `name`; a public name seen for the first time is looked up."""
-    image = image_list_queryset(request.user).filter(name=name).first()
-    if (
-        image is None
-        and request.method == "GET"
-        and not Image.objects.filter(name=name).exists()
-        and public_images.inspect_public_image(name) is not None
-    ):
-        image = image_list_queryset(request.user).filter(name=name).first()
-    if image is None:
-        raise Http404(f"No image named {name}.")
-    return image
-
-
-def require_owner(request, image: Image) -> None:
-    if image.owner_id != request.user.pk and not request.user.is_staff:
-        raise PermissionDenied(
-            f"You can read {image.name} but not change it: it belongs to someone else."
-        )
 
 
 @extend_schema(

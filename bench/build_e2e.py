@@ -90,7 +90,7 @@ class Setup:
         from django.contrib.auth import get_user_model
         from django.core.management import call_command
 
-        from api.models import ApiKey
+        from records.models import ApiKey
 
         call_command("migrate", verbosity=0)
         user = get_user_model().objects.create_user(OWNER)
@@ -127,7 +127,8 @@ class Setup:
     def _start_registry(self) -> None:
         from django.conf import settings
 
-        from api import registry_config, registry_token
+        from registry import config as registry_config
+        from registry import tokens as registry_token
 
         registry_token.ensure_signing_key()
         config = registry_config.registry_config(
@@ -243,7 +244,7 @@ def build_by_hand(setup: Setup, stamp: str) -> float:
 
 
 def wait_for_push(name: str, digest: str, seconds: float = 30) -> None:
-    from api.models import Tag
+    from records.models import Tag
 
     deadline = time.monotonic() + seconds
     while not Tag.objects.filter(image__name=name, name="latest", digest=digest).exists():
@@ -254,7 +255,7 @@ def wait_for_push(name: str, digest: str, seconds: float = 30) -> None:
 
 def build_through_api(setup: Setup, stamp: str) -> tuple[float, float]:
     """POST build, poll the build until it ends; returns (seconds, queue pickup seconds)."""
-    from api.models import Build
+    from records.models import Build
 
     setup.push_commit(stamp)
     start = time.perf_counter()

@@ -53,7 +53,7 @@ def populate(count: int, *, big_image_tags: int = 0) -> tuple[str, str, str]:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
-    from api.models import ApiKey, Image, Layer, Registry, State, Tag
+    from records.models import ApiKey, Image, Layer, Registry, State, Tag
 
     call_command("migrate", verbosity=0)
     password = "bench-password-1"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.http import HttpResponse, JsonResponse
 from django.urls import path
 
-from api.models import Image, Tag
 from images import services
 from images.views import _credentials
+from records.models import Image, Tag
 from tutumweb.urls import urlpatterns as project_urlpatterns
 
 

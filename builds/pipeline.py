@@ -23,14 +23,13 @@ from django.db.models import Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
-from api import builds as build_rules
-from api.models import Build, Image, Tag
-from api.registry_sync import store_layer
-from api.registry_token import build_credentials
-from builds import autotests, buildah, git
+from builds import autotests, buildah, git, leases
 from builds import cache as build_cache
 from builds import dockerfile as df
-from builds import registry as oci
+from records.models import Build, Image, Tag
+from registry import client as oci
+from registry.sync import store_layer
+from registry.tokens import build_credentials
 
 log = logging.getLogger(__name__)
 LOG_LIMIT = 2_000_000  # characters kept per build; the rest is summarised
@@ -144,7 +143,7 @@ def run(build_id: int) -> str:
     # Other workers sharing BUILD_DIR must not clear buildah's storage under this build.
     with build_cache.in_use():
         state, error = _outcome(build, work)
-        build_rules.finish(build, state, error=error)
+        leases.finish(build, state, error=error)
         work.remove()
     build_cache.trim()
     return state

@@ -19,7 +19,7 @@ from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from tutumweb import client_address
+from lib import client_address
 
 T = TypeVar("T")
 PAGE_SIZE = 25

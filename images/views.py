@@ -27,7 +27,7 @@ from images.forms import (
     image_payload,
     initial_for,
 )
-from tutumweb import crypto
+from lib import crypto
 
 SESSION_KEY = "tutum_api"
 SETTINGS_PREFIX = "settings"

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from api.models import Image, Layer, Registry, State, Tag
+from records.models import Image, Layer, Registry, State, Tag
 
 
 @dataclass
@@ -45,7 +45,7 @@ class ApiClient(Client):
 
 @pytest.fixture
 def make_account(db):
-    from api.models import ApiKey
+    from records.models import ApiKey
 
     def make(username: str, *, staff: bool = False) -> Account:
         password = f"{username}-Secret-Passw0rd"

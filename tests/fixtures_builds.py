@@ -282,7 +282,7 @@ def build_worker(builds_env, transactional_db, tmp_path):
 
 
 def wait_for_build(uuid, *, states=("Success", "Failed"), seconds: float = 120):
-    from api.models import Build
+    from records.models import Build
 
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import pytest
 from django.conf import settings
 
-from api import registry_config, registry_token
+from registry import config as registry_config
+from registry import tokens as registry_token
 from tests.fixtures_registry import RegistryProcess, free_port, start_registry
 
 _PORT = free_port()
@@ -52,7 +53,7 @@ class Pushed:
 
 
 def wait_for_tag(name: str, tag: str, digest: str, seconds: float = 30):
-    from api.models import Tag
+    from records.models import Tag
 
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

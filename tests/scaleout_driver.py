@@ -12,8 +12,8 @@ import django
 def setup(registry_host: str) -> dict:
     from django.contrib.auth import get_user_model
 
-    from api.models import BuildSetting, BuildSource, Image
-    from api.registration import registry_for_host
+    from records.models import BuildSetting, BuildSource, Image
+    from registry.hosts import registry_for_host
 
     user = get_user_model().objects.create_user("scale", password="scale-Passw0rd")
     registry = registry_for_host(registry_host)
@@ -29,9 +29,9 @@ def setup(registry_host: str) -> dict:
 
 def queue() -> dict:
     """One build per buildable tag, and a second task for two of them (a redelivery)."""
-    from api.builds import start_build
-    from api.models import BuildSetting
+    from builds.queue import start_build
     from builds.tasks import run_build
+    from records.models import BuildSetting
 
     builds = []
     for setting in BuildSetting.objects.select_related("build_source__image").order_by("id"):
@@ -45,7 +45,7 @@ def queue() -> dict:
 def report() -> dict:
     from django_tasks_db.models import DBTaskResult
 
-    from api.models import Build
+    from records.models import Build
 
     builds = [
         {

@@ -8,8 +8,8 @@ import re
 import pytest
 from django.test import Client
 
-from api.models import Build, BuildSource
 from builds import pipeline
+from records.models import Build, BuildSource
 from tests.test_admin_pages import text
 from tests.test_builds import register
 
@@ -142,7 +142,7 @@ def test_the_tag_page_shows_history_and_the_reason_of_a_failure(
 
 
 def test_the_owner_sees_the_webhook_url_and_secret_on_the_image_page(signed_in, buildable):
-    from api.models import Image
+    from records.models import Image
 
     secret = Image.objects.get(name=buildable).webhook_secret
     page = text(signed_in.get(f"/images/{buildable}/-/"))

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from api.models import BuildSetting, Image
+from records.models import BuildSetting, Image
 from tests.fixtures_registry import free_port
 
 H = settings.REGISTRY_HOST
@@ -137,7 +137,7 @@ def test_an_empty_list_invites_to_register(signed_in):
 def test_the_detail_page_shows_pull_command_tags_and_settings(signed_in, alice, make_image):
     image = make_image(alice, "web", tags=["latest", "v1"])
     BuildSetting.objects.create(
-        build_source=__import__("api.models").models.BuildSource.objects.create(
+        build_source=__import__("records.models").models.BuildSource.objects.create(
             image=image, owner="acme", repository="web"
         ),
         tag="latest",

@@ -7,7 +7,7 @@ import base64
 import pytest
 from django.conf import settings
 
-from api.models import ApiKey, Image
+from records.models import ApiKey, Image
 from tests.fixtures_api import ApiClient
 
 H = settings.REGISTRY_HOST

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 
-from api.models import BuildSetting, Category, Image, State, Tag
+from records.models import BuildSetting, Category, Image, State, Tag
 from tests.fixtures_api import ApiClient
 
 H = settings.REGISTRY_HOST

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 
-from api.models import Layer, Tag
+from records.models import Layer, Tag
 
 H = settings.REGISTRY_HOST
 
@@ -157,7 +157,7 @@ def test_the_plain_sql_tag_lookup_loads_what_the_orm_loads(alice, bob, make_imag
 
 
 def test_the_plain_sql_key_lookup_loads_the_right_user_fields(alice, make_account):
-    from api.models import ApiKey
+    from records.models import ApiKey
 
     staff = make_account("root", staff=True)
 

@@ -15,7 +15,7 @@ from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings
 from playwright.sync_api import expect, sync_playwright
 
-from api.models import Image
+from records.models import Image
 
 H = settings.REGISTRY_HOST
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"

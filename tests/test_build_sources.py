@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 
-from api.models import BuildSource
+from records.models import BuildSource
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -120,8 +120,8 @@ def test_the_access_token_is_stored_encrypted_kept_and_never_returned(api, build
 def test_a_private_repository_is_checked_and_built_with_its_access_token(
     api, builds_env, git_server, private_git_server, our_registry
 ):
-    from api.models import Build
     from builds import pipeline
+    from records.models import Build
 
     builds_env.CHECK_BUILD_SETTINGS = True
     builds_env.GIT_BASE_URL = private_git_server

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.test import Client
 
-from api.models import Build, Image
+from records.models import Build, Image
 from tests.fixtures_api import ApiClient
 from tests.test_builds import register
 

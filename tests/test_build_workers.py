@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from api import builds as build_rules
-from api.models import Build, Tag, Worker
+from builds import leases
+from records.models import Build, Tag, Worker
 from tests.fixtures_builds import sqlite_url, start_worker, wait_for_build
 from tests.fixtures_registry import BUSYBOX
 from tests.test_builds import build, register
@@ -62,9 +62,7 @@ def test_a_killed_worker_leaves_the_build_failed_and_the_tag_buildable_again(
         assert Build.objects.get(uuid=uuid).state == "Building"
         # Whoever looks next (another worker's reaper, the API) notices the silence.
         failed = wait_until(
-            lambda: (
-                build_rules.reap_stale_builds() or Build.objects.get(uuid=uuid).state == "Failed"
-            ),
+            lambda: leases.reap_stale_builds() or Build.objects.get(uuid=uuid).state == "Failed",
             seconds=30,
             what="the lease to run out",
         )
@@ -103,7 +101,7 @@ def test_a_new_worker_picks_up_builds_queued_while_none_ran(
 def test_deleting_an_image_mid_build_does_not_bring_it_back(
     api, git_server, our_registry, builds_env
 ):
-    from api.models import Image
+    from records.models import Image
 
     slow = SLOW_DOCKERFILE.replace("sleep 60", "sleep 2")
     git_server.push("acme", "doomed", {"busybox": BUSYBOX, "Dockerfile": slow})

@@ -8,8 +8,8 @@ import time
 import pytest
 from django.conf import settings
 
-from api.models import Build, Tag
 from builds import pipeline
+from records.models import Build, Tag
 from tests.fixtures_api import ApiClient
 from tests.fixtures_builds import DOCKERFILE, wait_for_build
 from tests.fixtures_registry import BUSYBOX
@@ -339,7 +339,7 @@ def test_a_build_pushes_to_an_external_registry_with_the_stored_credentials(
 def test_a_push_refused_by_the_registry_explains_the_credentials(
     api, git_server, builds_env, htpasswd_registry
 ):
-    from api.models import Image
+    from records.models import Image
 
     git_server.push_app("acme", "hello")
     name = register_external(api, htpasswd_registry, "team/refused")

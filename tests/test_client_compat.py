@@ -20,7 +20,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from api.models import Build, Image
+from records.models import Build, Image
 from tests.fixtures_api import ApiClient
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -6,7 +6,7 @@ import re
 
 from django.test import Client
 
-from api.models import ApiKey, Category
+from records.models import ApiKey, Category
 from tests.fixtures_api import ApiClient
 
 

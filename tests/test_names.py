@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from django.core.exceptions import ValidationError
 
-from api import names, uris
+from api import uris
+from registry import names
 
 
 @pytest.mark.parametrize(

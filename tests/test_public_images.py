@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.models import Image
+from records.models import Image
 from tests.fixtures_registry import free_port
 
 pytestmark = [pytest.mark.registry, pytest.mark.django_db]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from builds import registry as oci
+from registry import client as oci
 from tests.fixtures_registry import free_port
 
 pytestmark = pytest.mark.registry

@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from api.models import Image, Tag
+from records.models import Image, Tag
 
 pytestmark = pytest.mark.django_db(transaction=True)
 EVENTS = "application/vnd.docker.distribution.events.v1+json"

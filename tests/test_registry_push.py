@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from api.models import Image, Tag
-from api.registry_sync import sync_registry
+from records.models import Image, Tag
+from registry.sync import sync_registry
 from tests.fixtures_api import ApiClient
 
 pytestmark = [pytest.mark.registry, pytest.mark.django_db(transaction=True)]

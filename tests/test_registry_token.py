@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 
-from api import registry_token
+from registry import tokens as registry_token
 from tests.fixtures_api import ApiClient
 
 

@@ -10,7 +10,7 @@ import pytest
 import requests
 from django.core.management import call_command
 
-from api.models import ApiKey
+from records.models import ApiKey
 from tests.fixtures_registry import free_port
 
 pytestmark = [pytest.mark.registry, pytest.mark.django_db]

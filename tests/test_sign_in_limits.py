@@ -13,9 +13,9 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.test import Client
 
-from api.models import ApiKey
+from lib import client_address
+from records.models import ApiKey
 from tests.fixtures_api import ApiClient
-from tutumweb import client_address
 
 pytestmark = pytest.mark.django_db
 

@@ -62,7 +62,9 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "axes",
-    "api",
+    "tutumweb",
+    "records",
+    "registry",
     "builds",
     "images",
 ]
@@ -136,7 +138,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "api.passwords.NotShapedLikeAnApiKey"},
+    {"NAME": "accounts.passwords.NotShapedLikeAnApiKey"},
 ]
 
 # Password sign-ins (/api/v1/auth/, the admin's login, `docker login` with a password) pause
@@ -152,12 +154,12 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "10"))
 AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_CLIENT_IP_CALLABLE = "tutumweb.client_address.client_address"
+AXES_CLIENT_IP_CALLABLE = "lib.client_address.client_address"
 # Tries while paused are refused unchecked and do not extend the pause.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # Successful sign-ins are not logged: `docker pull` with a password signs in on every pull.
 AXES_DISABLE_ACCESS_LOG = True
-AXES_LOCKOUT_CALLABLE = "api.auth.lockout_response"
+AXES_LOCKOUT_CALLABLE = "accounts.credentials.lockout_response"
 AXES_VERBOSE = False  # no banner on every manage.py command; failures are still logged
 
 if TESTING:

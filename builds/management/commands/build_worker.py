@@ -14,9 +14,9 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 from django_tasks_db.management.commands import db_worker
 
-from api import builds as build_rules
-from api.models import Build, Worker
 from builds import cache as build_cache
+from builds import leases
+from records.models import Build, Worker
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def _presence(worker_id: str, stop: threading.Event) -> None:
                     worker_id=worker_id,
                     defaults={"hostname": hostname, "pid": pid, "seen": timezone.now()},
                 )
-                reaped = build_rules.reap_stale_builds()
+                reaped = leases.reap_stale_builds()
                 if reaped:
                     log.warning("failed %d build(s) whose worker stopped", reaped)
             except Exception:  # the database may be busy or restarting; try again next beat

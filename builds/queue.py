@@ -1,4 +1,4 @@
-"""Starting, finishing and reaping builds: the rules behind `POST .../build/` and the worker."""
+"""Queueing builds: the rules behind `POST .../build/`, cancelling, and where a build stands."""
 
 from __future__ import annotations
 
@@ -6,17 +6,13 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from rest_framework import exceptions
 
-from api.models import Build, BuildSetting, Image, State, Tag, Worker
-from api.registration import Conflict
-
-WORKER_STOPPED = (
-    "The build worker stopped while this build was running (no sign of life for {seconds:.0f} "
-    "seconds). Nothing was pushed; start the build again."
-)
+from builds.leases import finish, reap_stale_builds
+from builds.tasks import run_build
+from lib.errors import Conflict
+from records.models import Build, BuildSetting, Image, State, Tag, Worker
 
 
 class NoBuildSetting(exceptions.ValidationError):
@@ -45,7 +41,6 @@ def start_build(image: Image, tag_name: str, *, user=None, trigger=Build.Trigger
         )
     reap_stale_builds()
     tag, _ = Tag.objects.get_or_create(image=image, name=tag_name)
-    from builds.tasks import run_build  # the task module imports the pipeline and its tools
 
     try:
         with transaction.atomic():
@@ -78,70 +73,12 @@ def _clock(build: Build) -> str:
     return moment.strftime("%H:%M:%S UTC")
 
 
-def finish(build: Build, state: str, *, error: str = "") -> bool:
-    """Record the outcome and the tag's and image's new state; False if already finished."""
-    now = timezone.now()
-    with transaction.atomic():
-        changed = Build.objects.filter(pk=build.pk, state__in=Build.ACTIVE).update(
-            state=state, error=error, finished=now, heartbeat=now
-        )
-        if not changed:
-            return False
-        if state == Build.State.CANCELLED:
-            Tag.objects.filter(pk=build.tag_id).update(state=_state_before(build))
-        else:
-            tag_state = State.SUCCESS if state == Build.State.SUCCESS else State.FAILED
-            Tag.objects.filter(pk=build.tag_id).update(state=tag_state, last_build_date=now)
-    build.state, build.error, build.finished = state, error, now
-    Image.objects.get(tags__pk=build.tag_id).refresh_state()
-    return True
-
-
-def _state_before(build: Build) -> str:
-    """The tag's state as if this (cancelled) build had never been asked for."""
-    previous = (
-        Build.objects.filter(
-            tag_id=build.tag_id, state__in=[Build.State.SUCCESS, Build.State.FAILED]
-        )
-        .exclude(pk=build.pk)
-        .values_list("state", flat=True)
-        .first()
-    )
-    if previous:
-        return State.SUCCESS if previous == Build.State.SUCCESS else State.FAILED
-    has_layer = Tag.objects.filter(pk=build.tag_id, layer__isnull=False).exists()
-    return State.SUCCESS if has_layer else State.EMPTY
-
-
 def cancel(build: Build, user) -> None:
     """Stop a queued or running build; its worker notices within a second and stops too."""
     if not finish(build, Build.State.CANCELLED, error=f"Cancelled by {user.get_username()}."):
         raise Conflict(
             f"This build has already finished ({build.state}); there is nothing to stop."
         )
-
-
-def reap_stale_builds() -> int:
-    """Fail builds whose worker stopped (kill -9, power loss); returns how many."""
-    lease = settings.BUILD_LEASE
-    cutoff = timezone.now() - dt.timedelta(seconds=lease)
-    stale = Build.objects.filter(
-        Q(state=Build.State.BUILDING, heartbeat__lt=cutoff)
-        # Claimed by a worker that died before it could mark the build Building.
-        | Q(state=Build.State.QUEUED, task_id__in=_abandoned_task_ids(cutoff))
-    )
-    reaped = 0
-    for build in stale:
-        reaped += finish(build, Build.State.FAILED, error=WORKER_STOPPED.format(seconds=lease))
-    return reaped
-
-
-def _abandoned_task_ids(cutoff):
-    from django_tasks_db.models import DBTaskResult
-
-    started_long_ago = Q(status="RUNNING", started_at__lt=cutoff)
-    ended = Q(status__in=["FAILED", "SUCCESSFUL"])
-    return DBTaskResult.objects.filter(started_long_ago | ended).values_list("id", flat=True)
 
 
 def queue_position(build: Build) -> int | None:

@@ -6,8 +6,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from api.registry_sync import sync_registry
-from builds.registry import RegistryError
+from registry.client import RegistryError
+from registry.sync import sync_registry
 
 
 class Command(BaseCommand):

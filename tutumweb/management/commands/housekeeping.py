@@ -6,7 +6,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from api.housekeeping import sweep
+from tutumweb.housekeeping import sweep
 
 
 class Command(BaseCommand):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 
-from api.auth import looks_like_api_key
+from accounts.credentials import looks_like_api_key
 
 
 class NotShapedLikeAnApiKey:
-    """Secrets shaped like our API keys are only ever checked as keys (api/auth.py), so such a
-    password could never sign in to the API."""
+    """Secrets shaped like our API keys are only ever checked as keys (accounts/credentials.py),
+    so such a password could never sign in to the API."""
 
     def validate(self, password: str, user=None) -> None:
         if looks_like_api_key(password):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
-from api.models import ApiKey, BuildSetting, BuildSource, Category, Image, Layer, Registry, Tag
+from records.models import ApiKey, BuildSetting, BuildSource, Category, Image, Layer, Registry, Tag
 
 
 @admin.register(ApiKey)

@@ -10,9 +10,9 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from api.models import Build, Image, Layer, State, Tag
-from api.registration import registry_for_host
-from builds import registry as oci
+from records.models import Build, Image, Layer, State, Tag
+from registry import client as oci
+from registry.hosts import registry_for_host
 
 log = logging.getLogger(__name__)
 

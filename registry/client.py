@@ -20,6 +20,8 @@ from urllib.parse import urljoin
 import requests
 from django.conf import settings
 
+from registry.tokens import service_token
+
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
@@ -404,8 +406,6 @@ def client_for_image(image) -> RegistryClient:
     host = image.registry.host
     base_url = registry_base_url(host)
     if image.registry.is_tutum_registry:
-        from api.registry_token import service_token
-
         return RegistryClient(base_url, host=host, token_provider=service_token)
     return RegistryClient(
         base_url,

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from api.models import ApiKey
+from records.models import ApiKey
 
 
 def _wait_for(url: str, seconds: float = 60) -> bool:

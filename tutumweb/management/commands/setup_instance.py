@@ -11,9 +11,10 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from api import registry_config, registry_token
-from api.models import ApiKey
-from api.registration import registry_for_host
+from records.models import ApiKey
+from registry import config as registry_config
+from registry import tokens as registry_token
+from registry.hosts import registry_for_host
 
 
 class Command(BaseCommand):

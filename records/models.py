@@ -6,10 +6,12 @@ import secrets
 import uuid
 
 from django.conf import settings
-from django.db import models
+from django.contrib.auth import get_user_model
+from django.db import connection, models
 from django.utils import timezone
 
-from tutumweb import crypto
+from lib import crypto
+from records.rows import from_row
 
 
 class State(models.TextChoices):
@@ -23,11 +25,6 @@ class ApiKeyQuerySet(models.QuerySet):
     def find(self, key: str) -> ApiKey | None:
         """The key and its user in one plain SQL query: every API request runs it, and
         compiling the ORM version cost more than the query itself."""
-        from django.contrib.auth import get_user_model
-        from django.db import connection
-
-        from api.rows import from_row
-
         User = get_user_model()
         sql = (
             f"SELECT k.id, k.user_id, k.last_used, u.username, u.is_active, u.is_staff "

@@ -22,7 +22,7 @@ from cryptography.x509.oid import NameOID
 from django.conf import settings
 from django.core import signing
 
-from api.models import Image
+from records.models import Image
 
 REPOSITORY_ACTIONS = ("pull", "push", "delete")
 # Build workers log in to our registry as this user with a signed, expiring password that

@@ -9,11 +9,12 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from api import names
-from api.models import Image, State, Tag
-from api.registration import RegistryFailure, registry_for_host
-from api.registry_sync import store_layer
-from builds import registry as oci
+from lib.errors import RegistryFailure
+from records.models import Image, State, Tag
+from registry import client as oci
+from registry import names
+from registry.hosts import registry_for_host
+from registry.sync import store_layer
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,74 @@
+"""How a build ends: its outcome recorded once, and builds whose worker died failed (reaped)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from records.models import Build, Image, State, Tag
+
+WORKER_STOPPED = (
+    "The build worker stopped while this build was running (no sign of life for {seconds:.0f} "
+    "seconds). Nothing was pushed; start the build again."
+)
+
+
+def finish(build: Build, state: str, *, error: str = "") -> bool:
+    """Record the outcome and the tag's and image's new state; False if already finished."""
+    now = timezone.now()
+    with transaction.atomic():
+        changed = Build.objects.filter(pk=build.pk, state__in=Build.ACTIVE).update(
+            state=state, error=error, finished=now, heartbeat=now
+        )
+        if not changed:
+            return False
+        if state == Build.State.CANCELLED:
+            Tag.objects.filter(pk=build.tag_id).update(state=_state_before(build))
+        else:
+            tag_state = State.SUCCESS if state == Build.State.SUCCESS else State.FAILED
+            Tag.objects.filter(pk=build.tag_id).update(state=tag_state, last_build_date=now)
+    build.state, build.error, build.finished = state, error, now
+    Image.objects.get(tags__pk=build.tag_id).refresh_state()
+    return True
+
+
+def _state_before(build: Build) -> str:
+    """The tag's state as if this (cancelled) build had never been asked for."""
+    previous = (
+        Build.objects.filter(
+            tag_id=build.tag_id, state__in=[Build.State.SUCCESS, Build.State.FAILED]
+        )
+        .exclude(pk=build.pk)
+        .values_list("state", flat=True)
+        .first()
+    )
+    if previous:
+        return State.SUCCESS if previous == Build.State.SUCCESS else State.FAILED
+    has_layer = Tag.objects.filter(pk=build.tag_id, layer__isnull=False).exists()
+    return State.SUCCESS if has_layer else State.EMPTY
+
+
+def reap_stale_builds() -> int:
+    """Fail builds whose worker stopped (kill -9, power loss); returns how many."""
+    lease = settings.BUILD_LEASE
+    cutoff = timezone.now() - dt.timedelta(seconds=lease)
+    stale = Build.objects.filter(
+        Q(state=Build.State.BUILDING, heartbeat__lt=cutoff)
+        # Claimed by a worker that died before it could mark the build Building.
+        | Q(state=Build.State.QUEUED, task_id__in=_abandoned_task_ids(cutoff))
+    )
+    reaped = 0
+    for build in stale:
+        reaped += finish(build, Build.State.FAILED, error=WORKER_STOPPED.format(seconds=lease))
+    return reaped
+
+
+def _abandoned_task_ids(cutoff):
+    started_long_ago = Q(status="RUNNING", started_at__lt=cutoff)
+    ended = Q(status__in=["FAILED", "SUCCESSFUL"])
+    return DBTaskResult.objects.filter(started_long_ago | ended).values_list("id", flat=True)
