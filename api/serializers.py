@@ -216,7 +216,23 @@ def _is_empty_build_source(value) -> bool:
     return isinstance(value, dict) and all(value.get(field) in (None, "", []) for field in fields)
 
 
-class ImageWriteSerializer(serializers.Serializer):
+class StrictSerializer(serializers.Serializer):
+    """A request body that names a field this endpoint doesn't take is a 400 naming it."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {
+                        field: ["Unknown field; this endpoint does not accept it."]
+                        for field in unknown
+                    }
+                )
+        return super().to_internal_value(data)
+
+
+class ImageWriteSerializer(StrictSerializer):
     """The body of POST (all fields) and PATCH (all but `name`) on /api/v1/image/."""
 
     name = serializers.CharField(max_length=300)
@@ -236,18 +252,9 @@ class ImageWriteSerializer(serializers.Serializer):
         return value
 
     def to_internal_value(self, data):
-        if isinstance(data, dict):
-            if _is_empty_build_source(data.get("build_source")):
-                # go-tutum 0.17 sends {"build_settings": null, "repository": ""} on every create.
-                data = {**data, "build_source": None}
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {
-                        field: ["Unknown field; this endpoint does not accept it."]
-                        for field in unknown
-                    }
-                )
+        if isinstance(data, dict) and _is_empty_build_source(data.get("build_source")):
+            # go-tutum 0.17 sends {"build_settings": null, "repository": ""} on every create.
+            data = {**data, "build_source": None}
         return super().to_internal_value(data)
 
 
@@ -310,3 +317,42 @@ class WebhookSerializer(serializers.Serializer):
     secret = serializers.CharField()
     content_type = serializers.CharField()
     events = serializers.ListField(child=serializers.CharField())
+
+
+class ApiKeySerializer(serializers.Serializer):
+    """An API key as listed (extension): never the key itself, only its first characters."""
+
+    id = serializers.IntegerField()
+    resource_uri = serializers.CharField()
+    label = serializers.CharField(allow_blank=True)
+    prefix = serializers.CharField(help_text="The key's first characters, to tell keys apart.")
+    created = DateField()
+    last_used = DateField(allow_null=True)
+    expires = DateField(allow_null=True)
+    is_expired = serializers.BooleanField()
+
+
+class NewApiKeySerializer(ApiKeySerializer):
+    key = serializers.CharField(help_text="The key, shown in this answer only.")
+
+
+class ApiKeyCreateSerializer(StrictSerializer):
+    label = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="What the key is for, e.g. 'laptop' or 'CI'.",
+    )
+    expires_in_days = serializers.IntegerField(
+        min_value=1,
+        max_value=3650,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Refuse the key after this many days; omit or null for a key that never expires.",
+    )
+
+
+class ApiKeyPatchSerializer(StrictSerializer):
+    label = serializers.CharField(max_length=100, allow_blank=True)

@@ -42,3 +42,7 @@ def build_uri(uuid) -> str:
 
 def webhook_uri(image_name: str) -> str:
     return f"{API_PREFIX}/hooks/github/{image_name}/"
+
+
+def apikey_uri(key_id: int) -> str:
+    return f"{API_PREFIX}/apikey/{key_id}/"

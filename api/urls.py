@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from api import (
-    build_views,
-    registry_views,
-    schema,  # noqa: F401  (registers the OpenAPI description of our auth)
-    views,
-)
+from api import account_views, build_views, registry_views, views
 
 NAME = r"(?P<name>[^?#]+?)"
 
 urlpatterns = [
     path("auth/", views.auth, name="auth"),
+    path("apikey/", account_views.apikey_list, name="apikey-list"),
+    path("apikey/<int:key_id>/", account_views.apikey_detail, name="apikey-detail"),
     path("registry-token/", registry_views.registry_token, name="registry-token"),
     path("registry-events/", registry_views.registry_events, name="registry-events"),
     path("image/", views.image_list, name="image-list"),

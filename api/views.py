@@ -10,6 +10,7 @@ from rest_framework import status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
+from accounts import keys
 from api import filters, registration
 from api.access import get_image, require_owner, visible_images
 from api.pagination import envelope_serializer, paginate
@@ -265,7 +266,7 @@ def registry_detail(request, host: str):
 def auth(request):
     key = request.auth.key if isinstance(request.auth, ApiKey) else ""
     if not key:
-        api_key = ApiKey.objects.filter(user=request.user).order_by("created").first()
+        api_key = keys.usable_keys_of(request.user).order_by("created", "pk").first()
         key = api_key.key if api_key is not None else ""
     if not key:
         # No key yet, or one encrypted under a key since rotated away: issue a fresh one.

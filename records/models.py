@@ -29,10 +29,11 @@ class ApiKeyQuerySet(models.QuerySet):
         sql = (
             f"SELECT k.id, k.user_id, k.last_used, u.username, u.is_active, u.is_staff "
             f"FROM {ApiKey._meta.db_table} k JOIN {User._meta.db_table} u ON u.id = k.user_id "
-            f"WHERE k.key_hash = %s"
+            f"WHERE k.key_hash = %s AND (k.expires IS NULL OR k.expires > %s)"
         )
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
         with connection.cursor() as cursor:
-            cursor.execute(sql, [crypto.digest(key)])
+            cursor.execute(sql, [crypto.digest(key), now])
             row = cursor.fetchone()
         if row is None:
             return None
@@ -60,6 +61,9 @@ class ApiKey(models.Model):
     )
     created = models.DateTimeField(default=timezone.now, editable=False)
     last_used = models.DateTimeField(null=True, blank=True, editable=False)
+    expires = models.DateTimeField(
+        null=True, blank=True, help_text="After this moment the key is refused everywhere."
+    )
 
     objects = ApiKeyQuerySet.as_manager()
 
@@ -71,12 +75,13 @@ class ApiKey(models.Model):
         return f"{self.user} {self.prefix}… {self.label}".strip()
 
     @classmethod
-    def issue(cls, user, label: str = "") -> tuple[ApiKey, str]:
+    def issue(cls, user, label: str = "", expires=None) -> tuple[ApiKey, str]:
         """Create a key for `user`; returns the model and the clear key (shown once)."""
         key = secrets.token_hex(20)
         api_key = cls.objects.create(
             user=user,
             label=label,
+            expires=expires,
             key_hash=crypto.digest(key),
             key_encrypted=crypto.encrypt(key),
             prefix=key[:8],

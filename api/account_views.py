@@ -1,0 +1,105 @@
+"""Your API keys (extension: Tutum had one key per person, handed out by `/api/v1/auth/`)."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+
+from accounts import keys
+from api import uris
+from api.pagination import envelope_serializer, paginate
+from api.schema import ERROR, PAGE_PARAMS
+from api.serializers import (
+    ApiKeyCreateSerializer,
+    ApiKeyPatchSerializer,
+    ApiKeySerializer,
+    NewApiKeySerializer,
+)
+from records.models import ApiKey
+
+KEY_ID = OpenApiParameter("id", int, OpenApiParameter.PATH)
+
+
+def apikey_json(api_key: ApiKey) -> dict:
+    return {
+        "id": api_key.pk,
+        "resource_uri": uris.apikey_uri(api_key.pk),
+        "label": api_key.label,
+        "prefix": api_key.prefix,
+        "created": uris.rfc2822(api_key.created),
+        "last_used": uris.rfc2822(api_key.last_used),
+        "expires": uris.rfc2822(api_key.expires),
+        "is_expired": api_key.expires is not None and api_key.expires <= timezone.now(),
+    }
+
+
+@extend_schema(
+    methods=["GET"],
+    operation_id="apikeys_list",
+    summary="List your API keys",
+    parameters=PAGE_PARAMS,
+    responses={
+        200: envelope_serializer("ApiKeyList", ApiKeySerializer(many=True)),
+        400: ERROR,
+        401: ERROR,
+    },
+)
+@extend_schema(
+    methods=["POST"],
+    operation_id="apikeys_create",
+    summary="Make an API key (the answer is the only time it is shown)",
+    request=ApiKeyCreateSerializer,
+    responses={201: NewApiKeySerializer, 400: ERROR, 401: ERROR},
+)
+@api_view(["GET", "POST"])
+def apikey_list(request):
+    if request.method == "POST":
+        serializer = ApiKeyCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        api_key, key = keys.issue_key(
+            request.user,
+            serializer.validated_data["label"],
+            serializer.validated_data["expires_in_days"],
+        )
+        body = {**apikey_json(api_key), "key": key}
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"})
+    api_keys, meta = paginate(request, keys.keys_of(request.user))
+    return Response({"meta": meta, "objects": [apikey_json(k) for k in api_keys]})
+
+
+@extend_schema(
+    methods=["GET"],
+    operation_id="apikeys_retrieve",
+    summary="Get one of your API keys",
+    parameters=[KEY_ID],
+    responses={200: ApiKeySerializer, 401: ERROR, 404: ERROR},
+)
+@extend_schema(
+    methods=["PATCH"],
+    operation_id="apikeys_partial_update",
+    summary="Rename one of your API keys",
+    parameters=[KEY_ID],
+    request=ApiKeyPatchSerializer,
+    responses={200: ApiKeySerializer, 400: ERROR, 401: ERROR, 404: ERROR},
+)
+@extend_schema(
+    methods=["DELETE"],
+    operation_id="apikeys_destroy",
+    summary="Revoke one of your API keys: refused at once, everywhere",
+    parameters=[KEY_ID],
+    responses={204: None, 401: ERROR, 404: ERROR},
+)
+@api_view(["GET", "PATCH", "DELETE"])
+def apikey_detail(request, key_id: int):
+    api_key = keys.get_key(request.user, key_id)
+    if request.method == "DELETE":
+        keys.revoke_key(api_key)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+    if request.method == "PATCH":
+        serializer = ApiKeyPatchSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        keys.rename_key(api_key, serializer.validated_data["label"])
+    return Response(apikey_json(api_key))
