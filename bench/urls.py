@@ -6,7 +6,7 @@ from django.http import HttpResponse, JsonResponse
 from django.urls import path
 
 from images import services
-from images.views import _credentials
+from images.session import credentials
 from records.models import Image, Tag
 from tutumweb.urls import urlpatterns as project_urlpatterns
 
@@ -27,7 +27,7 @@ def baseline_images(request):
 
 def floor(request):
     """The admin's list page minus its own work: the session's key, the API call, no page."""
-    page = services.list_images(_credentials(request), order="name")
+    page = services.list_images(credentials(request), order="name")
     return HttpResponse(f"{page.total}")
 
 

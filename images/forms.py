@@ -242,3 +242,28 @@ def initial_for(image: services.Image) -> tuple[dict, list[dict]]:
             for s in source.build_settings
         ]
     return initial, rows
+
+
+KEY_EXPIRY_CHOICES = [
+    ("", "Never"),
+    ("30", "In 30 days"),
+    ("90", "In 90 days"),
+    ("365", "In a year"),
+]
+
+
+class ApiKeyForm(forms.Form):
+    label = forms.CharField(
+        max_length=100,
+        required=False,
+        label="What is it for?",
+        help_text="A name to recognise it by later, like “laptop” or “deploy script”.",
+    )
+    expires = forms.TypedChoiceField(
+        choices=KEY_EXPIRY_CHOICES,
+        coerce=int,
+        empty_value=None,
+        required=False,
+        label="Stops working",
+        help_text="A key that expires can't be misused forever if it leaks.",
+    )

@@ -187,6 +187,27 @@ class Image:
 class Registry:
     host: str
     name: str
+    is_ours: bool = False
+    is_ssl: bool = True
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: int
+    label: str
+    prefix: str
+    created: datetime | None
+    last_used: datetime | None
+    expires: datetime | None
+    is_expired: bool
+
+
+@dataclass(frozen=True)
+class NewApiKey:
+    """A key just made: the only moment its whole value is known."""
+
+    api_key: ApiKey
+    key: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -474,7 +495,50 @@ def get_tag(creds: Credentials, name: str, tag: str) -> Tag:
 
 def list_registries(creds: Credentials) -> list[Registry]:
     body = _request("GET", "/api/v1/registry/", creds=creds, params={"limit": 0})
-    return [Registry(r["host"], r.get("name", r["host"])) for r in body.get("objects") or []]
+    return [
+        Registry(
+            r["host"],
+            r.get("name", r["host"]),
+            is_ours=bool(r.get("is_tutum_registry")),
+            is_ssl=bool(r.get("is_ssl", True)),
+        )
+        for r in body.get("objects") or []
+    ]
+
+
+def _api_key(data: dict) -> ApiKey:
+    return ApiKey(
+        id=data["id"],
+        label=data.get("label") or "",
+        prefix=data.get("prefix") or "",
+        created=parse_date(data.get("created")),
+        last_used=parse_date(data.get("last_used")),
+        expires=parse_date(data.get("expires")),
+        is_expired=bool(data.get("is_expired")),
+    )
+
+
+def list_api_keys(creds: Credentials) -> list[ApiKey]:
+    body = _request("GET", "/api/v1/apikey/", creds=creds, params={"limit": 0})
+    return [_api_key(k) for k in body.get("objects") or []]
+
+
+def get_api_key(creds: Credentials, key_id: int) -> ApiKey:
+    return _api_key(_request("GET", f"/api/v1/apikey/{int(key_id)}/", creds=creds))
+
+
+def create_api_key(creds: Credentials, label: str, expires_in_days: int | None) -> NewApiKey:
+    body = _request(
+        "POST",
+        "/api/v1/apikey/",
+        creds=creds,
+        json={"label": label, "expires_in_days": expires_in_days},
+    )
+    return NewApiKey(api_key=_api_key(body), key=body["key"])
+
+
+def revoke_api_key(creds: Credentials, key_id: int) -> None:
+    _request("DELETE", f"/api/v1/apikey/{int(key_id)}/", creds=creds)
 
 
 def register_image(creds: Credentials, data: dict) -> Image:

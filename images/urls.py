@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from images import views
+from images import account_views, views
 
 app_name = "images"
 NAME = r"(?P<name>(?:(?!/-/)[^?#])+?)"
@@ -13,6 +13,9 @@ urlpatterns = [
     path("", views.image_list, name="list"),
     path("login/", views.login_view, name="login"),
     path("logout/", views.logout_view, name="logout"),
+    path("account/", account_views.account, name="account"),
+    path("account/keys/", account_views.key_new, name="key-new"),
+    path("account/keys/<int:key_id>/revoke/", account_views.key_revoke, name="key-revoke"),
     path("images/new/", views.image_new, name="new"),
     re_path(rf"^images/{NAME}/-/$", views.image_detail, name="detail"),
     re_path(rf"^images/{NAME}/-/edit/$", views.image_edit, name="edit"),

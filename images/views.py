@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from contextlib import suppress
-from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.cache import cache
-from django.http import HttpResponse, JsonResponse
+from django.http import JsonResponse
 from django.middleware.csrf import rotate_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -27,52 +26,11 @@ from images.forms import (
     image_payload,
     initial_for,
 )
+from images.session import SESSION_KEY, api_login_required, credentials, to_login
 from lib import crypto
 
-SESSION_KEY = "tutum_api"
 SETTINGS_PREFIX = "settings"
 SIGN_IN_PAGE_SESSION_AGE = 24 * 3600
-
-
-def _credentials(request) -> services.Credentials | None:
-    stored = request.session.get(SESSION_KEY) or {}
-    # Encrypted: the session table and its cache are files a backup or a leak can expose.
-    key = crypto.decrypt(stored.get("key_encrypted", ""))
-    if not key:
-        return None
-    return services.Credentials(username=stored["username"], key=key)
-
-
-def _to_login(request, next_url: str) -> HttpResponse:
-    url = f"{reverse('images:login')}?{urlencode({'next': next_url})}"
-    if request.htmx:
-        return HttpResponseClientRedirect(url)
-    return redirect(url)
-
-
-def api_login_required(view):
-    """Give the view `request.api` credentials; turn API trouble into a page a person reads."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        request.api = _credentials(request)
-        if request.api is None:
-            return _to_login(request, request.get_full_path())
-        try:
-            return view(request, *args, **kwargs)
-        except services.NotAuthenticated:
-            request.session.flush()
-            messages.info(request, "Your session has ended. Please sign in again.")
-            return _to_login(request, request.get_full_path())
-        except services.NotFound as error:
-            return render(request, "404.html", {"message": error.message}, status=404)
-        except (services.ApiUnavailable, services.ApiError) as error:
-            # htmx swaps only 2xx answers: the inline message must come back as 200.
-            status = 200 if request.htmx else 503
-            template = "_unavailable.html" if request.htmx else "unavailable.html"
-            return render(request, template, {"message": error.message}, status=status)
-
-    return wrapper
 
 
 @require_http_methods(["GET", "POST"])
@@ -378,10 +336,10 @@ def csrf_failure(request, reason: str = ""):
     """
     if request.path.startswith("/api/"):
         return JsonResponse({"error": "CSRF check failed; API calls need no cookies."}, status=403)
-    signed_in = _credentials(request) is not None
+    signed_in = credentials(request) is not None
     if request.htmx:
         if not signed_in:
-            return _to_login(request, request.htmx.current_url_abs_path or reverse("images:list"))
+            return to_login(request, request.htmx.current_url_abs_path or reverse("images:list"))
         return HttpResponseClientRefresh()
     back = request.headers.get("Referer", "")
     if not url_has_allowed_host_and_scheme(back, {request.get_host()}):

@@ -9,10 +9,10 @@ from records.models import ApiKey, BuildSetting, BuildSource, Category, Image, L
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["user", "prefix", "label", "created", "last_used"]
+    list_display = ["user", "prefix", "label", "created", "last_used", "expires"]
     list_filter = ["user"]
     search_fields = ["user__username", "label", "prefix"]
-    fields = ["user", "label", "prefix", "created", "last_used"]
+    fields = ["user", "label", "prefix", "created", "last_used", "expires"]
     readonly_fields = ["prefix", "created", "last_used"]
 
     def has_change_permission(self, request, obj=None) -> bool:

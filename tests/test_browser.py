@@ -319,3 +319,47 @@ def test_a_form_left_open_after_signing_out_elsewhere_without_javascript(
     sign_in_form = page.get_by_role("heading", name="Sign in")
     expect(sign_in_form).to_be_visible()
     assert "next=" in page.url
+
+
+@pytest.mark.parametrize(
+    "viewport, scheme",
+    [((1280, 900), "light"), ((375, 740), "light"), ((375, 740), "dark")],
+    ids=["desktop", "phone", "phone-dark"],
+)
+def test_making_copying_and_revoking_an_api_key(
+    browser, api_server, alice, our_registry_row, viewport, scheme
+):
+    width, height = viewport
+    page = new_page(
+        browser,
+        api_server,
+        viewport={"width": width, "height": height},
+        color_scheme=scheme,
+        permissions=["clipboard-read", "clipboard-write"],
+    )
+    sign_in(page, alice)
+    page.get_by_role("link", name="Your account").click()
+    expect(page.get_by_role("heading", name="API keys")).to_be_visible()
+
+    page.get_by_label("What is it for?").fill("laptop")
+    page.get_by_label("Stops working").select_option("90")
+    page.get_by_role("button", name="Make key").click()
+
+    expect(page.get_by_text("this is the only time it is shown")).to_be_visible()
+    page.get_by_role("button", name="Copy the API key").click()
+    key = page.evaluate("navigator.clipboard.readText()")
+    assert re.fullmatch(r"[0-9a-f]{40}", key)
+    expect(page.get_by_text(f"buildah login --tls-verify=false -u alice -p {key}")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert_accessible(page)
+    suffix = "" if width > 640 else f"-phone{'-dark' if scheme == 'dark' else ''}"
+    shoot(page, f"account-new-key{suffix}")
+
+    page.get_by_role("link", name="Revoke laptop").click()
+    expect(page.get_by_role("heading", name="Revoke “laptop”?")).to_be_visible()
+    page.get_by_role("button", name="Revoke this key").click()
+    expect(page.get_by_text("Key “laptop” is revoked")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert_accessible(page)
+    shoot(page, f"account{suffix}")
+    page.context.close()

@@ -1,0 +1,123 @@
+"""Your account in the web admin: your API keys and the commands that use them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from images import services
+from images.forms import ApiKeyForm
+from images.session import api_login_required
+from lib import crypto
+
+NEW_KEY = "new_api_key"
+
+
+def _key_commands(request, key: str, registry: services.Registry | None) -> list[dict]:
+    """The lines a person pastes to use `key`, each with what it is for."""
+    user = request.api.username
+    api_url = settings.TUTUM_API_URL
+    commands = []
+    if registry is not None:
+        tls = "" if registry.is_ssl else " --tls-verify=false"
+        commands += [
+            {
+                "title": "Log in to the registry with buildah or podman",
+                "text": f"buildah login{tls} -u {user} -p {key} {registry.host}",
+            },
+            {
+                "title": "Log in to the registry with Docker",
+                "text": f"echo '{key}' | docker login -u {user} --password-stdin {registry.host}",
+            },
+        ]
+    commands += [
+        {
+            "title": "Use Tutum's command-line tool",
+            "text": f"export TUTUM_USER={user} TUTUM_APIKEY={key} TUTUM_REST_HOST={api_url}",
+        },
+        {
+            "title": "Call the API with curl",
+            "text": f"curl -u {user}:{key} {api_url}/api/v1/image/",
+        },
+    ]
+    return commands
+
+
+def _our_registry(request) -> services.Registry | None:
+    return next((r for r in services.list_registries(request.api) if r.is_ours), None)
+
+
+def _session_key_prefix(request) -> str:
+    """The first characters of the key this browser is signed in with."""
+    return request.api.key[:8]
+
+
+@api_login_required
+def account(request):
+    return _account_page(request, ApiKeyForm())
+
+
+def _account_page(request, form: ApiKeyForm):
+    new = request.session.pop(NEW_KEY, None)
+    new_key = crypto.decrypt(new["key_encrypted"]) if new else ""
+    keys = services.list_api_keys(request.api)
+    context = {
+        "keys": keys,
+        "form": form,
+        "session_prefix": _session_key_prefix(request),
+        "new_key": new_key,
+        "new_key_label": new.get("label", "") if new else "",
+        "commands": _key_commands(request, new_key, _our_registry(request)) if new_key else [],
+    }
+    response = render(request, "images/account.html", context)
+    if new_key:
+        # The page shows a secret: no browser or proxy may keep a copy.
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@api_login_required
+@require_POST
+def key_new(request):
+    form = ApiKeyForm(request.POST)
+    if not form.is_valid():
+        return _account_page(request, form)
+    try:
+        made = services.create_api_key(
+            request.api, form.cleaned_data["label"], form.cleaned_data["expires"]
+        )
+    except services.Invalid as error:
+        for field, errors in error.fields.items():
+            target = "expires" if field == "expires_in_days" else field
+            for message in errors:
+                form.add_error(target if target in form.fields else None, message)
+        return _account_page(request, form)
+    # Shown once, on the next page: kept encrypted in the session until then.
+    request.session[NEW_KEY] = {
+        "key_encrypted": crypto.encrypt(made.key),
+        "label": made.api_key.label,
+    }
+    return redirect(reverse("images:account") + "#new-key")
+
+
+@api_login_required
+@require_http_methods(["GET", "POST"])
+def key_revoke(request, key_id: int):
+    api_key = services.get_api_key(request.api, key_id)
+    signs_out = api_key.prefix == _session_key_prefix(request)
+    if request.method == "POST":
+        services.revoke_api_key(request.api, key_id)
+        name = f"“{api_key.label}”" if api_key.label else f"{api_key.prefix}…"
+        if signs_out:
+            request.session.flush()
+            messages.info(
+                request,
+                f"Key {name} is revoked. This browser was signed in with it, so sign in again.",
+            )
+            return redirect("images:login")
+        messages.success(request, f"Key {name} is revoked: anything still using it is refused.")
+        return redirect("images:account")
+    return render(request, "images/key_revoke.html", {"api_key": api_key, "signs_out": signs_out})

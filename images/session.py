@@ -1,0 +1,59 @@
+"""The admin's sign-in: the API key kept (encrypted) in the session, and the decorator every
+page uses to get it and to turn API trouble into a page a person can read."""
+
+from __future__ import annotations
+
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django_htmx.http import HttpResponseClientRedirect
+
+from images import services
+from lib import crypto
+
+SESSION_KEY = "tutum_api"
+
+
+def credentials(request) -> services.Credentials | None:
+    stored = request.session.get(SESSION_KEY) or {}
+    # Encrypted: the session table and its cache are files a backup or a leak can expose.
+    key = crypto.decrypt(stored.get("key_encrypted", ""))
+    if not key:
+        return None
+    return services.Credentials(username=stored["username"], key=key)
+
+
+def to_login(request, next_url: str) -> HttpResponse:
+    url = f"{reverse('images:login')}?{urlencode({'next': next_url})}"
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+def api_login_required(view):
+    """Give the view `request.api` credentials; turn API trouble into a page a person reads."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        request.api = credentials(request)
+        if request.api is None:
+            return to_login(request, request.get_full_path())
+        try:
+            return view(request, *args, **kwargs)
+        except services.NotAuthenticated:
+            request.session.flush()
+            messages.info(request, "Your session has ended. Please sign in again.")
+            return to_login(request, request.get_full_path())
+        except services.NotFound as error:
+            return render(request, "404.html", {"message": error.message}, status=404)
+        except (services.ApiUnavailable, services.ApiError) as error:
+            # htmx swaps only 2xx answers: the inline message must come back as 200.
+            status = 200 if request.htmx else 503
+            template = "_unavailable.html" if request.htmx else "unavailable.html"
+            return render(request, template, {"message": error.message}, status=status)
+
+    return wrapper
