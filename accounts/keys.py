@@ -14,13 +14,14 @@ MAX_DAYS = 3650
 
 
 def keys_of(user) -> QuerySet[ApiKey]:
-    """The person's keys, expired ones included (so they can see why a script stopped)."""
-    return ApiKey.objects.filter(user=user).order_by("-created", "-pk")
+    """The person's keys, expired ones included (so they can see why a script stopped); the
+    web admin's sign-ins are not keys the person manages (accounts.sessions)."""
+    return ApiKey.objects.filter(user=user, kind=ApiKey.Kind.KEY).order_by("-created", "-pk")
 
 
 def usable_keys_of(user) -> QuerySet[ApiKey]:
     now = timezone.now()
-    return ApiKey.objects.filter(user=user).filter(Q(expires__isnull=True) | Q(expires__gt=now))
+    return keys_of(user).filter(Q(expires__isnull=True) | Q(expires__gt=now))
 
 
 def get_key(user, key_id: int) -> ApiKey:

@@ -1,15 +1,20 @@
-"""Your API keys (extension: Tutum had one key per person, handed out by `/api/v1/auth/`)."""
+"""Your account (extensions): API keys (Tutum had one each, from `/api/v1/auth/`), the web
+admin's sign-ins, and your password."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.decorators import api_view
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from accounts import keys
+from accounts import keys, passwords, sessions
+from accounts.credentials import SignInsPaused
 from api import uris
+from api.auth import Throttled
 from api.pagination import envelope_serializer, paginate
 from api.schema import ERROR, PAGE_PARAMS
 from api.serializers import (
@@ -17,6 +22,8 @@ from api.serializers import (
     ApiKeyPatchSerializer,
     ApiKeySerializer,
     NewApiKeySerializer,
+    PasswordChangeSerializer,
+    SessionSerializer,
 )
 from records.models import ApiKey
 
@@ -103,3 +110,73 @@ def apikey_detail(request, key_id: int):
         serializer.is_valid(raise_exception=True)
         keys.rename_key(api_key, serializer.validated_data["label"])
     return Response(apikey_json(api_key))
+
+
+@extend_schema(
+    methods=["POST"],
+    operation_id="session_create",
+    summary="Sign a browser in (the web admin): a credential ended at sign-out",
+    description=(
+        "Authenticate with `Basic base64(username:password)`. The answer's `key` works like an "
+        "API key until it is ended (`DELETE` with it), the password changes, or "
+        "SESSION_COOKIE_AGE passes; it is not listed among your API keys."
+    ),
+    request=None,
+    responses={201: SessionSerializer, 400: ERROR, 401: ERROR, 429: ERROR},
+)
+@extend_schema(
+    methods=["DELETE"],
+    operation_id="session_destroy",
+    summary="Sign this browser out: the credential sent is refused from now on",
+    request=None,
+    responses={204: None, 400: ERROR, 401: ERROR},
+)
+@api_view(["POST", "DELETE"])
+def session(request):
+    if request.method == "DELETE":
+        if not sessions.is_session(request.auth):
+            raise ValidationError(
+                {"authorization": ["Send the sign-in's own credential to end it."]}
+            )
+        sessions.end_session(request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+    if request.auth is not None:
+        raise ValidationError({"authorization": ["Sign in with your password, not a key."]})
+    api_key, key = sessions.start_session(request.user)
+    body = {
+        "key": key,
+        "username": request.user.get_username(),
+        "expires": uris.rfc2822(api_key.expires),
+    }
+    return Response(body, status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"})
+
+
+@extend_schema(
+    operation_id="account_password",
+    summary="Change your password; every other browser signed in as you is signed out",
+    request=PasswordChangeSerializer,
+    responses={
+        200: inline_serializer("PasswordChanged", {"signed_out": serializers.IntegerField()}),
+        400: ERROR,
+        401: ERROR,
+        429: ERROR,
+    },
+)
+@api_view(["POST"])
+def account_password(request):
+    serializer = PasswordChangeSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    keep = request.auth if sessions.is_session(request.auth) else None
+    try:
+        ended = passwords.change_password(
+            request._request,
+            request.user,
+            serializer.validated_data["current_password"],
+            serializer.validated_data["new_password"],
+            keep_session=keep,
+        )
+    except SignInsPaused as paused:
+        raise Throttled(paused) from None
+    except DjangoValidationError as error:
+        raise ValidationError(error.message_dict) from error
+    return Response({"signed_out": ended})

@@ -356,3 +356,14 @@ class ApiKeyCreateSerializer(StrictSerializer):
 
 class ApiKeyPatchSerializer(StrictSerializer):
     label = serializers.CharField(max_length=100, allow_blank=True)
+
+
+class SessionSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    username = serializers.CharField()
+    expires = DateField()
+
+
+class PasswordChangeSerializer(StrictSerializer):
+    current_password = serializers.CharField(max_length=1000, trim_whitespace=False)
+    new_password = serializers.CharField(max_length=1000, trim_whitespace=False)

@@ -10,6 +10,8 @@ NAME = r"(?P<name>[^?#]+?)"
 
 urlpatterns = [
     path("auth/", views.auth, name="auth"),
+    path("session/", account_views.session, name="session"),
+    path("account/password/", account_views.account_password, name="account-password"),
     path("apikey/", account_views.apikey_list, name="apikey-list"),
     path("apikey/<int:key_id>/", account_views.apikey_detail, name="apikey-detail"),
     path("registry-token/", registry_views.registry_token, name="registry-token"),

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from images import services
-from images.forms import ApiKeyForm
+from images.forms import ApiKeyForm, PasswordChangeForm, place_api_errors
 from images.session import api_login_required
 from lib import crypto
 
@@ -90,10 +90,7 @@ def key_new(request):
             request.api, form.cleaned_data["label"], form.cleaned_data["expires"]
         )
     except services.Invalid as error:
-        for field, errors in error.fields.items():
-            target = "expires" if field == "expires_in_days" else field
-            for message in errors:
-                form.add_error(target if target in form.fields else None, message)
+        place_api_errors(error, form, {"expires_in_days": "expires"})
         return _account_page(request, form)
     # Shown once, on the next page: kept encrypted in the session until then.
     request.session[NEW_KEY] = {
@@ -121,3 +118,29 @@ def key_revoke(request, key_id: int):
         messages.success(request, f"Key {name} is revoked: anything still using it is refused.")
         return redirect("images:account")
     return render(request, "images/key_revoke.html", {"api_key": api_key, "signs_out": signs_out})
+
+
+@api_login_required
+@require_http_methods(["GET", "POST"])
+def password_change(request):
+    form = PasswordChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            ended = services.change_password(
+                request.api,
+                form.cleaned_data["current_password"],
+                form.cleaned_data["new_password"],
+            )
+        except services.Invalid as error:
+            place_api_errors(error, form, {})
+        except services.TooManyAttempts as error:
+            form.add_error(None, error.message)
+        else:
+            elsewhere = (
+                f" {ended} other browser{'s were' if ended != 1 else ' was'} signed out."
+                if ended
+                else ""
+            )
+            messages.success(request, f"Your password is changed.{elsewhere}")
+            return redirect("images:account")
+    return render(request, "images/password_change.html", {"form": form})

@@ -441,13 +441,38 @@ def login(username: str, password: str, *, browser_address: str = "") -> Credent
     if browser_address:
         headers[client_address.HEADER] = client_address.vouch(browser_address)
     try:
-        body = _handle(_send("GET", "/api/v1/auth/", headers=headers))
+        # Our API gives each browser a sign-in of its own, ended at sign-out or when the
+        # password changes; another Tutum server only has Tutum's key exchange.
+        try:
+            body = _handle(_send("POST", "/api/v1/session/", headers=headers))
+        except NotFound:
+            body = _handle(_send("GET", "/api/v1/auth/", headers=headers))
+        else:
+            if not (body or {}).get("key"):
+                raise ApiError("The image service did not return a sign-in.")
+            return Credentials(username=body.get("username", username), key=body["key"])
     except NotAuthenticated as error:
         raise NotAuthenticated("That username and password do not match.") from error
     objects = (body or {}).get("objects") or []
     if not objects or not objects[0].get("key"):
         raise ApiError("The image service did not return an API key.")
     return Credentials(username=objects[0].get("username", username), key=objects[0]["key"])
+
+
+def logout(creds: Credentials) -> None:
+    """End this browser's sign-in on the API, so its credential is refused from now on."""
+    _request("DELETE", "/api/v1/session/", creds=creds)
+
+
+def change_password(creds: Credentials, current: str, new: str) -> int:
+    """Returns how many other browsers were signed out."""
+    body = _request(
+        "POST",
+        "/api/v1/account/password/",
+        creds=creds,
+        json={"current_password": current, "new_password": new},
+    )
+    return int((body or {}).get("signed_out") or 0)
 
 
 def list_images(

@@ -14,6 +14,7 @@ urlpatterns = [
     path("login/", views.login_view, name="login"),
     path("logout/", views.logout_view, name="logout"),
     path("account/", account_views.account, name="account"),
+    path("account/password/", account_views.password_change, name="password"),
     path("account/keys/", account_views.key_new, name="key-new"),
     path("account/keys/<int:key_id>/revoke/", account_views.key_revoke, name="key-revoke"),
     path("images/new/", views.image_new, name="new"),

@@ -68,6 +68,13 @@ def login_view(request):
 
 @require_POST
 def logout_view(request):
+    creds = credentials(request)
+    if creds is not None:
+        # The browser's copy of the credential goes with the session either way; ending it
+        # on the API as well makes a stolen copy useless. An unreachable API must not keep
+        # anyone signed in here, so its failure is not shown.
+        with suppress(services.ServiceError):
+            services.logout(creds)
     request.session.flush()
     messages.info(request, "You are signed out.")
     return redirect("images:login")

@@ -65,6 +65,14 @@ class ApiKey(models.Model):
         null=True, blank=True, help_text="After this moment the key is refused everywhere."
     )
 
+    class Kind(models.TextChoices):
+        KEY = "key", "API key"
+        # What the web admin signs a browser in with: ended at sign-out and when the password
+        # changes, and not listed among the person's API keys.
+        SESSION = "session", "Web admin sign-in"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.KEY)
+
     objects = ApiKeyQuerySet.as_manager()
 
     class Meta:
@@ -75,13 +83,14 @@ class ApiKey(models.Model):
         return f"{self.user} {self.prefix}… {self.label}".strip()
 
     @classmethod
-    def issue(cls, user, label: str = "", expires=None) -> tuple[ApiKey, str]:
+    def issue(cls, user, label: str = "", expires=None, kind=Kind.KEY) -> tuple[ApiKey, str]:
         """Create a key for `user`; returns the model and the clear key (shown once)."""
         key = secrets.token_hex(20)
         api_key = cls.objects.create(
             user=user,
             label=label,
             expires=expires,
+            kind=kind,
             key_hash=crypto.digest(key),
             key_encrypted=crypto.encrypt(key),
             prefix=key[:8],

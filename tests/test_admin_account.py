@@ -7,7 +7,9 @@ import re
 
 import pytest
 from django.conf import settings
+from django.test import Client
 
+from lib import crypto
 from records.models import ApiKey
 from tests.fixtures_api import ApiClient
 
@@ -27,13 +29,14 @@ def make_key(client, label: str, expires: str = "") -> str:
     return match.group(1)
 
 
-def test_the_header_links_to_your_account_and_it_lists_your_keys(signed_in):
+def test_the_header_links_to_your_account_and_it_lists_your_keys(signed_in, alice):
     home = text(signed_in.get("/"))
     page = text(signed_in.get("/account/"))
 
     assert 'href="/account/">Your account</a>' in home
-    assert "API keys" in page
-    assert "this browser" in page  # the key the admin signed in with
+    assert "API keys" in page and alice.key[:8] in page
+    # The browser's own sign-in is not one of the keys the person manages.
+    assert "this browser" not in page
 
 
 def test_a_new_key_is_shown_once_with_the_commands_that_use_it(signed_in, alice, our_registry_row):
@@ -57,14 +60,14 @@ def test_a_label_that_is_too_long_is_refused_on_the_form(signed_in, alice):
 
     assert response.status_code == 200
     assert "Ensure this value has at most 100 characters" in text(response)
-    assert ApiKey.objects.filter(user=alice.user).count() == 1
+    assert ApiKey.objects.filter(user=alice.user, kind="key").count() == 1
 
 
 def test_an_unknown_expiry_is_refused_on_the_form(signed_in, alice):
     response = signed_in.post("/account/keys/", {"label": "ci", "expires": "7"})
 
     assert "Select a valid choice" in text(response)
-    assert ApiKey.objects.filter(user=alice.user).count() == 1
+    assert ApiKey.objects.filter(user=alice.user, kind="key").count() == 1
 
 
 def test_revoking_asks_first_then_the_key_is_refused_at_once(signed_in, alice):
@@ -81,8 +84,13 @@ def test_revoking_asks_first_then_the_key_is_refused_at_once(signed_in, alice):
     assert "nightly job" not in text(signed_in.get("/account/"))
 
 
-def test_revoking_the_key_this_browser_uses_signs_it_out(signed_in, alice):
-    own = ApiKey.objects.get(user=alice.user)
+def test_revoking_the_key_a_browser_signed_in_with_signs_it_out(signed_in, alice):
+    # Sign-ins from before per-browser credentials, or on another Tutum server, hold the key
+    # that /api/v1/auth/ hands out.
+    session = signed_in.session
+    session["tutum_api"] = {"username": "alice", "key_encrypted": crypto.encrypt(alice.key)}
+    session.save()
+    own = ApiKey.objects.get(user=alice.user, kind="key")
 
     confirm = text(signed_in.get(f"/account/keys/{own.pk}/revoke/"))
     revoked = signed_in.post(f"/account/keys/{own.pk}/revoke/", follow=True)
@@ -91,6 +99,67 @@ def test_revoking_the_key_this_browser_uses_signs_it_out(signed_in, alice):
     assert revoked.redirect_chain[-1][0] == "/login/"
     assert "sign in again" in text(revoked)
     assert signed_in.get("/account/").status_code == 302
+
+
+def signed_in_key(client) -> str:
+    return crypto.decrypt(client.session["tutum_api"]["key_encrypted"])
+
+
+def test_signing_out_ends_the_browsers_sign_in_on_the_api(signed_in, alice):
+    key = signed_in_key(signed_in)
+    assert ApiClient(alice.basic(key)).get("/api/v1/image/").status_code == 200
+
+    signed_in.post("/logout/")
+
+    assert ApiClient(alice.basic(key)).get("/api/v1/image/").status_code == 401
+
+
+def test_changing_the_password_signs_out_other_browsers_and_keeps_this_one(
+    api_server, signed_in, alice
+):
+    other = Client()
+    other.post("/login/", {"username": "alice", "password": alice.password})
+    assert other.get("/account/").status_code == 200
+    new = "A-brand-new-Passw0rd"
+
+    response = signed_in.post(
+        "/account/password/",
+        {"current_password": alice.password, "new_password": new, "new_password_again": new},
+        follow=True,
+    )
+
+    assert "Your password is changed. 1 other browser was signed out." in text(response)
+    assert signed_in.get("/account/").status_code == 200
+    assert other.get("/account/").status_code == 302
+    assert ApiClient(alice.basic()).get("/api/v1/image/").status_code == 200  # keys stay
+    assert Client().post("/login/", {"username": "alice", "password": new}).status_code == 302
+
+
+@pytest.mark.parametrize(
+    "current, new, again, message",
+    [
+        ("wrong", "A-brand-new-Passw0rd", "A-brand-new-Passw0rd", "not your current password"),
+        (None, "short", "short", "too short"),
+        (None, "password123", "password123", "too common"),
+        (None, "A-brand-new-Passw0rd", "Another-Passw0rd", "are not the same"),
+    ],
+)
+def test_a_password_change_that_cannot_be_made_says_why(
+    signed_in, alice, current, new, again, message
+):
+    response = signed_in.post(
+        "/account/password/",
+        {
+            "current_password": current or alice.password,
+            "new_password": new,
+            "new_password_again": again,
+        },
+    )
+
+    assert response.status_code == 200
+    assert message in text(response)
+    still = Client().post("/login/", {"username": "alice", "password": alice.password})
+    assert still.status_code == 302  # the old password still works
 
 
 def test_another_persons_key_cannot_be_revoked(signed_in, bob):

@@ -14,7 +14,9 @@ from django.utils import timezone
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+from accounts import sessions as admin_sessions
 from builds.tasks import run_build
+from records.models import ApiKey
 
 pytestmark = pytest.mark.django_db
 NOW = timezone.now()
@@ -47,8 +49,11 @@ def task(status: str | None, days_ago: int) -> str:
     return result_id
 
 
-def test_housekeeping_deletes_what_expired_and_keeps_the_rest():
+def test_housekeeping_deletes_what_expired_and_keeps_the_rest(alice):
     expired, live = session(timedelta(seconds=-60)), session(timedelta(hours=1))
+    ended_sign_in, _ = admin_sessions.start_session(alice.user)
+    ApiKey.objects.filter(pk=ended_sign_in.pk).update(expires=NOW - timedelta(seconds=1))
+    current_sign_in, _ = admin_sessions.start_session(alice.user)
     failure("old", minutes_ago=60)
     failure("recent", minutes_ago=1)
     old_done, old_failed = task(TaskResultStatus.SUCCESSFUL, 8), task(TaskResultStatus.FAILED, 8)
@@ -63,6 +68,9 @@ def test_housekeeping_deletes_what_expired_and_keeps_the_rest():
     kept = {str(pk) for pk in DBTaskResult.objects.values_list("id", flat=True)}
     assert kept == {str(recent_done), str(waiting)}
     assert {str(old_done), str(old_failed)}.isdisjoint(kept)
+    kept_keys = set(ApiKey.objects.filter(user=alice.user).values_list("pk", flat=True))
+    assert ended_sign_in.pk not in kept_keys and current_sign_in.pk in kept_keys
     assert out.getvalue().strip() == (
-        "deleted 1 expired sessions, 1 old sign-in failures, 2 old build task results"
+        "deleted 1 expired sessions, 1 old sign-in failures, 2 old build task results, "
+        "1 expired admin sign-ins"
     )

@@ -19,7 +19,21 @@ def creds(api_server, alice) -> services.Credentials:
     return services.login(alice.username, alice.password)
 
 
-def test_login_returns_the_api_key(api_server, alice):
+def test_login_returns_a_sign_in_of_its_own_that_works_until_logout(api_server, alice):
+    creds = services.login("alice", alice.password)
+
+    assert creds.username == "alice" and creds.key != alice.key
+    assert services.list_images(creds).total == 0
+    assert [k.prefix for k in services.list_api_keys(creds)] == [alice.key[:8]]
+    services.logout(creds)
+    with pytest.raises(services.NotAuthenticated):
+        services.list_images(creds)
+
+
+def test_login_falls_back_to_tutums_key_exchange_on_another_server(api_server, alice, settings):
+    # A Tutum-compatible server without our sign-in endpoint answers it with 404.
+    settings.ROOT_URLCONF = "tests.urls_without_sessions"
+
     assert services.login("alice", alice.password) == services.Credentials("alice", alice.key)
 
 

@@ -25,7 +25,8 @@ class Command(BaseCommand):
             swept = sweep()
             self.stdout.write(
                 f"deleted {swept.sessions} expired sessions, {swept.sign_in_failures} old "
-                f"sign-in failures, {swept.task_results} old build task results"
+                f"sign-in failures, {swept.task_results} old build task results, "
+                f"{swept.admin_sign_ins} expired admin sign-ins"
             )
             if not every:
                 return
