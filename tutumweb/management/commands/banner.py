@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from records.models import ApiKey
+from accounts import keys
 
 
 def _wait_for(url: str, seconds: float = 60) -> bool:
@@ -40,7 +40,8 @@ class Command(BaseCommand):
             and _wait_for(f"{admin_url}login/")
         )
         admin = get_user_model().objects.filter(username="admin").first()
-        api_key = ApiKey.objects.filter(user=admin).order_by("created").first() if admin else None
+        # A key the admin can use (not a browser's sign-in, not expired).
+        api_key = keys.usable_keys_of(admin).order_by("created").first() if admin else None
         key = api_key.key if api_key else "<your API key>"
         lines = [
             "",
