@@ -11,13 +11,15 @@ from rest_framework.decorators import api_view
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from accounts import keys, passwords, sessions
+from accounts import keys, passwords, profiles, sessions
 from accounts.credentials import SignInsPaused
 from api import uris
 from api.auth import Throttled
 from api.pagination import envelope_serializer, paginate
 from api.schema import ERROR, PAGE_PARAMS
 from api.serializers import (
+    AccountPatchSerializer,
+    AccountSerializer,
     ApiKeyCreateSerializer,
     ApiKeyPatchSerializer,
     ApiKeySerializer,
@@ -180,3 +182,42 @@ def account_password(request):
     except DjangoValidationError as error:
         raise ValidationError(error.message_dict) from error
     return Response({"signed_out": ended})
+
+
+def account_json(user) -> dict:
+    profile = profiles.profile_of(user)
+    user.refresh_from_db(fields=["email"])
+    return {
+        "resource_uri": f"{uris.API_PREFIX}/account/",
+        "username": user.get_username(),
+        "email": user.email,
+        "display_name": profile.display_name,
+        "is_staff": bool(user.is_staff),
+        "github_login": profile.github_login,
+        "has_github_token": bool(profile.github_token_encrypted),
+    }
+
+
+@extend_schema(
+    methods=["GET"],
+    operation_id="account_retrieve",
+    summary="Your account",
+    responses={200: AccountSerializer, 401: ERROR},
+)
+@extend_schema(
+    methods=["PATCH"],
+    operation_id="account_partial_update",
+    summary="Change your email, display name or linked GitHub account",
+    request=AccountPatchSerializer,
+    responses={200: AccountSerializer, 400: ERROR, 401: ERROR},
+)
+@api_view(["GET", "PATCH"])
+def account(request):
+    if request.method == "PATCH":
+        serializer = AccountPatchSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            profiles.update_profile(request.user, serializer.validated_data)
+        except DjangoValidationError as error:
+            raise ValidationError(error.message_dict) from error
+    return Response(account_json(request.user))

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from rest_framework import serializers
 
+from accounts import profiles
 from builds import git
 from lib.errors import Conflict, RegistryFailure
 from records.models import BuildSetting, BuildSource, Image, State, Tag
@@ -96,12 +97,14 @@ def _apply_build_source(image: Image, data: dict | None) -> None:
     image.refresh_state()
 
 
-def _fill_owner(source: dict | None, name: str) -> None:
-    """`build_source.owner` is optional (spec): it defaults to the image's namespace.
-
-    `127.0.0.1:5000/acme/web` is built from github's `acme/<repository>`.
-    """
+def _fill_owner(source: dict | None, name: str, user) -> None:
+    """`build_source.owner` is optional (spec): it defaults to the person's linked GitHub
+    account, else to the image's namespace (`127.0.0.1:5000/acme/web` → acme)."""
     if not source or source.get("owner"):
+        return
+    linked = profiles.github_login_of(user)
+    if linked:
+        source["owner"] = linked
         return
     _, path = names.split_name(name)
     if "/" not in path:
@@ -110,7 +113,7 @@ def _fill_owner(source: dict | None, name: str) -> None:
                 "build_source": {
                     "owner": [
                         f"Name the GitHub account that holds the repository: {name} has no "
-                        "namespace to take it from."
+                        "namespace to take it from, and you have not linked a GitHub account."
                     ]
                 }
             }
@@ -125,7 +128,7 @@ def _stored_token(image: Image) -> str:
 
 def create_image(user, data: dict) -> Image:
     name = data["name"]
-    _fill_owner(data.get("build_source"), name)
+    _fill_owner(data.get("build_source"), name, user)
     host = host_of(name)
     registry = registry_for_host(host)
     image = Image(
@@ -145,7 +148,8 @@ def create_image(user, data: dict) -> Image:
         source = data.get("build_source")
         _check_credentials(image, will_build=bool(source and source.get("build_settings")))
     if data.get("build_source") and settings.CHECK_BUILD_SETTINGS:
-        check_build_source(data["build_source"], data["build_source"].get("access_token") or "")
+        token = data["build_source"].get("access_token") or profiles.github_token_of(user)
+        check_build_source(data["build_source"], token)
     try:
         with transaction.atomic():
             image.save()
@@ -155,8 +159,8 @@ def create_image(user, data: dict) -> Image:
     return image
 
 
-def update_image(image: Image, data: dict) -> Image:
-    _fill_owner(data.get("build_source"), image.name)
+def update_image(image: Image, data: dict, user=None) -> Image:
+    _fill_owner(data.get("build_source"), image.name, user)
     if "description" in data:
         image.description = data["description"]
     if "is_private_image" in data:
@@ -174,7 +178,8 @@ def update_image(image: Image, data: dict) -> Image:
     source = data.get("build_source")
     if source and settings.CHECK_BUILD_SETTINGS:
         token = source.get("access_token")
-        check_build_source(source, _stored_token(image) if token is None else token)
+        token = _stored_token(image) if token is None else token
+        check_build_source(source, token or profiles.github_token_of(image.owner))
     with transaction.atomic():
         image.save()
         if "build_source" in data:

@@ -367,3 +367,42 @@ class SessionSerializer(serializers.Serializer):
 class PasswordChangeSerializer(StrictSerializer):
     current_password = serializers.CharField(max_length=1000, trim_whitespace=False)
     new_password = serializers.CharField(max_length=1000, trim_whitespace=False)
+
+
+class AccountSerializer(serializers.Serializer):
+    resource_uri = serializers.CharField()
+    username = serializers.CharField()
+    email = serializers.CharField(allow_blank=True)
+    display_name = serializers.CharField(allow_blank=True)
+    is_staff = serializers.BooleanField()
+    github_login = serializers.CharField(
+        allow_blank=True, help_text="The default owner of your images' build sources."
+    )
+    has_github_token = serializers.BooleanField(
+        help_text="A GitHub token is stored (it is never returned)."
+    )
+
+
+_GITHUB_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
+
+
+class AccountPatchSerializer(StrictSerializer):
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    display_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    github_login = serializers.CharField(max_length=39, required=False, allow_blank=True)
+    github_token = serializers.CharField(
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        trim_whitespace=True,
+        help_text="For private repositories; omit to keep the stored one, '' to forget it.",
+    )
+
+    def validate_github_login(self, value: str) -> str:
+        if value and not _GITHUB_LOGIN.fullmatch(value):
+            raise serializers.ValidationError(
+                "A GitHub username is letters, digits and single hyphens between them "
+                "(at most 39 characters)."
+            )
+        return value

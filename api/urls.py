@@ -11,6 +11,7 @@ NAME = r"(?P<name>[^?#]+?)"
 urlpatterns = [
     path("auth/", views.auth, name="auth"),
     path("session/", account_views.session, name="session"),
+    path("account/", account_views.account, name="account"),
     path("account/password/", account_views.account_password, name="account-password"),
     path("apikey/", account_views.apikey_list, name="apikey-list"),
     path("apikey/<int:key_id>/", account_views.apikey_detail, name="apikey-detail"),

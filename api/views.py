@@ -123,7 +123,7 @@ def image_detail(request, name: str):
         return Response(status=status.HTTP_204_NO_CONTENT)
     serializer = ImagePatchSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
-    registration.update_image(image, serializer.validated_data)
+    registration.update_image(image, serializer.validated_data, user=request.user)
     return Response(image_json(image))
 
 

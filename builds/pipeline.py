@@ -23,6 +23,7 @@ from django.db.models import Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
+from accounts import profiles
 from builds import autotests, buildah, git, leases
 from builds import cache as build_cache
 from builds import dockerfile as df
@@ -207,7 +208,8 @@ class _workspace:
 def _build(build: Build, work: _workspace, build_log: BuildLog) -> None:
     image = build.tag.image
     source = getattr(image, "build_source", None)
-    token = source.access_token if source else ""
+    # A build source without a token of its own uses the image owner's linked GitHub account.
+    token = (source.access_token if source else "") or profiles.github_token_of(image.owner)
     checkout = work.path / "source"
 
     build_log.say(f"Cloning branch {build.branch} of {git.display_url(build.clone_url)}")

@@ -386,3 +386,27 @@ class Worker(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hostname}:{self.pid}"
+
+
+class Profile(models.Model):
+    """What a person says about themselves, and the GitHub account their builds use."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    display_name = models.CharField(max_length=150, blank=True)
+    github_login = models.CharField(
+        max_length=39, blank=True, help_text="The default owner of build sources."
+    )
+    github_token_encrypted = models.TextField(blank=True, editable=False)
+
+    def __str__(self) -> str:
+        return self.display_name or str(self.user)
+
+    @property
+    def github_token(self) -> str:
+        return crypto.decrypt(self.github_token_encrypted)
+
+    @github_token.setter
+    def github_token(self, value: str) -> None:
+        self.github_token_encrypted = crypto.encrypt(value) if value else ""

@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 
 import pytest
+from django.conf import settings
 
-from records.models import ApiKey
+from records.models import ApiKey, Profile
 from tests.fixtures_api import ApiClient
 
 pytestmark = pytest.mark.django_db
@@ -100,3 +101,109 @@ def test_wrong_current_passwords_count_toward_the_sign_in_pause(alice, settings)
 
     assert [reply.status_code for reply in replies] == [400, 400, 429]
     assert ApiKey.objects.filter(user=alice.user).count() == 1
+
+
+def test_your_account_shows_who_you_are_and_never_the_token(api, alice):
+    changed = api.patch(
+        "/api/v1/account/",
+        {
+            "email": "alice@example.com",
+            "display_name": "Alice Liddell",
+            "github_login": "alice-gh",
+            "github_token": "ghp_private-token",
+        },
+    )
+    fetched = api.get("/api/v1/account/")
+
+    assert changed.status_code == 200, changed.content
+    assert fetched.json() == {
+        "resource_uri": "/api/v1/account/",
+        "username": "alice",
+        "email": "alice@example.com",
+        "display_name": "Alice Liddell",
+        "is_staff": False,
+        "github_login": "alice-gh",
+        "has_github_token": True,
+    }
+    assert "ghp_private" not in changed.content.decode()
+    assert "ghp_private" not in Profile.objects.get(user=alice.user).github_token_encrypted
+
+
+def test_the_github_token_is_kept_unless_replaced_or_forgotten(api, alice):
+    api.patch("/api/v1/account/", {"github_token": "first"})
+
+    api.patch("/api/v1/account/", {"display_name": "A"})
+    kept = Profile.objects.get(user=alice.user).github_token
+    api.patch("/api/v1/account/", {"github_token": "second"})
+    replaced = Profile.objects.get(user=alice.user).github_token
+    forgotten = api.patch("/api/v1/account/", {"github_token": ""}).json()
+
+    assert (kept, replaced) == ("first", "second")
+    assert forgotten["has_github_token"] is False
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"email": "not an address"}, "email"),
+        ({"github_login": "-starts-with-a-hyphen"}, "github_login"),
+        ({"github_login": "two--hyphens"}, "github_login"),
+        ({"display_name": "x" * 151}, "display_name"),
+        ({"username": "renamed"}, "username"),
+    ],
+)
+def test_bad_account_changes_name_the_field(api, alice, body, field):
+    response = api.patch("/api/v1/account/", body)
+
+    assert response.status_code == 400
+    assert field in response.json()["fields"]
+    assert api.get("/api/v1/account/").json()["username"] == "alice"
+
+
+def test_an_email_address_belongs_to_one_account(api, bob):
+    ApiClient(bob.basic()).patch("/api/v1/account/", {"email": "Shared@Example.com"})
+
+    response = api.patch("/api/v1/account/", {"email": "shared@example.com"})
+
+    assert response.status_code == 400
+    assert "Another account already uses" in response.json()["fields"]["email"][0]
+
+
+def test_a_linked_github_account_is_the_default_build_source_owner(api):
+    api.patch("/api/v1/account/", {"github_login": "alice-gh"})
+    body = {
+        "name": f"{settings.REGISTRY_HOST}/alice/web",
+        "build_source": {"repository": "web", "build_settings": [{"tag": "latest", "branch": "m"}]},
+    }
+
+    created = api.post("/api/v1/image/", body)
+
+    assert created.status_code == 201, created.content
+    assert created.json()["build_source"]["owner"] == "alice-gh"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_private_repository_is_checked_and_built_with_the_linked_token(
+    api, builds_env, git_server, private_git_server, our_registry
+):
+    from builds import pipeline
+    from records.models import Build
+
+    builds_env.CHECK_BUILD_SETTINGS = True
+    builds_env.GIT_BASE_URL = private_git_server
+    git_server.push_app("acme", "linked-app")
+    api.patch("/api/v1/account/", {"github_token": "s3cret-token"})
+    name = f"{settings.REGISTRY_HOST}/alice/linked"
+    source = {"owner": "acme", "repository": "linked-app"}
+    source["build_settings"] = [{"tag": "latest", "branch": "main"}]
+
+    accepted = api.post("/api/v1/image/", {"name": name, "build_source": source})
+    queued = api.post(f"/api/v1/image/{name}/tag/latest/build/")
+    build = Build.objects.get(uuid=queued["Location"].split("/")[-2])
+    pipeline.run(build.pk)
+    build.refresh_from_db()
+
+    assert accepted.status_code == 201, accepted.content
+    assert accepted.json()["build_source"]["has_access_token"] is False
+    assert build.state == "Success", build.error
+    assert "s3cret-token" not in build.log
