@@ -9,7 +9,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from images import services
-from images.forms import ApiKeyForm, PasswordChangeForm, place_api_errors
+from images.forms import (
+    ApiKeyForm,
+    GithubForm,
+    PasswordChangeForm,
+    ProfileForm,
+    place_api_errors,
+)
 from images.session import api_login_required
 from lib import crypto
 
@@ -57,16 +63,22 @@ def _session_key_prefix(request) -> str:
 
 @api_login_required
 def account(request):
-    return _account_page(request, ApiKeyForm())
+    return _account_page(request)
 
 
-def _account_page(request, form: ApiKeyForm):
+def _account_page(request, **forms):
     new = request.session.pop(NEW_KEY, None)
     new_key = crypto.decrypt(new["key_encrypted"]) if new else ""
+    person = services.get_account(request.api)
     keys = services.list_api_keys(request.api)
     context = {
+        "person": person,
+        "profile_form": forms.get("profile_form")
+        or ProfileForm(initial={"display_name": person.display_name, "email": person.email}),
+        "github_form": forms.get("github_form")
+        or GithubForm(initial={"github_login": person.github_login}),
         "keys": keys,
-        "form": form,
+        "form": forms.get("form") or ApiKeyForm(),
         "session_prefix": _session_key_prefix(request),
         "new_key": new_key,
         "new_key_label": new.get("label", "") if new else "",
@@ -84,14 +96,14 @@ def _account_page(request, form: ApiKeyForm):
 def key_new(request):
     form = ApiKeyForm(request.POST)
     if not form.is_valid():
-        return _account_page(request, form)
+        return _account_page(request, form=form)
     try:
         made = services.create_api_key(
             request.api, form.cleaned_data["label"], form.cleaned_data["expires"]
         )
     except services.Invalid as error:
         place_api_errors(error, form, {"expires_in_days": "expires"})
-        return _account_page(request, form)
+        return _account_page(request, form=form)
     # Shown once, on the next page: kept encrypted in the session until then.
     request.session[NEW_KEY] = {
         "key_encrypted": crypto.encrypt(made.key),
@@ -144,3 +156,33 @@ def password_change(request):
             messages.success(request, f"Your password is changed.{elsewhere}")
             return redirect("images:account")
     return render(request, "images/password_change.html", {"form": form})
+
+
+@api_login_required
+@require_POST
+def profile_save(request):
+    form = ProfileForm(request.POST)
+    if form.is_valid():
+        try:
+            services.update_account(request.api, form.cleaned_data)
+        except services.Invalid as error:
+            place_api_errors(error, form, {})
+        else:
+            messages.success(request, "Your profile is saved.")
+            return redirect("images:account")
+    return _account_page(request, profile_form=form)
+
+
+@api_login_required
+@require_POST
+def github_save(request):
+    form = GithubForm(request.POST)
+    if form.is_valid():
+        try:
+            services.update_account(request.api, form.payload())
+        except services.Invalid as error:
+            place_api_errors(error, form, {})
+        else:
+            messages.success(request, "Your GitHub account is saved.")
+            return redirect("images:account")
+    return _account_page(request, github_form=form)

@@ -307,3 +307,47 @@ def place_api_errors(error: services.Invalid, form: forms.Form, field_map: dict)
             placed = True
     if not placed:
         form.add_error(None, error.message)
+
+
+class ProfileForm(forms.Form):
+    display_name = forms.CharField(
+        max_length=150,
+        required=False,
+        label="Your name",
+        help_text="How others see you here.",
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    email = forms.EmailField(
+        max_length=254,
+        required=False,
+        label="Email address",
+        help_text="Where a password reset link would go.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+
+class GithubForm(forms.Form):
+    github_login = forms.CharField(
+        max_length=39,
+        required=False,
+        label="GitHub username",
+        help_text="Builds from GitHub use this account unless an image names another.",
+    )
+    github_token = forms.CharField(
+        max_length=500,
+        required=False,
+        strip=True,
+        label="GitHub access token",
+        help_text="Only for private repositories. It is stored encrypted and never shown again; "
+        "leave this empty to keep the one you have.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+    )
+    forget_token = forms.BooleanField(required=False, label="Forget the stored token")
+
+    def payload(self) -> dict:
+        data = {"github_login": self.cleaned_data["github_login"]}
+        if self.cleaned_data["forget_token"]:
+            data["github_token"] = ""
+        elif self.cleaned_data["github_token"]:
+            data["github_token"] = self.cleaned_data["github_token"]
+        return data

@@ -192,6 +192,16 @@ class Registry:
 
 
 @dataclass(frozen=True)
+class Account:
+    username: str
+    email: str
+    display_name: str
+    is_staff: bool
+    github_login: str
+    has_github_token: bool
+
+
+@dataclass(frozen=True)
 class ApiKey:
     id: int
     label: str
@@ -529,6 +539,26 @@ def list_registries(creds: Credentials) -> list[Registry]:
         )
         for r in body.get("objects") or []
     ]
+
+
+def _account(data: dict) -> Account:
+    return Account(
+        username=data["username"],
+        email=data.get("email") or "",
+        display_name=data.get("display_name") or "",
+        is_staff=bool(data.get("is_staff")),
+        github_login=data.get("github_login") or "",
+        has_github_token=bool(data.get("has_github_token")),
+    )
+
+
+def get_account(creds: Credentials) -> Account:
+    return _account(_request("GET", "/api/v1/account/", creds=creds))
+
+
+def update_account(creds: Credentials, data: dict) -> Account:
+    """Change the fields in `data` (email, display_name, github_login, github_token)."""
+    return _account(_request("PATCH", "/api/v1/account/", creds=creds, json=data))
 
 
 def _api_key(data: dict) -> ApiKey:

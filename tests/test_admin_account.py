@@ -170,3 +170,56 @@ def test_another_persons_key_cannot_be_revoked(signed_in, bob):
 
     assert page.status_code == post.status_code == 404
     assert ApiKey.objects.filter(pk=bobs.pk).exists()
+
+
+def test_the_profile_is_saved_and_shown(signed_in, alice):
+    saved = signed_in.post(
+        "/account/profile/",
+        {"display_name": "Alice Liddell", "email": "alice@example.com"},
+        follow=True,
+    )
+
+    page = text(saved)
+    assert "Your profile is saved." in page
+    assert "(Alice Liddell)" in page and 'value="alice@example.com"' in page
+    assert ApiClient(alice.basic()).get("/api/v1/account/").json()["email"] == "alice@example.com"
+
+
+@pytest.mark.parametrize(
+    "email, message",
+    [("not an address", "Enter a valid email address."), ("bob@example.com", "already uses")],
+)
+def test_a_profile_that_cannot_be_saved_says_why_on_the_field(signed_in, bob, email, message):
+    ApiClient(bob.basic()).patch("/api/v1/account/", {"email": "bob@example.com"})
+
+    response = signed_in.post("/account/profile/", {"display_name": "", "email": email})
+
+    assert response.status_code == 200
+    assert message in text(response)
+    assert "Your profile is saved." not in text(response)
+
+
+def test_the_github_token_is_stored_never_shown_and_can_be_forgotten(signed_in, alice):
+    saved = text(
+        signed_in.post(
+            "/account/github/",
+            {"github_login": "alice-gh", "github_token": "ghp_page-token"},
+            follow=True,
+        )
+    )
+    forgotten = text(
+        signed_in.post(
+            "/account/github/", {"github_login": "alice-gh", "forget_token": "on"}, follow=True
+        )
+    )
+
+    assert "Your GitHub account is saved." in saved
+    assert "A token is stored for private repositories." in saved
+    assert "ghp_page-token" not in saved and 'value="alice-gh"' in saved
+    assert "No token stored" in forgotten
+
+
+def test_a_github_username_that_cannot_be_one_is_refused_on_the_field(signed_in):
+    response = signed_in.post("/account/github/", {"github_login": "no spaces allowed"})
+
+    assert "A GitHub username is letters, digits and single hyphens" in text(response)
