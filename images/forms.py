@@ -351,3 +351,22 @@ class GithubForm(forms.Form):
         elif self.cleaned_data["github_token"]:
             data["github_token"] = self.cleaned_data["github_token"]
         return data
+
+
+class FirstImageForm(forms.Form):
+    """The name the Getting started commands use for the person's first image."""
+
+    app = forms.CharField(
+        max_length=100,
+        required=False,
+        label="What will you call it?",
+        help_text="Lowercase letters and digits, with '.', '_' or '-' between them.",
+    )
+
+    def clean_app(self) -> str:
+        app = self.cleaned_data["app"].strip() or "myapp"
+        if not _NAME_COMPONENT.fullmatch(app):
+            raise forms.ValidationError(
+                "Use lowercase letters and digits, with '.', '_' or '-' between them (like my-app)."
+            )
+        return app

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 from pathlib import Path
 
@@ -362,4 +363,39 @@ def test_making_copying_and_revoking_an_api_key(
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     assert_accessible(page)
     shoot(page, f"account{suffix}")
+    page.context.close()
+
+
+@pytest.mark.registry
+@pytest.mark.parametrize("width", [1280, 375], ids=["desktop", "phone"])
+def test_getting_started_pushes_an_image_with_the_commands_exactly_as_shown(
+    browser, api_server, alice, our_registry, our_registry_row, buildah, width
+):
+    app = f"first-{width}"
+    page = new_page(browser, api_server, viewport={"width": width, "height": 900})
+    sign_in(page, alice)
+    page.get_by_role("link", name="Getting started").click()
+    page.get_by_label("What will you call it?").fill(app)
+    page.get_by_role("button", name="Use this name").click()
+    page.get_by_role("button", name="Make a key for this computer").click()
+    expect(page.get_by_text("This is your new key, shown only now")).to_be_visible()
+    expect(page.get_by_text("Waiting for")).to_be_visible()
+    shown = page.locator(".copy code").all_inner_texts()
+    login, tag, push = (
+        next(line for line in shown if line.startswith(f"buildah {verb}"))
+        for verb in ("login", "tag", "push")
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert_accessible(page)
+    shoot(page, "getting-started" if width > 640 else "getting-started-phone")
+
+    # The person's own image, called what they told the page.
+    buildah.run("tag", buildah.build_base(), app)
+    for line in (login, tag, push):
+        buildah.run(*shlex.split(line)[1:])
+
+    arrived = page.get_by_role("link", name=f"{H}/alice/{app}")
+    expect(arrived).to_be_visible(timeout=60_000)
+    arrived.click()
+    expect(page.get_by_role("heading", name=f"{H}/alice/{app}")).to_be_visible()
     page.context.close()
