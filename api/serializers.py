@@ -406,3 +406,19 @@ class AccountPatchSerializer(StrictSerializer):
                 "(at most 39 characters)."
             )
         return value
+
+
+class PersonSerializer(serializers.Serializer):
+    resource_uri = serializers.CharField()
+    username = serializers.CharField()
+    email = serializers.CharField(allow_blank=True)
+    display_name = serializers.CharField(allow_blank=True)
+    is_active = serializers.BooleanField()
+    is_staff = serializers.BooleanField()
+    date_joined = DateField()
+    last_login = DateField(allow_null=True)
+
+
+class PersonPatchSerializer(StrictSerializer):
+    is_active = serializers.BooleanField(required=False)
+    is_staff = serializers.BooleanField(required=False)

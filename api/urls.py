@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from api import account_views, build_views, registry_views, views
+from api import account_views, build_views, people_views, registry_views, views
 
 NAME = r"(?P<name>[^?#]+?)"
 
@@ -13,6 +13,8 @@ urlpatterns = [
     path("session/", account_views.session, name="session"),
     path("account/", account_views.account, name="account"),
     path("account/password/", account_views.account_password, name="account-password"),
+    path("user/", people_views.user_list, name="user-list"),
+    path("user/<str:username>/", people_views.user_detail, name="user-detail"),
     path("apikey/", account_views.apikey_list, name="apikey-list"),
     path("apikey/<int:key_id>/", account_views.apikey_detail, name="apikey-detail"),
     path("registry-token/", registry_views.registry_token, name="registry-token"),

@@ -1,0 +1,87 @@
+"""The people here, for staff (extension): list, look up, deactivate or reactivate, staff."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.response import Response
+
+from accounts import people
+from api import uris
+from api.pagination import envelope_serializer, paginate
+from api.schema import ERROR, PAGE_PARAMS
+from api.serializers import PersonPatchSerializer, PersonSerializer
+
+USERNAME = OpenApiParameter("username", str, OpenApiParameter.PATH)
+
+
+class IsStaff(BasePermission):
+    message = "Only staff can manage people."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_staff)
+
+
+def person_json(user) -> dict:
+    profile = getattr(user, "profile", None)
+    return {
+        "resource_uri": f"{uris.API_PREFIX}/user/{user.get_username()}/",
+        "username": user.get_username(),
+        "email": user.email,
+        "display_name": profile.display_name if profile else "",
+        "is_active": user.is_active,
+        "is_staff": user.is_staff,
+        "date_joined": uris.rfc2822(user.date_joined),
+        "last_login": uris.rfc2822(user.last_login),
+    }
+
+
+@extend_schema(
+    operation_id="users_list",
+    summary="List the people here (staff)",
+    parameters=PAGE_PARAMS,
+    responses={
+        200: envelope_serializer("PersonList", PersonSerializer(many=True)),
+        400: ERROR,
+        401: ERROR,
+        403: ERROR,
+    },
+)
+@api_view(["GET"])
+@permission_classes([IsAuthenticated, IsStaff])
+def user_list(request):
+    found, meta = paginate(request, people.people())
+    return Response({"meta": meta, "objects": [person_json(user) for user in found]})
+
+
+@extend_schema(
+    methods=["GET"],
+    operation_id="users_retrieve",
+    summary="One person (staff)",
+    parameters=[USERNAME],
+    responses={200: PersonSerializer, 401: ERROR, 403: ERROR, 404: ERROR},
+)
+@extend_schema(
+    methods=["PATCH"],
+    operation_id="users_partial_update",
+    summary="Deactivate, reactivate, make or unmake staff (staff)",
+    description="A deactivated person's keys, sign-ins and registry logins stop working at once.",
+    parameters=[USERNAME],
+    request=PersonPatchSerializer,
+    responses={200: PersonSerializer, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR},
+)
+@api_view(["GET", "PATCH"])
+@permission_classes([IsAuthenticated, IsStaff])
+def user_detail(request, username: str):
+    user = people.person(username)
+    if request.method == "PATCH":
+        serializer = PersonPatchSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            people.change_person(request.user, user, **serializer.validated_data)
+        except DjangoValidationError as error:
+            raise ValidationError(error.message_dict) from error
+    return Response(person_json(user))
