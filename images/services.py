@@ -49,6 +49,10 @@ class Conflict(ServiceError):
     pass
 
 
+class Forbidden(ServiceError):
+    """Signed in, but this is not yours to do (staff-only pages, say)."""
+
+
 class Invalid(ServiceError):
     def __init__(self, message: str, fields: dict[str, list[str]] | None = None):
         super().__init__(message)
@@ -202,6 +206,17 @@ class Account:
 
 
 @dataclass(frozen=True)
+class Person:
+    username: str
+    email: str
+    display_name: str
+    is_active: bool
+    is_staff: bool
+    date_joined: datetime | None
+    last_login: datetime | None
+
+
+@dataclass(frozen=True)
 class ApiKey:
     id: int
     label: str
@@ -351,6 +366,8 @@ def _handle(response: requests.Response) -> dict | None:
         raise NotAuthenticated(message or "Your session has ended. Please sign in again.")
     if status == 404:
         raise NotFound(message or "That page does not exist.")
+    if status == 403:
+        raise Forbidden(message or "You may not do that.")
     if status == 409:
         raise Conflict(message or "That conflicts with the current state.")
     if status == 400:
@@ -559,6 +576,32 @@ def get_account(creds: Credentials) -> Account:
 def update_account(creds: Credentials, data: dict) -> Account:
     """Change the fields in `data` (email, display_name, github_login, github_token)."""
     return _account(_request("PATCH", "/api/v1/account/", creds=creds, json=data))
+
+
+def _person(data: dict) -> Person:
+    return Person(
+        username=data["username"],
+        email=data.get("email") or "",
+        display_name=data.get("display_name") or "",
+        is_active=bool(data.get("is_active")),
+        is_staff=bool(data.get("is_staff")),
+        date_joined=parse_date(data.get("date_joined")),
+        last_login=parse_date(data.get("last_login")),
+    )
+
+
+def list_people(creds: Credentials, offset: int = 0) -> Page[Person]:
+    params = {"limit": 100, "offset": offset}
+    return _page(_request("GET", "/api/v1/user/", creds=creds, params=params), _person)
+
+
+def get_person(creds: Credentials, username: str) -> Person:
+    return _person(_request("GET", f"/api/v1/user/{quote(username, safe='')}/", creds=creds))
+
+
+def update_person(creds: Credentials, username: str, data: dict) -> Person:
+    path = f"/api/v1/user/{quote(username, safe='')}/"
+    return _person(_request("PATCH", path, creds=creds, json=data))
 
 
 def _api_key(data: dict) -> ApiKey:

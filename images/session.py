@@ -50,6 +50,8 @@ def api_login_required(view):
             return to_login(request, request.get_full_path())
         except services.NotFound as error:
             return render(request, "404.html", {"message": error.message}, status=404)
+        except services.Forbidden as error:
+            return render(request, "403.html", {"message": error.message}, status=403)
         except (services.ApiUnavailable, services.ApiError) as error:
             # htmx swaps only 2xx answers: the inline message must come back as 200.
             status = 200 if request.htmx else 503

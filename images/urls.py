@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from images import account_views, start_views, views
+from images import account_views, people_views, start_views, views
 
 app_name = "images"
 NAME = r"(?P<name>(?:(?!/-/)[^?#])+?)"
@@ -16,6 +16,17 @@ urlpatterns = [
     path("getting-started/", start_views.getting_started, name="start"),
     path("getting-started/pushed/", start_views.first_push, name="first-push"),
     path("getting-started/key/", start_views.start_key, name="start-key"),
+    path("people/", people_views.people, name="people"),
+    path(
+        "people/<str:username>/deactivate/",
+        people_views.person_deactivate,
+        name="person-deactivate",
+    ),
+    path(
+        "people/<str:username>/<slug:change>/",
+        people_views.person_change,
+        name="person-change",
+    ),
     path("account/", account_views.account, name="account"),
     path("account/password/", account_views.password_change, name="password"),
     path("account/profile/", account_views.profile_save, name="profile"),

@@ -61,9 +61,19 @@ def login_view(request):
             request.session[SESSION_KEY] = {
                 "username": creds.username,
                 "key_encrypted": crypto.encrypt(creds.key),
+                # Only shows staff the People link; the API decides what staff may do.
+                "is_staff": _is_staff(creds),
             }
             return redirect(next_url)
     return render(request, "login.html", {"form": form, "next": next_url})
+
+
+def _is_staff(creds: services.Credentials) -> bool:
+    try:
+        return services.get_account(creds).is_staff
+    except services.ServiceError:
+        # Another Tutum server has no account endpoint; nobody is staff there.
+        return False
 
 
 @require_POST

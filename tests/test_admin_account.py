@@ -223,3 +223,58 @@ def test_a_github_username_that_cannot_be_one_is_refused_on_the_field(signed_in)
     response = signed_in.post("/account/github/", {"github_login": "no spaces allowed"})
 
     assert "A GitHub username is letters, digits and single hyphens" in text(response)
+
+
+@pytest.fixture
+def staff_browser(api_server, make_account):
+    root = make_account("root", staff=True)
+    client = Client()
+    assert (
+        client.post("/login/", {"username": "root", "password": root.password}).status_code == 302
+    )
+    return client
+
+
+def test_staff_see_people_and_deactivate_after_confirming(staff_browser, alice):
+    listing = text(staff_browser.get("/people/"))
+    confirm = text(staff_browser.get("/people/alice/deactivate/"))
+    done = text(staff_browser.post("/people/alice/deactivate/", follow=True))
+
+    assert 'href="/people/">People</a>' in listing and "alice" in listing
+    assert "Deactivate alice?" in confirm
+    assert "alice is deactivated" in done and "Deactivated" in done
+    assert ApiClient(alice.basic()).get("/api/v1/image/").status_code == 401
+    assert (
+        Client().post("/login/", {"username": "alice", "password": alice.password}).status_code
+        == 200
+    )
+
+    back = text(staff_browser.post("/people/alice/reactivate/", follow=True))
+    assert "alice can sign in again" in back
+    assert ApiClient(alice.basic()).get("/api/v1/image/").status_code == 200
+
+
+def test_a_deactivated_persons_open_admin_session_ends_at_once(staff_browser, signed_in):
+    assert signed_in.get("/account/").status_code == 200
+
+    staff_browser.post("/people/alice/deactivate/")
+
+    assert signed_in.get("/account/").status_code == 302
+
+
+def test_staff_make_someone_staff_and_cannot_remove_their_own(staff_browser, alice):
+    made = text(staff_browser.post("/people/alice/make-staff/", follow=True))
+    own = text(staff_browser.post("/people/root/remove-staff/", follow=True))
+
+    assert "alice is staff now." in made
+    assert "You can't remove your own staff rights" in own
+
+
+def test_people_is_for_staff_only_whatever_the_links_show(signed_in, bob):
+    listing = signed_in.get("/people/")
+    change = signed_in.post("/people/bob/deactivate/")
+
+    assert listing.status_code == change.status_code == 403
+    assert "Only staff can manage people." in text(listing)
+    assert 'href="/people/"' not in text(signed_in.get("/"))
+    assert ApiClient(bob.basic()).get("/api/v1/image/").status_code == 200

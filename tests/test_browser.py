@@ -399,3 +399,26 @@ def test_getting_started_pushes_an_image_with_the_commands_exactly_as_shown(
     arrived.click()
     expect(page.get_by_role("heading", name=f"{H}/alice/{app}")).to_be_visible()
     page.context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 375], ids=["desktop", "phone"])
+def test_staff_deactivate_someone_from_the_people_page(
+    browser, api_server, make_account, alice, width
+):
+    root = make_account("root", staff=True)
+    page = new_page(browser, api_server, viewport={"width": width, "height": 900})
+    sign_in(page, root)
+    page.get_by_role("link", name="People").click()
+    expect(page.get_by_role("heading", name="People")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert_accessible(page)
+
+    page.get_by_role("link", name="Deactivate alice").click()
+    page.get_by_role("button", name="Deactivate alice").click()
+
+    expect(page.get_by_text("alice is deactivated")).to_be_visible()
+    expect(page.get_by_role("button", name="Reactivate alice")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert_accessible(page)
+    shoot(page, "people" if width > 640 else "people-phone")
+    page.context.close()
