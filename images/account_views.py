@@ -161,28 +161,25 @@ def password_change(request):
 @api_login_required
 @require_POST
 def profile_save(request):
-    form = ProfileForm(request.POST)
-    if form.is_valid():
-        try:
-            services.update_account(request.api, form.cleaned_data)
-        except services.Invalid as error:
-            place_api_errors(error, form, {})
-        else:
-            messages.success(request, "Your profile is saved.")
-            return redirect("images:account")
-    return _account_page(request, profile_form=form)
+    return _save_account(
+        request, ProfileForm(request.POST), "profile_form", "Your profile is saved."
+    )
 
 
 @api_login_required
 @require_POST
 def github_save(request):
     form = GithubForm(request.POST)
+    return _save_account(request, form, "github_form", "Your GitHub account is saved.")
+
+
+def _save_account(request, form, form_name: str, done: str):
     if form.is_valid():
         try:
             services.update_account(request.api, form.payload())
         except services.Invalid as error:
             place_api_errors(error, form, {})
         else:
-            messages.success(request, "Your GitHub account is saved.")
+            messages.success(request, done)
             return redirect("images:account")
-    return _account_page(request, github_form=form)
+    return _account_page(request, **{form_name: form})

@@ -325,6 +325,9 @@ class ProfileForm(forms.Form):
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
 
+    def payload(self) -> dict:
+        return dict(self.cleaned_data)
+
 
 class GithubForm(forms.Form):
     github_login = forms.CharField(
