@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from accounts import sessions
 from accounts.credentials import looks_like_api_key, user_for_password
@@ -41,3 +45,34 @@ def change_password(request, user, current: str, new: str, *, keep_session=None)
     user.set_password(new)
     user.save(update_fields=["password"])
     return sessions.end_other_sessions(user, keep_session)
+
+
+def reset_link_parts(user) -> tuple[str, str]:
+    """(uid, token) of a password reset link: Django's token generator, so the link works once
+    (setting a password changes what the token is made of) and expires after
+    PASSWORD_RESET_TIMEOUT."""
+    return urlsafe_base64_encode(force_bytes(user.pk)), default_token_generator.make_token(user)
+
+
+def reset_password(uid: str, token: str, new: str):
+    """Set the password of the person the link was made for; returns them.
+
+    Raises ValidationError({"token": ...}) for a wrong, used or expired link and
+    ValidationError({"new_password": [...]}) for a password the rules refuse.
+    """
+    try:
+        user = get_user_model().objects.get(pk=int(urlsafe_base64_decode(uid)), is_active=True)
+    except (ValueError, TypeError, OverflowError, get_user_model().DoesNotExist):
+        user = None
+    if user is None or not default_token_generator.check_token(user, token):
+        raise ValidationError(
+            {"token": ["This link has expired or was already used. Ask staff for a new one."]}
+        )
+    try:
+        validate_password(new, user)
+    except ValidationError as error:
+        raise ValidationError({"new_password": error.messages}) from error
+    user.set_password(new)
+    user.save(update_fields=["password"])
+    sessions.end_other_sessions(user, keep=None)
+    return user

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.decorators import api_view, permission_classes
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
-from accounts import people
+from accounts import passwords, people
 from api import uris
 from api.pagination import envelope_serializer, paginate
 from api.schema import ERROR, PAGE_PARAMS
-from api.serializers import PersonPatchSerializer, PersonSerializer
+from api.serializers import (
+    PasswordResetSerializer,
+    PersonPatchSerializer,
+    PersonSerializer,
+    ResetLinkSerializer,
+)
 
 USERNAME = OpenApiParameter("username", str, OpenApiParameter.PATH)
 
@@ -85,3 +95,48 @@ def user_detail(request, username: str):
         except DjangoValidationError as error:
             raise ValidationError(error.message_dict) from error
     return Response(person_json(user))
+
+
+@extend_schema(
+    operation_id="users_reset_link",
+    summary="Make a password reset link for someone (staff)",
+    description=(
+        "For a person who forgot their password: hand them the link. It works once and expires "
+        "after RESET_LINK_HOURS."
+    ),
+    parameters=[USERNAME],
+    request=None,
+    responses={200: ResetLinkSerializer, 401: ERROR, 403: ERROR, 404: ERROR},
+)
+@api_view(["POST"])
+@permission_classes([IsAuthenticated, IsStaff])
+def user_reset_link(request, username: str):
+    user = people.person(username)
+    uid, token = passwords.reset_link_parts(user)
+    expires = timezone.now() + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
+    body = {"username": username, "uid": uid, "token": token, "expires": uris.rfc2822(expires)}
+    return Response(body, headers={"Cache-Control": "no-store"})
+
+
+@extend_schema(
+    operation_id="password_reset",
+    summary="Choose a new password with a reset link",
+    request=PasswordResetSerializer,
+    responses={
+        200: inline_serializer("PasswordReset", {"username": serializers.CharField()}),
+        400: ERROR,
+    },
+    auth=[],
+)
+@api_view(["POST"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+def password_reset(request):
+    serializer = PasswordResetSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    try:
+        user = passwords.reset_password(data["uid"], data["token"], data["new_password"])
+    except DjangoValidationError as error:
+        raise ValidationError(error.message_dict) from error
+    return Response({"username": user.get_username()})

@@ -422,3 +422,16 @@ class PersonSerializer(serializers.Serializer):
 class PersonPatchSerializer(StrictSerializer):
     is_active = serializers.BooleanField(required=False)
     is_staff = serializers.BooleanField(required=False)
+
+
+class ResetLinkSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    uid = serializers.CharField()
+    token = serializers.CharField()
+    expires = DateField()
+
+
+class PasswordResetSerializer(StrictSerializer):
+    uid = serializers.CharField(max_length=100)
+    token = serializers.CharField(max_length=100)
+    new_password = serializers.CharField(max_length=1000, trim_whitespace=False)

@@ -15,6 +15,12 @@ urlpatterns = [
     path("account/password/", account_views.account_password, name="account-password"),
     path("user/", people_views.user_list, name="user-list"),
     path("user/<str:username>/", people_views.user_detail, name="user-detail"),
+    path(
+        "user/<str:username>/reset-link/",
+        people_views.user_reset_link,
+        name="user-reset-link",
+    ),
+    path("password-reset/", people_views.password_reset, name="password-reset"),
     path("apikey/", account_views.apikey_list, name="apikey-list"),
     path("apikey/<int:key_id>/", account_views.apikey_detail, name="apikey-detail"),
     path("registry-token/", registry_views.registry_token, name="registry-token"),

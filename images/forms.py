@@ -269,39 +269,13 @@ class ApiKeyForm(forms.Form):
     )
 
 
-class PasswordChangeForm(forms.Form):
-    current_password = forms.CharField(
-        strip=False,
-        label="Your current password",
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-    )
-    new_password = forms.CharField(
-        strip=False,
-        label="New password",
-        help_text="At least 8 characters, not a common password, not only digits.",
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-    new_password_again = forms.CharField(
-        strip=False,
-        label="New password, again",
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-
-    def clean(self):
-        data = super().clean()
-        new, again = data.get("new_password"), data.get("new_password_again")
-        if new and again and new != again:
-            self.add_error("new_password_again", "The two new passwords are not the same.")
-        return data
-
-
 def place_api_errors(error: services.Invalid, form: forms.Form, field_map: dict) -> None:
-    """Put the API's per-field messages on the form's fields (`field_map`: API → form name);
-    anything else becomes a message for the whole form."""
+    """Put the API's per-field messages on the form's fields (`field_map`: API → form name, or
+    None for the whole form); anything else becomes a message for the whole form."""
     placed = False
     for key, messages in error.fields.items():
         field = field_map.get(key, key)
-        if field in form.fields:
+        if field is None or field in form.fields:
             for message in messages:
                 form.add_error(field, message)
             placed = True
@@ -373,3 +347,33 @@ class FirstImageForm(forms.Form):
                 "Use lowercase letters and digits, with '.', '_' or '-' between them (like my-app)."
             )
         return app
+
+
+class PasswordResetForm(forms.Form):
+    new_password = forms.CharField(
+        strip=False,
+        label="New password",
+        help_text="At least 8 characters, not a common password, not only digits.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    new_password_again = forms.CharField(
+        strip=False,
+        label="New password, again",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        new, again = data.get("new_password"), data.get("new_password_again")
+        if new and again and new != again:
+            self.add_error("new_password_again", "The two new passwords are not the same.")
+        return data
+
+
+class PasswordChangeForm(PasswordResetForm):
+    current_password = forms.CharField(
+        strip=False,
+        label="Your current password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    field_order = ["current_password", "new_password", "new_password_again"]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from images import services
+from images.forms import PasswordResetForm, place_api_errors
 from images.session import api_login_required
 
 CHANGES = {
@@ -60,3 +63,34 @@ def _change(request, username: str, change: str):
     else:
         messages.success(request, done.format(name=username))
     return redirect("images:people")
+
+
+@api_login_required
+@require_POST
+def person_reset_link(request, username: str):
+    """A link to hand over to someone who forgot their password (shown on this answer only)."""
+    uid, token = services.make_reset_link(request.api, username)
+    link = request.build_absolute_uri(reverse("images:reset", args=[uid, token]))
+    hours = round(settings.PASSWORD_RESET_TIMEOUT / 3600)
+    response = render(
+        request, "images/reset_link.html", {"username": username, "link": link, "hours": hours}
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def reset(request, uid: str, token: str):
+    """Anyone with the link: choose a new password, then sign in with it."""
+    form = PasswordResetForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            username = services.reset_password(uid, token, form.cleaned_data["new_password"])
+        except services.Invalid as error:
+            place_api_errors(error, form, {"token": None})
+        except services.ServiceError as error:
+            form.add_error(None, f"{error.message} Nothing was changed; try again in a moment.")
+        else:
+            messages.success(request, f"Your password is set, {username}. Sign in with it now.")
+            return redirect("images:login")
+    return render(request, "images/reset.html", {"form": form})

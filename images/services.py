@@ -604,6 +604,19 @@ def update_person(creds: Credentials, username: str, data: dict) -> Person:
     return _person(_request("PATCH", path, creds=creds, json=data))
 
 
+def make_reset_link(creds: Credentials, username: str) -> tuple[str, str]:
+    """(uid, token) of a single-use password reset link for `username` (staff)."""
+    path = f"/api/v1/user/{quote(username, safe='')}/reset-link/"
+    body = _request("POST", path, creds=creds)
+    return body["uid"], body["token"]
+
+
+def reset_password(uid: str, token: str, new: str) -> str:
+    """Set a password with a reset link (no sign-in needed); returns the username."""
+    body = {"uid": uid, "token": token, "new_password": new}
+    return _handle(_send("POST", "/api/v1/password-reset/", headers={}, json=body))["username"]
+
+
 def _api_key(data: dict) -> ApiKey:
     return ApiKey(
         id=data["id"],

@@ -23,6 +23,12 @@ urlpatterns = [
         name="person-deactivate",
     ),
     path(
+        "people/<str:username>/reset-link/",
+        people_views.person_reset_link,
+        name="person-reset-link",
+    ),
+    path("reset/<str:uid>/<str:token>/", people_views.reset, name="reset"),
+    path(
         "people/<str:username>/<slug:change>/",
         people_views.person_change,
         name="person-change",

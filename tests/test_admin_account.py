@@ -278,3 +278,26 @@ def test_people_is_for_staff_only_whatever_the_links_show(signed_in, bob):
     assert "Only staff can manage people." in text(listing)
     assert 'href="/people/"' not in text(signed_in.get("/"))
     assert ApiClient(bob.basic()).get("/api/v1/image/").status_code == 200
+
+
+def test_staff_hand_over_a_reset_link_that_works_once(staff_browser, alice):
+    made = staff_browser.post("/people/alice/reset-link/")
+    link = re.search(r'data-copy="(http[^"]+/reset/[^"]+)"', made.content.decode()).group(1)
+    path = link.split("testserver", 1)[-1]
+    new = "A-brand-new-Passw0rd"
+    stranger = Client()
+
+    form = text(stranger.get(path))
+    done = stranger.post(path, {"new_password": new, "new_password_again": new}, follow=True)
+    reused = stranger.post(path, {"new_password": new, "new_password_again": new})
+
+    assert made["Cache-Control"] == "no-store"
+    assert "A password reset link for alice" in text(made)
+    assert "Choose a new password" in form
+    assert "Your password is set, alice. Sign in with it now." in text(done)
+    assert "This link has expired or was already used." in text(reused)
+    assert Client().post("/login/", {"username": "alice", "password": new}).status_code == 302
+
+
+def test_the_sign_in_page_says_where_to_get_a_reset_link(api_server):
+    assert "Ask a staff member here for a reset link." in text(Client().get("/login/"))

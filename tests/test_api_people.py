@@ -90,3 +90,66 @@ def test_bad_changes_and_unknown_people_are_named(root):
 
     assert bad.status_code == unknown.status_code == 400
     assert "is_active" in bad.json()["fields"] and "password" in unknown.json()["fields"]
+
+
+def reset_link(staff, username: str) -> dict:
+    response = as_(staff).post(f"/api/v1/user/{username}/reset-link/")
+    assert response.status_code == 200, response.content
+    assert response["Cache-Control"] == "no-store"
+    return response.json()
+
+
+def reset(link: dict, password: str):
+    body = {"uid": link["uid"], "token": link["token"], "new_password": password}
+    return ApiClient().post("/api/v1/password-reset/", body)
+
+
+def test_a_reset_link_sets_a_password_once_and_signs_other_browsers_out(root, alice):
+    _, old_sign_in = sessions.start_session(alice.user)
+    link = reset_link(root, "alice")
+
+    first = reset(link, "A-brand-new-Passw0rd")
+    again = reset(link, "Another-new-Passw0rd")
+
+    assert first.status_code == 200 and first.json() == {"username": "alice"}
+    assert again.status_code == 400
+    assert "expired or was already used" in again.json()["fields"]["token"][0]
+    new = "Basic " + base64.b64encode(b"alice:A-brand-new-Passw0rd").decode()
+    assert ApiClient(new).get("/api/v1/image/").status_code == 200
+    assert ApiClient(alice.basic(old_sign_in)).get("/api/v1/image/").status_code == 401
+    assert as_(alice).get("/api/v1/image/").status_code == 200  # API keys stay
+
+
+def test_a_reset_link_expires(root, alice, settings):
+    link = reset_link(root, "alice")
+    settings.PASSWORD_RESET_TIMEOUT = -1
+
+    assert reset(link, "A-brand-new-Passw0rd").status_code == 400
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"token": "1-nonsense"}, "token"),
+        ({"uid": "!!"}, "token"),
+        ({"new_password": "short"}, "new_password"),
+    ],
+)
+def test_a_reset_that_cannot_be_made_names_the_field(root, alice, change, field):
+    link = {**reset_link(root, "alice"), **change}
+
+    response = ApiClient().post(
+        "/api/v1/password-reset/",
+        {
+            "uid": link["uid"],
+            "token": link["token"],
+            "new_password": link.get("new_password", "A-brand-new-Passw0rd"),
+        },
+    )
+
+    assert response.status_code == 400
+    assert field in response.json()["fields"]
+
+
+def test_only_staff_make_reset_links(alice, bob):
+    assert as_(alice).post("/api/v1/user/bob/reset-link/").status_code == 403

@@ -199,6 +199,8 @@ CACHES = {
         "OPTIONS": {"MAX_ENTRIES": 10_000},
     },
 }
+# A password reset link made by staff works once, for this long.
+PASSWORD_RESET_TIMEOUT = int(float(os.environ.get("RESET_LINK_HOURS", "24")) * 3600)
 # Tutum's CLI sends the password on every call after `tutum login`; a correct check is
 # remembered this long so it costs PBKDF2 once, not per request. 0 checks every time.
 PASSWORD_CHECK_CACHE_SECONDS = int(os.environ.get("PASSWORD_CHECK_CACHE_SECONDS", "300"))
