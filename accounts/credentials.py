@@ -177,13 +177,17 @@ def user_for_credentials(request: HttpRequest, scheme: str, username: str, secre
     api_key = api_key_for(username, secret)
     if api_key is not None:
         return api_key.user, api_key
-    if scheme == "apikey" or looks_like_api_key(secret):
+    if _key_only(scheme, secret):
         return None
     user = user_for_password(request, username, secret)
     return (user, None) if user is not None else None
 
 
+def _key_only(scheme: str, secret: str) -> bool:
+    return scheme == "apikey" or looks_like_api_key(secret)
+
+
 def refusal_message(scheme: str, secret: str) -> str:
-    if scheme == "apikey" or looks_like_api_key(secret):
+    if _key_only(scheme, secret):
         return "Invalid username or API key."
     return "Invalid username or password."

@@ -38,13 +38,7 @@ def change_password(request, user, current: str, new: str, *, keep_session=None)
     """
     if user_for_password(request, user.get_username(), current) is None:
         raise ValidationError({"current_password": ["That is not your current password."]})
-    try:
-        validate_password(new, user)
-    except ValidationError as error:
-        raise ValidationError({"new_password": error.messages}) from error
-    user.set_password(new)
-    user.save(update_fields=["password"])
-    return sessions.end_other_sessions(user, keep_session)
+    return _set_password(user, new, keep_session)
 
 
 def reset_link_parts(user) -> tuple[str, str]:
@@ -68,11 +62,17 @@ def reset_password(uid: str, token: str, new: str):
         raise ValidationError(
             {"token": ["This link has expired or was already used. Ask staff for a new one."]}
         )
+    _set_password(user, new, keep_session=None)
+    return user
+
+
+def _set_password(user, new: str, keep_session) -> int:
+    """Apply Django's password rules, set it, and end every admin sign-in but `keep_session`;
+    returns how many ended."""
     try:
         validate_password(new, user)
     except ValidationError as error:
         raise ValidationError({"new_password": error.messages}) from error
     user.set_password(new)
     user.save(update_fields=["password"])
-    sessions.end_other_sessions(user, keep=None)
-    return user
+    return sessions.end_other_sessions(user, keep_session)

@@ -3,7 +3,6 @@ admin's sign-ins, and your password."""
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -179,8 +178,6 @@ def account_password(request):
         )
     except SignInsPaused as paused:
         raise Throttled(paused) from None
-    except DjangoValidationError as error:
-        raise ValidationError(error.message_dict) from error
     return Response({"signed_out": ended})
 
 
@@ -216,8 +213,5 @@ def account(request):
     if request.method == "PATCH":
         serializer = AccountPatchSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            profiles.update_profile(request.user, serializer.validated_data)
-        except DjangoValidationError as error:
-            raise ValidationError(error.message_dict) from error
+        profiles.update_profile(request.user, serializer.validated_data)
     return Response(account_json(request.user))

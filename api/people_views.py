@@ -5,12 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
-from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
@@ -90,10 +88,7 @@ def user_detail(request, username: str):
     if request.method == "PATCH":
         serializer = PersonPatchSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            people.change_person(request.user, user, **serializer.validated_data)
-        except DjangoValidationError as error:
-            raise ValidationError(error.message_dict) from error
+        people.change_person(request.user, user, **serializer.validated_data)
     return Response(person_json(user))
 
 
@@ -135,8 +130,5 @@ def password_reset(request):
     serializer = PasswordResetSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
-    try:
-        user = passwords.reset_password(data["uid"], data["token"], data["new_password"])
-    except DjangoValidationError as error:
-        raise ValidationError(error.message_dict) from error
+    user = passwords.reset_password(data["uid"], data["token"], data["new_password"])
     return Response({"username": user.get_username()})

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts import keys
 from records.models import BuildSource, State
 from registry import names
 
@@ -346,7 +347,7 @@ class ApiKeyCreateSerializer(StrictSerializer):
     )
     expires_in_days = serializers.IntegerField(
         min_value=1,
-        max_value=3650,
+        max_value=keys.MAX_DAYS,
         required=False,
         allow_null=True,
         default=None,
