@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from images import services
+from images.commands import registry_logins
 from images.forms import (
     ApiKeyForm,
     GithubForm,
@@ -16,10 +17,7 @@ from images.forms import (
     ProfileForm,
     place_api_errors,
 )
-from images.session import api_login_required
-from lib import crypto
-
-NEW_KEY = "new_api_key"
+from images.session import api_login_required, hold_new_key, take_new_key
 
 
 def _key_commands(request, key: str, registry: services.Registry | None) -> list[dict]:
@@ -28,16 +26,10 @@ def _key_commands(request, key: str, registry: services.Registry | None) -> list
     api_url = settings.TUTUM_API_URL
     commands = []
     if registry is not None:
-        tls = "" if registry.is_ssl else " --tls-verify=false"
+        logins = registry_logins(user, key, registry)
         commands += [
-            {
-                "title": "Log in to the registry with buildah or podman",
-                "text": f"buildah login{tls} -u {user} -p {key} {registry.host}",
-            },
-            {
-                "title": "Log in to the registry with Docker",
-                "text": f"echo '{key}' | docker login -u {user} --password-stdin {registry.host}",
-            },
+            {"title": "Log in to the registry with buildah or podman", "text": logins["buildah"]},
+            {"title": "Log in to the registry with Docker", "text": logins["docker"]},
         ]
     commands += [
         {
@@ -52,10 +44,6 @@ def _key_commands(request, key: str, registry: services.Registry | None) -> list
     return commands
 
 
-def _our_registry(request) -> services.Registry | None:
-    return next((r for r in services.list_registries(request.api) if r.is_ours), None)
-
-
 def _session_key_prefix(request) -> str:
     """The first characters of the key this browser is signed in with."""
     return request.api.key[:8]
@@ -67,8 +55,7 @@ def account(request):
 
 
 def _account_page(request, **forms):
-    new = request.session.pop(NEW_KEY, None)
-    new_key = crypto.decrypt(new["key_encrypted"]) if new else ""
+    new_key, new_key_label = take_new_key(request)
     person = services.get_account(request.api)
     keys = services.list_api_keys(request.api)
     context = {
@@ -81,8 +68,10 @@ def _account_page(request, **forms):
         "form": forms.get("form") or ApiKeyForm(),
         "session_prefix": _session_key_prefix(request),
         "new_key": new_key,
-        "new_key_label": new.get("label", "") if new else "",
-        "commands": _key_commands(request, new_key, _our_registry(request)) if new_key else [],
+        "new_key_label": new_key_label,
+        "commands": _key_commands(request, new_key, services.our_registry(request.api))
+        if new_key
+        else [],
     }
     response = render(request, "images/account.html", context)
     if new_key:
@@ -104,11 +93,7 @@ def key_new(request):
     except services.Invalid as error:
         place_api_errors(error, form, {"expires_in_days": "expires"})
         return _account_page(request, form=form)
-    # Shown once, on the next page: kept encrypted in the session until then.
-    request.session[NEW_KEY] = {
-        "key_encrypted": crypto.encrypt(made.key),
-        "label": made.api_key.label,
-    }
+    hold_new_key(request, made)
     return redirect(reverse("images:account") + "#new-key")
 
 

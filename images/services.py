@@ -617,6 +617,11 @@ def reset_password(uid: str, token: str, new: str) -> str:
     return _handle(_send("POST", "/api/v1/password-reset/", headers={}, json=body))["username"]
 
 
+def our_registry(creds: Credentials) -> Registry | None:
+    """This installation's own registry, where people push; None if it has none."""
+    return next((r for r in list_registries(creds) if r.is_ours), None)
+
+
 def _api_key(data: dict) -> ApiKey:
     return ApiKey(
         id=data["id"],

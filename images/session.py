@@ -59,3 +59,20 @@ def api_login_required(view):
             return render(request, template, {"message": error.message}, status=status)
 
     return wrapper
+
+
+NEW_KEY = "new_api_key"
+
+
+def hold_new_key(request, made: services.NewApiKey) -> None:
+    """Keep a key just made, encrypted in the session, for the next page to show once."""
+    request.session[NEW_KEY] = {
+        "key_encrypted": crypto.encrypt(made.key),
+        "label": made.api_key.label,
+    }
+
+
+def take_new_key(request) -> tuple[str, str]:
+    """(key, label) held by `hold_new_key`, gone from the session once taken; ("", "") if none."""
+    held = request.session.pop(NEW_KEY, None) or {}
+    return crypto.decrypt(held.get("key_encrypted", "")), held.get("label", "")

@@ -10,11 +10,9 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from images import services
+from images.commands import registry_logins, tls_flag
 from images.forms import FirstImageForm
-from images.session import api_login_required
-from lib import crypto
-
-START_KEY = "getting_started_key"
+from images.session import api_login_required, hold_new_key, take_new_key
 
 
 def _app(request) -> tuple[FirstImageForm, str]:
@@ -26,18 +24,18 @@ def _steps(user: str, registry: services.Registry, app: str, key: str) -> dict:
     """The commands, in the order a person runs them, for Docker and for buildah/podman."""
     host = registry.host
     name = f"{host}/{user}/{app}"
-    tls = "" if registry.is_ssl else " --tls-verify=false"
-    secret = key or "<your API key>"
+    tls = tls_flag(registry)
+    logins = registry_logins(user, key or "<your API key>", registry)
     return {
         "name": name,
         "docker": {
-            "login": f"echo '{secret}' | docker login -u {user} --password-stdin {host}",
+            "login": logins["docker"],
             "tag": f"docker tag {app} {name}",
             "push": f"docker push {name}",
             "pull": f"docker pull {name}",
         },
         "buildah": {
-            "login": f"buildah login{tls} -u {user} -p {secret} {host}",
+            "login": logins["buildah"],
             "tag": f"buildah tag {app} {name}",
             "push": f"buildah push{tls} {name}",
             "pull": f"buildah pull{tls} {name}",
@@ -58,9 +56,8 @@ def _pushed(request, name: str) -> services.Image | None:
 @api_login_required
 def getting_started(request):
     form, app = _app(request)
-    new = request.session.pop(START_KEY, None)
-    key = crypto.decrypt(new) if new else ""
-    registry = next((r for r in services.list_registries(request.api) if r.is_ours), None)
+    key, _ = take_new_key(request)
+    registry = services.our_registry(request.api)
     context = {"form": form, "app": app, "key": key, "registry": registry}
     if registry is not None:
         steps = _steps(request.api.username, registry, app, key)
@@ -89,5 +86,5 @@ def start_key(request):
     form = FirstImageForm(request.POST)
     app = form.cleaned_data["app"] if form.is_valid() else "myapp"
     made = services.create_api_key(request.api, "Getting started", None)
-    request.session[START_KEY] = crypto.encrypt(made.key)
+    hold_new_key(request, made)
     return redirect(f"{reverse('images:start')}?{urlencode({'app': app})}#step-login")
