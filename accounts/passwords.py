@@ -1,16 +1,20 @@
-"""A password rule of our own, beside Django's validators (AUTH_PASSWORD_VALIDATORS)."""
+"""Passwords: our rule beside Django's validators, changing one, and reset links (handed over by
+staff or emailed)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
+from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
-from accounts import sessions
+from accounts import mail, sessions
 from accounts.credentials import looks_like_api_key, user_for_password
+from lib import crypto
 
 
 class NotShapedLikeAnApiKey:
@@ -48,6 +52,30 @@ def reset_link_parts(user) -> tuple[str, str]:
     return urlsafe_base64_encode(force_bytes(user.pk)), default_token_generator.make_token(user)
 
 
+def email_reset_links(email: str) -> None:
+    """Mail a reset link to each active person using this address (usually one), at most
+    RESET_EMAILS_PER_HOUR per address whoever asks; the caller's answer is the same whether
+    or not anyone does, and it does not wait for the mail server."""
+    if not mail.enabled() or not _mailbox_may_receive(email):
+        return
+    hours = round(settings.PASSWORD_RESET_TIMEOUT / 3600)
+    for user in get_user_model().objects.filter(email__iexact=email, is_active=True):
+        context = {
+            "site": settings.SITE_NAME,
+            "username": user.get_username(),
+            "link": mail.admin_link("images:reset", *reset_link_parts(user)),
+            "hours": hours,
+        }
+        mail.send_in_background(user.email, "password_reset", context)
+
+
+def _mailbox_may_receive(email: str) -> bool:
+    cache = caches["rate-limits"]
+    key = "reset-mails:" + crypto.digest(email.strip().lower())
+    cache.add(key, 0, timeout=3600)
+    return cache.incr(key) <= settings.RESET_EMAILS_PER_HOUR
+
+
 def reset_password(uid: str, token: str, new: str):
     """Set the password of the person the link was made for; returns them.
 
@@ -60,7 +88,12 @@ def reset_password(uid: str, token: str, new: str):
         user = None
     if user is None or not default_token_generator.check_token(user, token):
         raise ValidationError(
-            {"token": ["This link has expired or was already used. Ask staff for a new one."]}
+            {
+                "token": [
+                    "This link has expired or was already used. Ask for a new one: "
+                    "“Forgot your password?” on the sign-in page, or a staff member."
+                ]
+            }
         )
     _set_password(user, new, keep_session=None)
     return user

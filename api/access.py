@@ -1,13 +1,21 @@
-"""Who may see and change which image: the visibility rule every endpoint applies."""
+"""Who may do what: the visibility rule every image endpoint applies, and staff-only routes."""
 
 from __future__ import annotations
 
 from django.db.models import Q
 from django.http import Http404
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import BasePermission
 
 from records.models import Image
 from registry import public_images
+
+
+class IsStaff(BasePermission):
+    message = "Only staff can manage people."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_staff)
 
 
 def visible_images(user):

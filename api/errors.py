@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
@@ -39,10 +40,19 @@ def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
 def exception_handler(exc, context):
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "Not found.")
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
     elif isinstance(exc, DjangoValidationError):
         # The rules below the API (accounts, ...) raise Django's; answer them like a form's.
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        )
+    elif type(exc) is exceptions.Throttled:
+        # DRF's own wording ("Request was throttled. Expected available in 3412 seconds.").
+        minutes = max(1, round((exc.wait or 60) / 60))
+        exc.detail = (
+            f"Too many requests from your address: try again in {minutes} "
+            f"minute{'s' if minutes != 1 else ''}."
         )
     response = drf_exception_handler(exc, context)
     if response is None:

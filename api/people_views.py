@@ -5,32 +5,34 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers
-from rest_framework.decorators import api_view, authentication_classes, permission_classes
-from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
+from rest_framework import serializers, status
+from rest_framework.decorators import (
+    api_view,
+    authentication_classes,
+    permission_classes,
+    throttle_classes,
+)
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
-from accounts import passwords, people
+from accounts import mail, passwords, people
 from api import uris
+from api.access import IsStaff
 from api.pagination import envelope_serializer, paginate
 from api.schema import ERROR, PAGE_PARAMS
 from api.serializers import (
+    PasswordResetRequestSerializer,
     PasswordResetSerializer,
     PersonPatchSerializer,
     PersonSerializer,
     ResetLinkSerializer,
 )
+from api.throttling import AccountRequests
 
 USERNAME = OpenApiParameter("username", str, OpenApiParameter.PATH)
-
-
-class IsStaff(BasePermission):
-    message = "Only staff can manage people."
-
-    def has_permission(self, request, view) -> bool:
-        return bool(request.user and request.user.is_staff)
 
 
 def person_json(user) -> dict:
@@ -132,3 +134,52 @@ def password_reset(request):
     data = serializer.validated_data
     user = passwords.reset_password(data["uid"], data["token"], data["new_password"])
     return Response({"username": user.get_username()})
+
+
+RESET_REQUESTED = (
+    "If that address belongs to someone here, a link to choose a new password is on its way. "
+    "It works once, for {hours} hours. Nothing there? Check the address, or ask a staff member."
+)
+
+
+@extend_schema(
+    methods=["GET"],
+    operation_id="password_reset_request_retrieve",
+    summary="Whether reset links can be emailed here",
+    responses={200: inline_serializer("ResetByEmail", {"by_email": serializers.BooleanField()})},
+    auth=[],
+)
+@extend_schema(
+    methods=["POST"],
+    operation_id="password_reset_request",
+    summary="Email me a password reset link",
+    description=(
+        "The same answer whether or not the address belongs to anyone. Rate-limited per "
+        "address asking (ACCOUNT_REQUESTS_PER_HOUR) and per mailbox (RESET_EMAILS_PER_HOUR)."
+    ),
+    request=PasswordResetRequestSerializer,
+    responses={
+        202: inline_serializer("ResetRequested", {"detail": serializers.CharField()}),
+        400: ERROR,
+        429: ERROR,
+    },
+    auth=[],
+)
+@api_view(["GET", "POST"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+@throttle_classes([AccountRequests])
+def password_reset_request(request):
+    if request.method == "GET":
+        return Response({"by_email": mail.enabled()})
+    serializer = PasswordResetRequestSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    if not mail.enabled():
+        raise DjangoValidationError(
+            "Email isn't set up here, so no link can be sent: ask a staff member for a reset link."
+        )
+    passwords.email_reset_links(serializer.validated_data["email"])
+    hours = round(settings.PASSWORD_RESET_TIMEOUT / 3600)
+    return Response(
+        {"detail": RESET_REQUESTED.format(hours=hours)}, status=status.HTTP_202_ACCEPTED
+    )

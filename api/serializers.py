@@ -436,3 +436,50 @@ class PasswordResetSerializer(StrictSerializer):
     uid = serializers.CharField(max_length=100)
     token = serializers.CharField(max_length=100)
     new_password = serializers.CharField(max_length=1000, trim_whitespace=False)
+
+
+class InvitationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    resource_uri = serializers.CharField()
+    email = serializers.CharField()
+    invited_by = serializers.CharField(allow_null=True)
+    created = DateField()
+    expires = DateField()
+    is_expired = serializers.BooleanField()
+    sent = DateField(allow_null=True, help_text="When it was last emailed.")
+
+
+class NewInvitationSerializer(InvitationSerializer):
+    token = serializers.CharField(
+        help_text="The link's secret, in this answer only: the invitation link is the admin's "
+        "/invite/<token>/."
+    )
+    not_sent = serializers.CharField(
+        allow_blank=True, help_text="Empty when it was emailed; else why it was not."
+    )
+
+
+class InvitationCreateSerializer(StrictSerializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class InvitationOpenSerializer(serializers.Serializer):
+    email = serializers.CharField()
+    invited_by = serializers.CharField(allow_null=True)
+    expires = DateField()
+
+
+class JoinSerializer(StrictSerializer):
+    """Choosing a username and password, by invitation or by signing up."""
+
+    username = serializers.CharField(max_length=30)
+    password = serializers.CharField(max_length=1000, trim_whitespace=False)
+    display_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+
+
+class SignUpSerializer(JoinSerializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class PasswordResetRequestSerializer(StrictSerializer):
+    email = serializers.EmailField(max_length=254)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from api import account_views, build_views, people_views, registry_views, views
+from api import account_views, build_views, joining_views, people_views, registry_views, views
 
 NAME = r"(?P<name>[^?#]+?)"
 
@@ -21,6 +21,24 @@ urlpatterns = [
         name="user-reset-link",
     ),
     path("password-reset/", people_views.password_reset, name="password-reset"),
+    path(
+        "password-reset/request/",
+        people_views.password_reset_request,
+        name="password-reset-request",
+    ),
+    path("invitation/", joining_views.invitation_list, name="invitation-list"),
+    path(
+        "invitation/<int:invitation_id>/",
+        joining_views.invitation_detail,
+        name="invitation-detail",
+    ),
+    path(
+        "invitation/<int:invitation_id>/resend/",
+        joining_views.invitation_resend,
+        name="invitation-resend",
+    ),
+    path("invite/<str:token>/", joining_views.invite, name="invite"),
+    path("signup/", joining_views.signup, name="signup"),
     path("apikey/", account_views.apikey_list, name="apikey-list"),
     path("apikey/<int:key_id>/", account_views.apikey_detail, name="apikey-detail"),
     path("registry-token/", registry_views.registry_token, name="registry-token"),

@@ -377,3 +377,69 @@ class PasswordChangeForm(PasswordResetForm):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
     field_order = ["current_password", "new_password", "new_password_again"]
+
+
+class JoinForm(PasswordResetForm):
+    """Choosing a username and password: accepting an invitation, or signing up."""
+
+    username = forms.CharField(
+        max_length=30,
+        label="Choose a username",
+        help_text=(
+            "Lowercase letters and digits, with '.', '_' or '-' between them. It starts the "
+            "names of your images and can't be changed later."
+        ),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}
+        ),
+    )
+    display_name = forms.CharField(
+        max_length=150,
+        required=False,
+        label="Your name (optional)",
+        help_text="How others see you here.",
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    field_order = ["username", "display_name", "new_password", "new_password_again"]
+
+    # The API's fields for what this form calls them.
+    API_FIELDS = {"password": "new_password", "token": None}
+
+    def payload(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "username": data["username"],
+            "display_name": data["display_name"],
+            "password": data["new_password"],
+        }
+
+
+class SignUpForm(JoinForm):
+    email = forms.EmailField(
+        max_length=254,
+        label="Email address",
+        help_text="Where a password reset link would go.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    field_order = ["username", "email", "display_name", "new_password", "new_password_again"]
+
+    def payload(self) -> dict:
+        return {**super().payload(), "email": self.cleaned_data["email"]}
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(
+        max_length=254,
+        label="Their email address",
+        help_text="The invitation goes there; the account they make gets this address.",
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+
+
+class ForgotPasswordForm(forms.Form):
+    email = forms.EmailField(
+        max_length=254,
+        label="Your email address",
+        help_text="The address on your account here.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )

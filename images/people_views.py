@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from images import services
-from images.forms import PasswordResetForm, place_api_errors
+from images.forms import InviteForm, PasswordResetForm, place_api_errors
 from images.session import api_login_required
 
 CHANGES = {
@@ -28,12 +28,61 @@ CHANGES = {
 
 @api_login_required
 def people(request):
+    return _people_page(request, InviteForm())
+
+
+def _people_page(request, invite_form: InviteForm, status: int = 200):
     try:
         offset = max(int(request.GET.get("offset", 0)), 0)
     except ValueError:
         offset = 0
-    page = services.list_people(request.api, offset=offset)
-    return render(request, "images/people.html", {"page": page})
+    context = {
+        "page": services.list_people(request.api, offset=offset),
+        "invitations": services.list_invitations(request.api).items,
+        "invite_form": invite_form,
+    }
+    return render(request, "images/people.html", context, status=status)
+
+
+@api_login_required
+@require_POST
+def invite(request):
+    form = InviteForm(request.POST)
+    if form.is_valid():
+        try:
+            made = services.invite(request.api, form.cleaned_data["email"])
+        except services.Invalid as error:
+            place_api_errors(error, form, {})
+        else:
+            return _invitation_link(request, made)
+    return _people_page(request, form, status=400)
+
+
+@api_login_required
+@require_POST
+def invitation_resend(request, invitation_id: int):
+    return _invitation_link(request, services.resend_invitation(request.api, invitation_id))
+
+
+@api_login_required
+@require_POST
+def invitation_cancel(request, invitation_id: int):
+    email = request.POST.get("email", "")
+    services.cancel_invitation(request.api, invitation_id)
+    messages.success(
+        request,
+        f"The invitation to {email or 'that address'} is cancelled: its link no longer works.",
+    )
+    return redirect("images:people")
+
+
+def _invitation_link(request, made: services.NewInvitation):
+    """The link, on this answer only: emailed or not, staff may hand it over themselves."""
+    link = request.build_absolute_uri(reverse("images:accept-invitation", args=[made.token]))
+    context = {"made": made, "invitation": made.invitation, "link": link}
+    response = render(request, "images/invitation_link.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @api_login_required

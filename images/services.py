@@ -217,6 +217,34 @@ class Person:
 
 
 @dataclass(frozen=True)
+class Invitation:
+    id: int
+    email: str
+    invited_by: str
+    created: datetime | None
+    expires: datetime | None
+    is_expired: bool
+    sent: datetime | None
+
+
+@dataclass(frozen=True)
+class NewInvitation:
+    """An invitation just made or sent again: the only moment its link is known."""
+
+    invitation: Invitation
+    token: str = field(repr=False)
+    # "" when it was emailed, else why not.
+    not_sent: str = ""
+
+
+@dataclass(frozen=True)
+class OpenInvitation:
+    email: str
+    invited_by: str
+    expires: datetime | None
+
+
+@dataclass(frozen=True)
 class ApiKey:
     id: int
     label: str
@@ -615,6 +643,91 @@ def reset_password(uid: str, token: str, new: str) -> str:
     """Set a password with a reset link (no sign-in needed); returns the username."""
     body = {"uid": uid, "token": token, "new_password": new}
     return _handle(_send("POST", "/api/v1/password-reset/", headers={}, json=body))["username"]
+
+
+def _public(method: str, path: str, browser_address: str, json: dict | None = None) -> dict:
+    """A call anyone may make without signing in (joining, reset emails); the browser's
+    address, vouched for, is what the API's rate limits count."""
+    headers = {}
+    if browser_address:
+        headers[client_address.HEADER] = client_address.vouch(browser_address)
+    return _handle(_send(method, path, headers=headers, json=json)) or {}
+
+
+def reset_by_email() -> bool:
+    """Whether the API can email reset links (email is set up there)."""
+    try:
+        return bool(_public("GET", "/api/v1/password-reset/request/", "").get("by_email"))
+    except NotFound:
+        return False  # another Tutum server: ask staff
+
+
+def request_reset_email(email: str, *, browser_address: str) -> str:
+    """Ask for a reset link by email; returns the API's answer (the same for any address)."""
+    body = _public("POST", "/api/v1/password-reset/request/", browser_address, {"email": email})
+    return body.get("detail", "")
+
+
+def signup_open() -> bool:
+    try:
+        return bool(_public("GET", "/api/v1/signup/", "").get("open"))
+    except ServiceError:
+        # The sign-in page only hides its "Create an account" link.
+        return False
+
+
+def sign_up(data: dict, *, browser_address: str) -> str:
+    """Make an account (username, email, password, display_name); returns the username."""
+    return _public("POST", "/api/v1/signup/", browser_address, data)["username"]
+
+
+def _invitation(data: dict) -> Invitation:
+    return Invitation(
+        id=int(data["id"]),
+        email=data["email"],
+        invited_by=data.get("invited_by") or "",
+        created=parse_date(data.get("created")),
+        expires=parse_date(data.get("expires")),
+        is_expired=bool(data.get("is_expired")),
+        sent=parse_date(data.get("sent")),
+    )
+
+
+def _new_invitation(data: dict) -> NewInvitation:
+    return NewInvitation(_invitation(data), data["token"], data.get("not_sent") or "")
+
+
+def list_invitations(creds: Credentials) -> Page[Invitation]:
+    params = {"limit": 100}
+    return _page(_request("GET", "/api/v1/invitation/", creds=creds, params=params), _invitation)
+
+
+def invite(creds: Credentials, email: str) -> NewInvitation:
+    body = _request("POST", "/api/v1/invitation/", creds=creds, json={"email": email})
+    return _new_invitation(body)
+
+
+def resend_invitation(creds: Credentials, invitation_id: int) -> NewInvitation:
+    path = f"/api/v1/invitation/{invitation_id}/resend/"
+    return _new_invitation(_request("POST", path, creds=creds))
+
+
+def cancel_invitation(creds: Credentials, invitation_id: int) -> None:
+    _request("DELETE", f"/api/v1/invitation/{invitation_id}/", creds=creds)
+
+
+def open_invitation(token: str) -> OpenInvitation:
+    """What an invitation link is for; Invalid (field "token") says why it no longer works."""
+    body = _public("GET", f"/api/v1/invite/{quote(token, safe='')}/", "")
+    return OpenInvitation(
+        body["email"], body.get("invited_by") or "", parse_date(body.get("expires"))
+    )
+
+
+def accept_invitation(token: str, data: dict, *, browser_address: str) -> str:
+    """Choose a username and password (and display_name); returns the username."""
+    path = f"/api/v1/invite/{quote(token, safe='')}/"
+    return _public("POST", path, browser_address, data)["username"]
 
 
 def our_registry(creds: Credentials) -> Registry | None:

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpResponse
+from django.middleware.csrf import rotate_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
@@ -25,6 +26,28 @@ def credentials(request) -> services.Credentials | None:
     if not key:
         return None
     return services.Credentials(username=stored["username"], key=key)
+
+
+def sign_in(request, creds: services.Credentials) -> None:
+    """Keep these credentials in a new session (a fresh key and CSRF secret, so nothing from
+    before signing in carries over)."""
+    request.session.cycle_key()
+    request.session.set_expiry(None)
+    rotate_token(request)
+    request.session[SESSION_KEY] = {
+        "username": creds.username,
+        "key_encrypted": crypto.encrypt(creds.key),
+        # Only shows staff the People link; the API decides what staff may do.
+        "is_staff": _is_staff(creds),
+    }
+
+
+def _is_staff(creds: services.Credentials) -> bool:
+    try:
+        return services.get_account(creds).is_staff
+    except services.ServiceError:
+        # Another Tutum server has no account endpoint; nobody is staff there.
+        return False
 
 
 def to_login(request, next_url: str) -> HttpResponse:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from images import account_views, people_views, start_views, views
+from images import account_views, joining_views, people_views, start_views, views
 
 app_name = "images"
 NAME = r"(?P<name>(?:(?!/-/)[^?#])+?)"
@@ -17,6 +17,20 @@ urlpatterns = [
     path("getting-started/pushed/", start_views.first_push, name="first-push"),
     path("getting-started/key/", start_views.start_key, name="start-key"),
     path("people/", people_views.people, name="people"),
+    path("people/invite/", people_views.invite, name="invite"),
+    path(
+        "people/invitations/<int:invitation_id>/resend/",
+        people_views.invitation_resend,
+        name="invitation-resend",
+    ),
+    path(
+        "people/invitations/<int:invitation_id>/cancel/",
+        people_views.invitation_cancel,
+        name="invitation-cancel",
+    ),
+    path("invite/<str:token>/", joining_views.accept_invitation, name="accept-invitation"),
+    path("signup/", joining_views.signup, name="signup"),
+    path("forgot-password/", joining_views.forgot_password, name="forgot-password"),
     path(
         "people/<str:username>/deactivate/",
         people_views.person_deactivate,

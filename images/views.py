@@ -8,7 +8,6 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.cache import cache
 from django.http import JsonResponse
-from django.middleware.csrf import rotate_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -26,8 +25,7 @@ from images.forms import (
     image_payload,
     initial_for,
 )
-from images.session import SESSION_KEY, api_login_required, credentials, to_login
-from lib import crypto
+from images.session import SESSION_KEY, api_login_required, credentials, sign_in, to_login
 
 SETTINGS_PREFIX = "settings"
 SIGN_IN_PAGE_SESSION_AGE = 24 * 3600
@@ -55,25 +53,10 @@ def login_view(request):
         except services.ServiceError as error:
             form.add_error(None, f"{error.message} Please try again in a moment.")
         else:
-            request.session.cycle_key()
-            request.session.set_expiry(None)
-            rotate_token(request)
-            request.session[SESSION_KEY] = {
-                "username": creds.username,
-                "key_encrypted": crypto.encrypt(creds.key),
-                # Only shows staff the People link; the API decides what staff may do.
-                "is_staff": _is_staff(creds),
-            }
+            sign_in(request, creds)
             return redirect(next_url)
-    return render(request, "login.html", {"form": form, "next": next_url})
-
-
-def _is_staff(creds: services.Credentials) -> bool:
-    try:
-        return services.get_account(creds).is_staff
-    except services.ServiceError:
-        # Another Tutum server has no account endpoint; nobody is staff there.
-        return False
+    context = {"form": form, "next": next_url, "signup_open": services.signup_open()}
+    return render(request, "login.html", context)
 
 
 @require_POST

@@ -410,3 +410,38 @@ class Profile(models.Model):
     @github_token.setter
     def github_token(self, value: str) -> None:
         self.github_token_encrypted = crypto.encrypt(value) if value else ""
+
+
+class Invitation(models.Model):
+    """Staff asking someone to join: a link that works once, until `expires`.
+
+    Only the token's digest is kept, so the link cannot be read back from the database; a
+    resend makes a new token (the old link stops working) and a new expiry.
+    """
+
+    email = models.EmailField(db_index=True)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(default=timezone.now)
+    expires = models.DateTimeField()
+    sent = models.DateTimeField(null=True, blank=True, help_text="When it was last emailed.")
+    accepted = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="invitation",
+    )
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires <= timezone.now()

@@ -12,6 +12,7 @@ pytest_plugins = [
     "tests.fixtures_admin",
     "tests.fixtures_builds",
     "tests.fixtures_postgres",
+    "tests.fixtures_mail",
 ]
 
 

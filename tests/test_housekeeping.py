@@ -16,7 +16,7 @@ from django_tasks_db.models import DBTaskResult
 
 from accounts import sessions as admin_sessions
 from builds.tasks import run_build
-from records.models import ApiKey
+from records.models import ApiKey, Invitation
 
 pytestmark = pytest.mark.django_db
 NOW = timezone.now()
@@ -58,6 +58,12 @@ def test_housekeeping_deletes_what_expired_and_keeps_the_rest(alice):
     failure("recent", minutes_ago=1)
     old_done, old_failed = task(TaskResultStatus.SUCCESSFUL, 8), task(TaskResultStatus.FAILED, 8)
     recent_done, waiting = task(TaskResultStatus.SUCCESSFUL, 1), task(None, 0)
+    used = Invitation.objects.create(email="u@x.test", token_hash="u", expires=NOW)
+    Invitation.objects.filter(pk=used.pk).update(accepted=NOW - timedelta(days=31))
+    Invitation.objects.create(email="s@x.test", token_hash="s", expires=NOW - timedelta(days=31))
+    recently_expired = Invitation.objects.create(
+        email="r@x.test", token_hash="r", expires=NOW - timedelta(days=2)
+    )
     out = StringIO()
 
     call_command("housekeeping", stdout=out)
@@ -72,5 +78,6 @@ def test_housekeeping_deletes_what_expired_and_keeps_the_rest(alice):
     assert ended_sign_in.pk not in kept_keys and current_sign_in.pk in kept_keys
     assert out.getvalue().strip() == (
         "deleted 1 expired sessions, 1 old sign-in failures, 2 old build task results, "
-        "1 expired admin sign-ins"
+        "1 expired admin sign-ins, 2 old invitations"
     )
+    assert list(Invitation.objects.all()) == [recently_expired]

@@ -11,6 +11,7 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from accounts import invitations
 from accounts import sessions as admin_sessions
 
 # Builds keep their own record (api.models.Build); the queue's copy of a finished build task
@@ -24,12 +25,13 @@ class Swept:
     sign_in_failures: int
     task_results: int
     admin_sign_ins: int = 0
+    invitations: int = 0
 
 
 def sweep() -> Swept:
     """Delete expired sessions (both session engines keep them in the database), sign-in
-    failures older than the lockout (they no longer count), old finished build tasks and the
-    web admin's expired sign-in credentials."""
+    failures older than the lockout (they no longer count), old finished build tasks, the
+    web admin's expired sign-in credentials, and invitations used or expired a month ago."""
     now = timezone.now()
     sessions, _ = Session.objects.filter(expire_date__lt=now).delete()
     failures, _ = AccessAttempt.objects.filter(
@@ -40,4 +42,6 @@ def sweep() -> Swept:
         .filter(finished_at__lt=now - timedelta(days=TASK_RESULT_DAYS))
         .delete()
     )
-    return Swept(sessions, failures, tasks, admin_sessions.delete_expired())
+    return Swept(
+        sessions, failures, tasks, admin_sessions.delete_expired(), invitations.delete_stale()
+    )

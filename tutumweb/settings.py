@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import dj_email_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -198,9 +199,38 @@ CACHES = {
         "LOCATION": "password-checks",
         "OPTIONS": {"MAX_ENTRIES": 10_000},
     },
+    # Counts behind the API's rate limits (reset emails, sign-ups, invitations accepted):
+    # in the database, so every API worker and machine counts together.
+    "rate-limits": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "tutumweb_rate_limits",
+    },
 }
-# A password reset link made by staff works once, for this long.
+# A password reset link (made by staff or emailed) works once, for this long.
 PASSWORD_RESET_TIMEOUT = int(float(os.environ.get("RESET_LINK_HOURS", "24")) * 3600)
+# An invitation link works once, for this many days.
+INVITE_DAYS = int(os.environ.get("INVITE_DAYS", "7"))
+# Anyone who can reach the admin may make themselves an account (off: only by invitation).
+ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", False)
+# Email, from one URL (dj-email-url), e.g. submission://user:password@smtp.example.com or
+# smtp://127.0.0.1:25; without it nothing is emailed and people ask staff for their links.
+EMAIL_URL = os.environ.get("EMAIL_URL", "")
+EMAIL_ENABLED = bool(EMAIL_URL)
+DEFAULT_FROM_EMAIL = os.environ.get("EMAIL_FROM", "tutumweb <tutumweb@localhost>")
+if EMAIL_ENABLED:
+    globals().update(dj_email_url.parse(EMAIL_URL))
+# A mail server that does not answer must not hold a request for long (Django's default
+# is to wait forever); the URL's ?timeout= overrides it.
+EMAIL_TIMEOUT = globals().get("EMAIL_TIMEOUT") or 10
+# What this installation is called in emails.
+SITE_NAME = os.environ.get("SITE_NAME", "tutumweb")
+# The admin's address as people reach it: the links in emails start with it. Never taken
+# from a request's Host header, which would let anyone have a reset link sent elsewhere.
+ADMIN_PUBLIC_URL = os.environ.get("ADMIN_PUBLIC_URL", "http://127.0.0.1:8001").rstrip("/")
+# How often one address may ask for a reset email or an account (per hour), and how many
+# reset emails one mailbox gets per hour whoever asks.
+ACCOUNT_REQUESTS_PER_HOUR = int(os.environ.get("ACCOUNT_REQUESTS_PER_HOUR", "20"))
+RESET_EMAILS_PER_HOUR = int(os.environ.get("RESET_EMAILS_PER_HOUR", "3"))
 # Tutum's CLI sends the password on every call after `tutum login`; a correct check is
 # remembered this long so it costs PBKDF2 once, not per request. 0 checks every time.
 PASSWORD_CHECK_CACHE_SECONDS = int(os.environ.get("PASSWORD_CHECK_CACHE_SECONDS", "300"))

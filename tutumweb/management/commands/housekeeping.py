@@ -26,7 +26,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"deleted {swept.sessions} expired sessions, {swept.sign_in_failures} old "
                 f"sign-in failures, {swept.task_results} old build task results, "
-                f"{swept.admin_sign_ins} expired admin sign-ins"
+                f"{swept.admin_sign_ins} expired admin sign-ins, "
+                f"{swept.invitations} old invitations"
             )
             if not every:
                 return
