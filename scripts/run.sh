@@ -13,5 +13,8 @@ secret() {
 export SECRET_KEY="${SECRET_KEY:-$(secret "$DATA_DIR/secret_key")}"
 export REGISTRY_NOTIFICATION_SECRET="${REGISTRY_NOTIFICATION_SECRET:-$(secret "$DATA_DIR/registry/notification_secret")}"
 
+# Links in emails (invitations, password resets) point at the admin as people reach it.
+export ADMIN_PUBLIC_URL="${ADMIN_PUBLIC_URL:-http://${ADMIN_BIND:-127.0.0.1:8001}}"
+
 .venv/bin/python manage.py setup_instance
 exec .venv/bin/honcho -f Procfile start

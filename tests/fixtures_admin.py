@@ -40,6 +40,16 @@ def signed_in(api_server, alice) -> Client:
 
 
 @pytest.fixture
+def staff_browser(api_server, make_account) -> Client:
+    """A browser-like client signed in to the admin as root, a staff member."""
+    root = make_account("root", staff=True)
+    client = Client()
+    response = client.post("/login/", {"username": "root", "password": root.password})
+    assert response.status_code == 302, response.content.decode()[:500]
+    return client
+
+
+@pytest.fixture
 def project_process(settings, alice):
     """Start this project (API and admin) in its own gunicorn, on the test database.
 

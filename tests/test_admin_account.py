@@ -225,16 +225,6 @@ def test_a_github_username_that_cannot_be_one_is_refused_on_the_field(signed_in)
     assert "A GitHub username is letters, digits and single hyphens" in text(response)
 
 
-@pytest.fixture
-def staff_browser(api_server, make_account):
-    root = make_account("root", staff=True)
-    client = Client()
-    assert (
-        client.post("/login/", {"username": "root", "password": root.password}).status_code == 302
-    )
-    return client
-
-
 def test_staff_see_people_and_deactivate_after_confirming(staff_browser, alice):
     listing = text(staff_browser.get("/people/"))
     confirm = text(staff_browser.get("/people/alice/deactivate/"))
@@ -297,7 +287,3 @@ def test_staff_hand_over_a_reset_link_that_works_once(staff_browser, alice):
     assert "Your password is set, alice. Sign in with it now." in text(done)
     assert "This link has expired or was already used." in text(reused)
     assert Client().post("/login/", {"username": "alice", "password": new}).status_code == 302
-
-
-def test_the_sign_in_page_says_where_to_get_a_reset_link(api_server):
-    assert "Ask a staff member here for a reset link." in text(Client().get("/login/"))

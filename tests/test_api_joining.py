@@ -137,8 +137,9 @@ def test_accepting_names_every_rule_broken_and_keeps_the_link(root, alice):
     taken = accept(token, username="alice", password=STRONG).json()
 
     assert refused["fields"]["username"][0].startswith("A username is 2 to 30 lowercase")
-    assert "This password is too short. It must contain at least 8 characters." in (
-        refused["fields"]["password"]
+    assert (
+        "This password is too short. It must contain at least 8 characters."
+        in (refused["fields"]["password"])
     )
     assert taken["fields"] == {"username": ["Someone here already has this username."]}
     assert accept(token).status_code == 201
@@ -214,3 +215,24 @@ def _b64(username: str, password: str) -> str:
     import base64
 
     return base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+def test_an_expired_reset_link_is_refused_and_says_what_to_do(alice, mailbox, settings):
+    alice.user.email = "alice@example.test"
+    alice.user.save()
+    ApiClient().post("/api/v1/password-reset/request/", {"email": "alice@example.test"})
+    uid, token = (
+        mailbox.link(mailbox.wait_for("alice@example.test")[0]).rstrip("/").rsplit("/", 2)[1:]
+    )
+    settings.PASSWORD_RESET_TIMEOUT = -1
+
+    expired = ApiClient().post(
+        "/api/v1/password-reset/", {"uid": uid, "token": token, "new_password": STRONG}
+    )
+
+    assert expired.status_code == 400
+    assert expired.json()["fields"]["token"] == [
+        "This link has expired or was already used. Ask for a new one: “Forgot your "
+        "password?” on the sign-in page, or a staff member."
+    ]
+    assert ApiClient(alice.basic()).get("/api/v1/image/").status_code == 200

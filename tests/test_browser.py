@@ -17,6 +17,7 @@ from django.conf import settings
 from playwright.sync_api import expect, sync_playwright
 
 from records.models import Image
+from tests.fixtures_api import ApiClient
 
 H = settings.REGISTRY_HOST
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
@@ -406,9 +407,12 @@ def test_staff_deactivate_someone_from_the_people_page(
     browser, api_server, make_account, alice, width
 ):
     root = make_account("root", staff=True)
+    invited = ApiClient(root.basic()).post("/api/v1/invitation/", {"email": "eve@example.test"})
+    assert invited.status_code == 201
     page = new_page(browser, api_server, viewport={"width": width, "height": 900})
     sign_in(page, root)
     page.get_by_role("link", name="People").click()
+    expect(page.get_by_role("button", name="Send again to eve@example.test")).to_be_visible()
     expect(page.get_by_role("heading", name="People")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     assert_accessible(page)
@@ -422,3 +426,85 @@ def test_staff_deactivate_someone_from_the_people_page(
     assert_accessible(page)
     shoot(page, "people" if width > 640 else "people-phone")
     page.context.close()
+
+
+@pytest.mark.registry
+@pytest.mark.parametrize("width", [1280, 375], ids=["desktop", "phone"])
+def test_an_invited_person_joins_pushes_as_shown_and_their_revoked_key_is_refused(
+    browser,
+    api_server,
+    make_account,
+    our_registry,
+    our_registry_row,
+    buildah,
+    mailbox,
+    settings,
+    width,
+):
+    settings.ADMIN_PUBLIC_URL = api_server.url
+    suffix = "" if width > 640 else "-phone"
+    viewport = {"width": width, "height": 900}
+    name, app = f"dana{width}", f"hello-{width}"
+
+    # Staff invite, in their own browser.
+    staff = new_page(browser, api_server, viewport=viewport)
+    sign_in(staff, make_account("root", staff=True))
+    staff.get_by_role("link", name="People").click()
+    staff.get_by_label("Their email address").fill(f"{name}@example.test")
+    staff.get_by_role("button", name="Invite").click()
+    expect(staff.get_by_text(f"We emailed the link to {name}@example.test.")).to_be_visible()
+    assert staff.evaluate("document.documentElement.scrollWidth") <= width
+    assert_accessible(staff)
+    shoot(staff, f"invitation{suffix}")
+    staff.context.close()
+
+    # The person, in another browser, from the email.
+    link = mailbox.link(mailbox.wait_for(f"{name}@example.test")[0])
+    person = new_page(
+        browser, api_server, viewport=viewport, permissions=["clipboard-read", "clipboard-write"]
+    )
+    person.goto(link)
+    expect(person.get_by_role("heading", name="Join")).to_be_visible()
+    person.get_by_label("Choose a username").fill(name)
+    person.get_by_label("Your name (optional)").fill("Dana")
+    person.get_by_label("New password", exact=True).fill("correct horse battery staple")
+    person.get_by_label("New password, again").fill("correct horse battery staple")
+    assert person.evaluate("document.documentElement.scrollWidth") <= width
+    assert_accessible(person)
+    shoot(person, f"join{suffix}")
+    person.get_by_role("button", name="Join").click()
+    expect(person.get_by_text(f"Welcome, {name}! Your account is ready.")).to_be_visible()
+    expect(person.get_by_role("heading", name="Getting started")).to_be_visible()
+
+    person.get_by_label("What will you call it?").fill(app)
+    person.get_by_role("button", name="Use this name").click()
+    person.get_by_role("button", name="Make a key for this computer").click()
+    expect(person.get_by_text("This is your new key, shown only now")).to_be_visible()
+    copied = []
+    for step in ("login", "tag", "push"):
+        person.get_by_role("button", name=f"Copy the buildah {step} command").click()
+        copied.append(person.evaluate("navigator.clipboard.readText()"))
+    login, tag, push = copied
+    assert login.startswith(f"buildah login --tls-verify=false -u {name} -p ")
+    assert push.endswith(f"{H}/{name}/{app}")
+
+    buildah.run("tag", buildah.build_base(), app)
+    try:
+        for line in (login, tag, push):
+            buildah.run(*shlex.split(line)[1:])
+        expect(person.get_by_role("link", name=f"{H}/{name}/{app}")).to_be_visible(timeout=60_000)
+        person.get_by_role("link", name="Images", exact=True).first.click()
+        expect(person.get_by_role("link", name=f"{H}/{name}/{app}")).to_be_visible()
+
+        person.get_by_role("link", name="Your account").click()
+        person.get_by_role("link", name="Revoke Getting started").click()
+        person.get_by_role("button", name="Revoke this key").click()
+        expect(person.get_by_text("Key “Getting started” is revoked")).to_be_visible()
+        assert person.evaluate("document.documentElement.scrollWidth") <= width
+
+        refused = buildah.run(*shlex.split(push)[1:], check=False)
+        assert refused.returncode != 0
+        assert "unauthorized" in refused.stderr.lower() or "401" in refused.stderr
+    finally:
+        buildah.run("logout", H, check=False)
+    person.context.close()
