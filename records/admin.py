@@ -1,10 +1,21 @@
-"""Django admin for staff: users' API keys, categories, images (jumpstart, categories)."""
+"""Django admin for staff: users' API keys, invitations, categories, images (jumpstart,
+categories)."""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
 
-from records.models import ApiKey, BuildSetting, BuildSource, Category, Image, Layer, Registry, Tag
+from records.models import (
+    ApiKey,
+    BuildSetting,
+    BuildSource,
+    Category,
+    Image,
+    Invitation,
+    Layer,
+    Registry,
+    Tag,
+)
 
 
 @admin.register(ApiKey)
@@ -28,6 +39,22 @@ class ApiKeyAdmin(admin.ModelAdmin):
             request,
             f"The new API key for {obj.user} is {key} . Copy it now: it will not be shown again.",
         )
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """To look at and cancel (delete) invitations; making them is People's, in the web admin,
+    which shows the link once and emails it."""
+
+    list_display = ["email", "invited_by", "created", "expires", "sent", "accepted", "accepted_by"]
+    search_fields = ["email"]
+    readonly_fields = list_display
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(Category)
