@@ -138,7 +138,11 @@ def reset(request, uid: str, token: str):
         except services.Invalid as error:
             place_api_errors(error, form, {"token": None})
         except services.ServiceError as error:
-            form.add_error(None, f"{error.message} Nothing was changed; try again in a moment.")
+            if getattr(error, "maybe_saved", False):
+                advice = "Your new password may have been set: try signing in with it first."
+            else:
+                advice = "Nothing was changed; try again in a moment."
+            form.add_error(None, f"{error.message} {advice}")
         else:
             messages.success(request, f"Your password is set, {username}. Sign in with it now.")
             return redirect("images:login")

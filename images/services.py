@@ -15,6 +15,7 @@ from typing import Generic, TypeVar
 from urllib.parse import quote
 
 import requests
+import urllib3
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
@@ -34,7 +35,15 @@ class ServiceError(Exception):
 
 
 class ApiUnavailable(ServiceError):
-    pass
+    """The API could not be reached or did not answer in time.
+
+    `maybe_saved`: a change was sent but its answer never came, so it may have been made;
+    otherwise nothing was changed (the request never reached the API, or only read).
+    """
+
+    def __init__(self, message: str, *, maybe_saved: bool = False):
+        super().__init__(message)
+        self.maybe_saved = maybe_saved
 
 
 class NotAuthenticated(ServiceError):
@@ -326,17 +335,15 @@ def _session() -> requests.Session:
         # Reading proxy variables and ~/.netrc on every call costs more than rendering a
         # page; the admin talks to one known API, through a proxy only when told to.
         session.trust_env = settings.TUTUM_API_TRUST_ENV
+        # Only failures to connect are retried (the request never left, so trying again is
+        # safe and quick); a read that timed out is not: the person would wait twice.
         retry = Retry(
-            total=2,
-            connect=2,
-            read=1,
+            total=1,
+            connect=1,
+            read=0,
+            status=0,
+            other=0,
             backoff_factor=0.2,
-            status_forcelist=(502, 503, 504),
-            allowed_methods=frozenset({"GET"}),
-            raise_on_status=False,
-            # A page must not hang for a server's Retry-After (a paused sign-in says 15 min):
-            # short backoff only, then the person reads the API's message.
-            respect_retry_after_header=False,
         )
         session.mount("http://", HTTPAdapter(max_retries=retry))
         session.mount("https://", HTTPAdapter(max_retries=retry))
@@ -373,10 +380,23 @@ def _send(method: str, path: str, *, headers: dict, params=None, json=None) -> r
             headers=headers,
             timeout=(settings.TUTUM_API_CONNECT_TIMEOUT, settings.TUTUM_API_READ_TIMEOUT),
         )
-    except requests.Timeout as error:
-        raise ApiUnavailable("The image service took too long to answer.") from error
     except requests.RequestException as error:
-        raise ApiUnavailable("The image service cannot be reached right now.") from error
+        raise _unavailable(method, error) from error
+
+
+def _unavailable(method: str, error: requests.RequestException) -> ApiUnavailable:
+    """Say truthfully what a failure means: a request that never reached the API changed
+    nothing; a change whose answer never came may have been made."""
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    never_sent = isinstance(error, requests.ConnectTimeout) or isinstance(
+        reason,
+        urllib3.exceptions.ConnectTimeoutError,  # refused and unresolvable too
+    )
+    if never_sent:
+        return ApiUnavailable("The image service cannot be reached right now.")
+    if method in ("GET", "HEAD"):
+        return ApiUnavailable("The image service took too long to answer.")
+    return ApiUnavailable("The image service did not answer in time.", maybe_saved=True)
 
 
 def _handle(response: requests.Response) -> dict | None:

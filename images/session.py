@@ -79,7 +79,9 @@ def api_login_required(view):
             # htmx swaps only 2xx answers: the inline message must come back as 200.
             status = 200 if request.htmx else 503
             template = "_unavailable.html" if request.htmx else "unavailable.html"
-            return render(request, template, {"message": error.message}, status=status)
+            maybe_saved = getattr(error, "maybe_saved", False)
+            context = {"message": error.message, "maybe_saved": maybe_saved}
+            return render(request, template, context, status=status)
 
     return wrapper
 

@@ -71,4 +71,6 @@ urlpatterns = [
         views.build_log,
         name="log",
     ),
+    # Last: a name as people type or paste it, without /-/ (see views.find_by_name).
+    re_path(r"^images/(?P<typed>[^?#]+?)/?$", views.find_by_name, name="find"),
 ]

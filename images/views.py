@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from contextlib import suppress
 from urllib.parse import urlencode
 
@@ -37,6 +38,7 @@ def login_view(request):
     if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
         next_url = reverse("images:list")
     form = LoginForm(request.POST or None)
+    api_down = False
     # The sign-in form's CSRF secret makes a session for every visitor; a visitor who never
     # signs in needs it for a day, not for the signed-in SESSION_COOKIE_AGE.
     if SESSION_KEY not in request.session:
@@ -52,10 +54,13 @@ def login_view(request):
             form.add_error(None, error.message)
         except services.ServiceError as error:
             form.add_error(None, f"{error.message} Please try again in a moment.")
+            api_down = True
         else:
             sign_in(request, creds)
             return redirect(next_url)
-    context = {"form": form, "next": next_url, "signup_open": services.signup_open()}
+    # An API that just failed is not asked again for an optional link: one wait, not two.
+    signup_open = not api_down and services.signup_open()
+    context = {"form": form, "next": next_url, "signup_open": signup_open}
     return render(request, "login.html", context)
 
 
@@ -71,6 +76,33 @@ def logout_view(request):
     request.session.flush()
     messages.info(request, "You are signed out.")
     return redirect("images:login")
+
+
+@api_login_required
+def find_by_name(request, typed: str):
+    """/images/<name>/ as people type or paste it (without /-/): to its page. `<name>:<tag>`
+    and `<name>/tags/<tag>` go to the tag's page, unless an image has that very name."""
+    name, tag = typed, None
+    head, slash, last = typed.rpartition("/")
+    if ":" in last:
+        repository, tag = last.split(":", 1)
+        name = f"{head}{slash}{repository}"
+    elif (found := TYPED_TAG.fullmatch(typed)) and not _exists(request.api, typed):
+        name, tag = found.groups()
+    if tag:
+        return redirect("images:tag", name, tag)
+    return redirect("images:detail", name)
+
+
+TYPED_TAG = re.compile(r"(.+)/tags/([^/]+)")
+
+
+def _exists(creds: services.Credentials, name: str) -> bool:
+    try:
+        services.get_image(creds, name)
+    except services.NotFound:
+        return False
+    return True
 
 
 @api_login_required

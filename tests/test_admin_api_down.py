@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+import time
+
 import pytest
+from django.conf import settings as django_settings
 from django.test import Client
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -56,3 +60,53 @@ def test_htmx_posts_need_the_csrf_header(signed_in, alice):
     assert "settings-TOTAL_FORMS" not in refused.content.decode()
     assert accepted.status_code == 200
     assert 'name="settings-TOTAL_FORMS" value="1"' in accepted.content.decode()
+
+
+@pytest.fixture
+def hung_api(signed_in, settings):
+    """Swap the live API for one that accepts connections and never answers (alive but
+    hung), after signing in; the admin waits TUTUM_API_READ_TIMEOUT for it."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    settings.TUTUM_API_URL = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    settings.TUTUM_API_READ_TIMEOUT = 1
+    yield signed_in
+    listener.close()
+
+
+def timed(call) -> tuple[object, float]:
+    started = time.monotonic()
+    response = call()
+    return response, time.monotonic() - started
+
+
+def test_a_hung_api_gets_the_friendly_page_within_the_read_timeout_and_says_what_happened(
+    hung_api, alice
+):
+    new_image = {
+        "name": f"{django_settings.REGISTRY_HOST}/alice/app",
+        "autotests": "OFF",
+        "settings-TOTAL_FORMS": "0",
+        "settings-INITIAL_FORMS": "0",
+    }
+
+    page, page_took = timed(lambda: hung_api.get("/?q=web"))
+    partial, partial_took = timed(lambda: hung_api.get("/?q=web", headers={"HX-Request": "true"}))
+    form, form_took = timed(lambda: hung_api.post("/images/new/", new_image))
+    login, login_took = timed(
+        lambda: Client().post("/login/", {"username": "alice", "password": alice.password})
+    )
+
+    # One wait of the read timeout each, never a retry of a read that timed out.
+    waits = {"page": page_took, "htmx": partial_took, "form": form_took, "login": login_took}
+    assert all(took < 1 + 1 for took in waits.values()), waits
+    assert page.status_code == 503
+    assert "took too long to answer" in page.content.decode()
+    assert "Nothing was changed." in page.content.decode()
+    assert partial.status_code == 200 and "Try again" in partial.content.decode()
+    assert form.status_code == 503
+    assert "did not answer in time" in form.content.decode()
+    assert "Your change may have been saved." in form.content.decode()
+    assert "Nothing was changed" not in form.content.decode()
+    assert "did not answer in time. Please try again in a moment." in login.content.decode()

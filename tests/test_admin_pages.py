@@ -440,3 +440,33 @@ def test_build_settings_without_a_repository_are_refused(signed_in):
 
     assert "Build settings need a repository to build from." in text(response)
     assert not Image.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "typed, lands_on",
+    [
+        (f"/images/{H}/alice/web/", f"/images/{H}/alice/web/-/"),
+        (f"/images/{H}/alice/web", f"/images/{H}/alice/web/-/"),
+        (f"/images/{H}/alice/web:v1/", f"/images/{H}/alice/web/-/tags/v1/"),
+        (f"/images/{H}/alice/web/tags/v1/", f"/images/{H}/alice/web/-/tags/v1/"),
+        ("/images/ubuntu:14.04/", "/images/ubuntu/-/tags/14.04/"),
+    ],
+)
+def test_a_name_typed_or_pasted_without_the_dash_goes_to_its_page(
+    signed_in, alice, make_image, typed, lands_on
+):
+    make_image(alice, "web", tags=["v1"])
+
+    response = signed_in.get(typed)
+
+    assert response.status_code == 302 and response["Location"] == lands_on
+    if H in typed:  # (a Docker Hub name would be looked up there, out of reach here)
+        assert signed_in.get(lands_on).status_code == 200
+
+
+def test_an_image_literally_named_like_a_tag_path_wins(signed_in, alice, make_image):
+    make_image(alice, "web/tags/v1")
+
+    response = signed_in.get(f"/images/{H}/alice/web/tags/v1/")
+
+    assert response["Location"] == f"/images/{H}/alice/web/tags/v1/-/"

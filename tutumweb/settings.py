@@ -316,7 +316,8 @@ API_MAX_LIMIT = int(os.environ.get("API_MAX_LIMIT", "1000"))
 # The web admin reaches the API only over HTTP, here (ours or any Tutum-compatible server).
 TUTUM_API_URL = os.environ.get("TUTUM_API_URL", "http://127.0.0.1:8000").rstrip("/")
 TUTUM_API_CONNECT_TIMEOUT = float(os.environ.get("TUTUM_API_CONNECT_TIMEOUT", "3"))
-TUTUM_API_READ_TIMEOUT = float(os.environ.get("TUTUM_API_READ_TIMEOUT", "20"))
+# A person gives up on a page long before 20 s: a hung API gets the friendly page in 5 s.
+TUTUM_API_READ_TIMEOUT = float(os.environ.get("TUTUM_API_READ_TIMEOUT", "5"))
 # Honour HTTP(S)_PROXY/NO_PROXY and ~/.netrc for the admin's calls to the API.
 TUTUM_API_TRUST_ENV = env_bool("TUTUM_API_TRUST_ENV", False)
 LOGIN_URL = "images:login"
