@@ -3,6 +3,7 @@ open sign-up, and reset links by email, through a real SMTP server (aiosmtpd).""
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from records.models import Invitation
 from tests.fixtures_api import ApiClient
+from tests.fixtures_registry import free_port
 
 pytestmark = pytest.mark.django_db
 STRONG = "correct horse battery staple"
@@ -212,8 +214,6 @@ def test_without_email_a_reset_email_request_says_to_ask_staff():
 
 
 def _b64(username: str, password: str) -> str:
-    import base64
-
     return base64.b64encode(f"{username}:{password}".encode()).decode()
 
 
@@ -236,3 +236,17 @@ def test_an_expired_reset_link_is_refused_and_says_what_to_do(alice, mailbox, se
         "password?” on the sign-in page, or a staff member."
     ]
     assert ApiClient(alice.basic()).get("/api/v1/image/").status_code == 200
+
+
+def test_a_mail_server_that_refuses_leaves_the_invitation_and_says_why(root, settings):
+    settings.EMAIL_ENABLED = True
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()
+
+    made = invite(root)
+
+    assert made["not_sent"] == (
+        "the mail server refused it or did not answer (ConnectionRefusedError)"
+    )
+    assert made["sent"] is None
+    assert accept(made["token"]).status_code == 201
