@@ -48,6 +48,8 @@ def test_staff_invite_and_the_person_lands_signed_in_on_getting_started(staff_br
     shown = INVITE_LINK.search(made.content.decode()).group(1)
     assert path_of(emailed) == path_of(shown)
     assert "Waiting to join" in listing and "dana@example.test" in listing
+    assert "<title>People · tutumweb</title>" in listing
+    assert listing.count('id="invite-heading"') == 1
 
     form = text(Client().get(path_of(shown)))
     browser, joined = join(path_of(shown), display_name="Dana")
