@@ -52,13 +52,17 @@ def reset_link_parts(user) -> tuple[str, str]:
     return urlsafe_base64_encode(force_bytes(user.pk)), default_token_generator.make_token(user)
 
 
+def reset_link_hours() -> int:
+    return round(settings.PASSWORD_RESET_TIMEOUT / 3600)
+
+
 def email_reset_links(email: str) -> None:
     """Mail a reset link to each active person using this address (usually one), at most
     RESET_EMAILS_PER_HOUR per address whoever asks; the caller's answer is the same whether
     or not anyone does, and it does not wait for the mail server."""
     if not mail.enabled() or not _mailbox_may_receive(email):
         return
-    hours = round(settings.PASSWORD_RESET_TIMEOUT / 3600)
+    hours = reset_link_hours()
     for user in get_user_model().objects.filter(email__iexact=email, is_active=True):
         context = {
             "site": settings.SITE_NAME,

@@ -160,15 +160,8 @@ def invite(request, token: str):
         serializer.is_valid(raise_exception=True)
         user = invitations.accept(token, **serializer.validated_data)
         return Response({"username": user.get_username()}, status=status.HTTP_201_CREATED)
-    invitation = invitations.open_invitation(token)
-    inviter = invitation.invited_by
-    return Response(
-        {
-            "email": invitation.email,
-            "invited_by": inviter.get_username() if inviter else None,
-            "expires": uris.rfc2822(invitation.expires),
-        }
-    )
+    shown = invitation_json(invitations.open_invitation(token))
+    return Response({field: shown[field] for field in ("email", "invited_by", "expires")})
 
 
 @extend_schema(

@@ -179,7 +179,5 @@ def password_reset_request(request):
             "Email isn't set up here, so no link can be sent: ask a staff member for a reset link."
         )
     passwords.email_reset_links(serializer.validated_data["email"])
-    hours = round(settings.PASSWORD_RESET_TIMEOUT / 3600)
-    return Response(
-        {"detail": RESET_REQUESTED.format(hours=hours)}, status=status.HTTP_202_ACCEPTED
-    )
+    detail = RESET_REQUESTED.format(hours=passwords.reset_link_hours())
+    return Response({"detail": detail}, status=status.HTTP_202_ACCEPTED)

@@ -10,9 +10,10 @@ from django.views.decorators.http import require_http_methods
 
 from images import services
 from images.forms import ForgotPasswordForm, JoinForm, SignUpForm, place_api_errors
-from images.session import sign_in
+from images.session import api_trouble_shown, browser_address, sign_in
 
 
+@api_trouble_shown
 @require_http_methods(["GET", "POST"])
 def accept_invitation(request, token: str):
     try:
@@ -26,7 +27,7 @@ def accept_invitation(request, token: str):
     if request.method == "POST" and form.is_valid():
         try:
             username = services.accept_invitation(
-                token, form.payload(), browser_address=request.META.get("REMOTE_ADDR", "")
+                token, form.payload(), browser_address=browser_address(request)
             )
         except services.Invalid as error:
             place_api_errors(error, form, JoinForm.API_FIELDS)
@@ -38,6 +39,7 @@ def accept_invitation(request, token: str):
     return render(request, "images/accept_invitation.html", context)
 
 
+@api_trouble_shown
 @require_http_methods(["GET", "POST"])
 def signup(request):
     if not services.signup_open():
@@ -45,9 +47,7 @@ def signup(request):
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            username = services.sign_up(
-                form.payload(), browser_address=request.META.get("REMOTE_ADDR", "")
-            )
+            username = services.sign_up(form.payload(), browser_address=browser_address(request))
         except services.Invalid as error:
             place_api_errors(error, form, SignUpForm.API_FIELDS)
         except (services.TooManyAttempts, services.Forbidden) as error:
@@ -60,9 +60,7 @@ def signup(request):
 def _signed_in(request, username: str, password: str):
     """Sign the new person in with what they just chose, straight onto Getting started."""
     try:
-        creds = services.login(
-            username, password, browser_address=request.META.get("REMOTE_ADDR", "")
-        )
+        creds = services.login(username, password, browser_address=browser_address(request))
     except services.ServiceError:
         messages.success(request, f"Your account {username} is ready. Sign in to start.")
         return redirect("images:login")
@@ -71,6 +69,7 @@ def _signed_in(request, username: str, password: str):
     return redirect("images:start")
 
 
+@api_trouble_shown
 @require_http_methods(["GET", "POST"])
 def forgot_password(request):
     by_email = services.reset_by_email()
@@ -79,7 +78,7 @@ def forgot_password(request):
     if by_email and request.method == "POST" and form.is_valid():
         try:
             answer = services.request_reset_email(
-                form.cleaned_data["email"], browser_address=request.META.get("REMOTE_ADDR", "")
+                form.cleaned_data["email"], browser_address=browser_address(request)
             )
         except (services.Invalid, services.TooManyAttempts) as error:
             form.add_error(None, error.message)

@@ -138,7 +138,7 @@ def reset(request, uid: str, token: str):
         except services.Invalid as error:
             place_api_errors(error, form, {"token": None})
         except services.ServiceError as error:
-            if getattr(error, "maybe_saved", False):
+            if error.maybe_saved:
                 advice = "Your new password may have been set: try signing in with it first."
             else:
                 advice = "Nothing was changed; try again in a moment."

@@ -27,7 +27,13 @@ PAGE_SIZE = 25
 
 
 class ServiceError(Exception):
-    """An API call failed; `message` is a sentence for the person using the admin."""
+    """An API call failed; `message` is a sentence for the person using the admin.
+
+    `maybe_saved`: a change was sent but its answer never came, so it may have been made
+    (only ApiUnavailable sets it); otherwise nothing was changed.
+    """
+
+    maybe_saved = False
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -35,11 +41,7 @@ class ServiceError(Exception):
 
 
 class ApiUnavailable(ServiceError):
-    """The API could not be reached or did not answer in time.
-
-    `maybe_saved`: a change was sent but its answer never came, so it may have been made;
-    otherwise nothing was changed (the request never reached the API, or only read).
-    """
+    """The API could not be reached or did not answer in time."""
 
     def __init__(self, message: str, *, maybe_saved: bool = False):
         super().__init__(message)

@@ -42,6 +42,11 @@ def sign_in(request, creds: services.Credentials) -> None:
     }
 
 
+def browser_address(request) -> str:
+    """What our API counts sign-in failures and rate limits by (images.services vouches)."""
+    return request.META.get("REMOTE_ADDR", "")
+
+
 def _is_staff(creds: services.Credentials) -> bool:
     try:
         return services.get_account(creds).is_staff
@@ -71,19 +76,38 @@ def api_login_required(view):
             request.session.flush()
             messages.info(request, "Your session has ended. Please sign in again.")
             return to_login(request, request.get_full_path())
-        except services.NotFound as error:
-            return render(request, "404.html", {"message": error.message}, status=404)
-        except services.Forbidden as error:
-            return render(request, "403.html", {"message": error.message}, status=403)
-        except (services.ApiUnavailable, services.ApiError) as error:
-            # htmx swaps only 2xx answers: the inline message must come back as 200.
-            status = 200 if request.htmx else 503
-            template = "_unavailable.html" if request.htmx else "unavailable.html"
-            maybe_saved = getattr(error, "maybe_saved", False)
-            context = {"message": error.message, "maybe_saved": maybe_saved}
-            return render(request, template, context, status=status)
+        except services.ServiceError as error:
+            return api_trouble(request, error)
 
     return wrapper
+
+
+def api_trouble_shown(view):
+    """For pages anyone may open (joining, reset): API trouble is a page a person reads."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except services.ServiceError as error:
+            return api_trouble(request, error)
+
+    return wrapper
+
+
+def api_trouble(request, error: services.ServiceError) -> HttpResponse:
+    """The page for an API call the view did not handle itself."""
+    if isinstance(error, services.NotFound):
+        return render(request, "404.html", {"message": error.message}, status=404)
+    if isinstance(error, services.Forbidden):
+        return render(request, "403.html", {"message": error.message}, status=403)
+    if not isinstance(error, (services.ApiUnavailable, services.ApiError)):
+        raise error
+    # htmx swaps only 2xx answers: the inline message must come back as 200.
+    status = 200 if request.htmx else 503
+    template = "_unavailable.html" if request.htmx else "unavailable.html"
+    context = {"message": error.message, "maybe_saved": error.maybe_saved}
+    return render(request, template, context, status=status)
 
 
 NEW_KEY = "new_api_key"

@@ -26,7 +26,14 @@ from images.forms import (
     image_payload,
     initial_for,
 )
-from images.session import SESSION_KEY, api_login_required, credentials, sign_in, to_login
+from images.session import (
+    SESSION_KEY,
+    api_login_required,
+    browser_address,
+    credentials,
+    sign_in,
+    to_login,
+)
 
 SETTINGS_PREFIX = "settings"
 SIGN_IN_PAGE_SESSION_AGE = 24 * 3600
@@ -48,7 +55,7 @@ def login_view(request):
             creds = services.login(
                 form.cleaned_data["username"],
                 form.cleaned_data["password"],
-                browser_address=request.META.get("REMOTE_ADDR", ""),
+                browser_address=browser_address(request),
             )
         except (services.NotAuthenticated, services.TooManyAttempts) as error:
             form.add_error(None, error.message)
@@ -78,6 +85,9 @@ def logout_view(request):
     return redirect("images:login")
 
 
+TYPED_TAG = re.compile(r"(.+)/tags/([^/]+)")
+
+
 @api_login_required
 def find_by_name(request, typed: str):
     """/images/<name>/ as people type or paste it (without /-/): to its page. `<name>:<tag>`
@@ -92,9 +102,6 @@ def find_by_name(request, typed: str):
     if tag:
         return redirect("images:tag", name, tag)
     return redirect("images:detail", name)
-
-
-TYPED_TAG = re.compile(r"(.+)/tags/([^/]+)")
 
 
 def _exists(creds: services.Credentials, name: str) -> bool:

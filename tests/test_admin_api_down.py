@@ -9,6 +9,8 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
+from tests.fixtures_registry import free_port
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -110,3 +112,15 @@ def test_a_hung_api_gets_the_friendly_page_within_the_read_timeout_and_says_what
     assert "Your change may have been saved." in form.content.decode()
     assert "Nothing was changed" not in form.content.decode()
     assert "did not answer in time. Please try again in a moment." in login.content.decode()
+
+
+@pytest.mark.parametrize("path", ["/forgot-password/", "/invite/some-token/", "/signup/"])
+def test_the_pages_for_people_not_signed_in_survive_an_unreachable_api(settings, path):
+    settings.TUTUM_API_URL = f"http://127.0.0.1:{free_port()}"
+
+    response = Client().get(path)
+
+    assert response.status_code in (404, 503)
+    if path != "/signup/":  # (sign-up's "is it open?" reads an unreachable API as "no")
+        assert response.status_code == 503
+        assert "We can't reach the image service" in response.content.decode()
