@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
+from django.views import defaults
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -84,3 +85,10 @@ def server_error(request):
     if request.path.startswith("/api/"):
         return JsonResponse({"error": "Internal server error."}, status=500)
     return render(request, "500.html", status=500)
+
+
+def bad_request(request, exception=None):
+    """Django's own 400s (a Host header it refuses, a malformed request) in the API's shape."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": "Bad request."}, status=400)
+    return defaults.bad_request(request, exception)

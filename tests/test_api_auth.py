@@ -187,3 +187,10 @@ def test_api_keys_and_passwords_are_not_stored_in_clear(alice):
 
     assert alice.key not in (row.key_hash, row.key_encrypted)
     assert alice.password not in alice.user.password
+
+
+def test_a_host_header_django_refuses_is_answered_in_the_api_shape(api):
+    response = api.post("/api/v1/apikey/", {}, HTTP_HOST="qsG!k1i")
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "Bad request."}

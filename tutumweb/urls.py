@@ -11,5 +11,6 @@ urlpatterns = [
     path("", include("images.urls")),
 ]
 
+handler400 = "api.errors.bad_request"
 handler404 = "api.errors.not_found"
 handler500 = "api.errors.server_error"
