@@ -1,14 +1,15 @@
-"""Who may do what: the visibility rule every image endpoint applies, and staff-only routes."""
+"""Who may do what, as HTTP: images found by the visibility rule (teams.access) or 404, and
+staff-only routes."""
 
 from __future__ import annotations
 
-from django.db.models import Q
 from django.http import Http404
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 
 from records.models import Image
 from registry import public_images
+from teams import access
+from teams.access import Ability
 
 
 class IsStaff(BasePermission):
@@ -19,12 +20,12 @@ class IsStaff(BasePermission):
 
 
 def visible_images(user):
-    """Public images and the user's own: another user's private image does not exist (404)."""
-    return Image.objects.filter(Q(is_private_image=False) | Q(owner=user))
+    """Public images, the user's own and their teams': any other private image is a 404."""
+    return access.visible_images(user)
 
 
 def image_list_queryset(user):
-    return visible_images(user).select_related("registry")
+    return visible_images(user).select_related("registry", "team")
 
 
 def get_image(request, name: str) -> Image:
@@ -42,8 +43,6 @@ def get_image(request, name: str) -> Image:
     return image
 
 
-def require_owner(request, image: Image) -> None:
-    if image.owner_id != request.user.pk and not request.user.is_staff:
-        raise PermissionDenied(
-            f"You can read {image.name} but not change it: it belongs to someone else."
-        )
+def require(request, image: Image, ability: Ability) -> None:
+    """A 403 saying why and who can, unless the caller may do `ability` with `image`."""
+    access.require(request.user, image, ability)  # Django's PermissionDenied: api.errors → 403

@@ -18,7 +18,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from api import uris
-from api.access import get_image, require_owner, visible_images
+from api.access import get_image, require, visible_images
 from api.pagination import envelope_serializer, paginate
 from api.representations import build_json, buildable_tags, tag_json
 from api.schema import ERROR, NAME, PAGE_PARAMS, TAG
@@ -33,6 +33,7 @@ from builds import leases
 from builds import queue as build_rules
 from lib.errors import Conflict
 from records.models import Build, Image, Tag
+from teams.access import Ability
 
 
 def _history(tag: Tag):
@@ -77,7 +78,7 @@ def tag_build(request, name: str, tag: str):
         return Response(
             {"meta": meta, "objects": [build_json(b, image.name, tag, workers) for b in builds]}
         )
-    require_owner(request, image)
+    require(request, image, Ability.WRITE)
     body = BuildRequestSerializer(data=request.data or {})
     body.is_valid(raise_exception=True)
     build = build_rules.start_build(
@@ -162,7 +163,7 @@ def build_log(request, uuid: str):
 @api_view(["POST"])
 def build_cancel(request, uuid: str):
     build = _get_build(request, uuid)
-    require_owner(request, build.tag.image)
+    require(request, build.tag.image, Ability.WRITE)
     build_rules.cancel(build, request.user)
     build = _get_build(request, uuid)
     return Response(_build_response(build))
@@ -223,7 +224,7 @@ def github_webhook(request, name: str):
         if request.user is None:
             raise NotAuthenticated()
         image = get_image(request, name)
-        require_owner(request, image)
+        require(request, image, Ability.WRITE)
         return Response(
             {
                 "url": settings.WEBHOOK_PUBLIC_URL + uris.webhook_uri(image.name),

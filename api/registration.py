@@ -9,25 +9,42 @@ from rest_framework import serializers
 from accounts import profiles
 from builds import git
 from lib.errors import Conflict, RegistryFailure
-from records.models import BuildSetting, BuildSource, Image, State, Tag
+from records.models import BuildSetting, BuildSource, Image, Role, State, Tag, Team
 from registry import client as oci
 from registry import names
 from registry.hosts import host_of, registry_for_host
+from teams import access
 
 
-def _check_namespace(name: str, user) -> None:
-    """On our registry the first path component names the owner, as on Docker Hub."""
+def _namespace_owner(name: str, user) -> Team | None:
+    """On our registry the first path component names the owner, as on Docker Hub: the
+    person's own namespace, or a team where they are a Writer (the team it returns)."""
     _, path = names.split_name(name)
     namespace = path.split("/")[0]
-    if "/" not in path or (namespace != user.get_username() and not user.is_staff):
+    team, role = access.namespace_role(user, namespace) if "/" in path else (None, None)
+    if access.at_least(role, Role.WRITER):
+        return team
+    yours = " or ".join(
+        f"{settings.REGISTRY_HOST}/{ns}/<name>" for ns in access.writable_namespaces(user)
+    )
+    if team is not None and role is not None:
+        why = f"You are a {role} in team {team.name}: only its Writers and Owners add images. "
+    else:
+        why = ""
+    message = f"Images on this registry live under a namespace you may write to. {why}Use {yours}."
+    raise serializers.ValidationError({"name": [message]})
+
+
+def _team_to_own(team_name: str, user) -> Team:
+    """The team named in `team` for an image on another registry: one the person writes to."""
+    team, role = access.namespace_role(user, team_name)
+    if team is None or role is None:
+        raise serializers.ValidationError({"team": [f"You are not in a team named {team_name}."]})
+    if not access.at_least(role, Role.WRITER):
         raise serializers.ValidationError(
-            {
-                "name": [
-                    f"Images on this registry live under your namespace: "
-                    f"{settings.REGISTRY_HOST}/{user.get_username()}/<name>."
-                ]
-            }
+            {"team": [f"You are a {role} in team {team.name}: only its Writers add images."]}
         )
+    return team
 
 
 def _check_credentials(image: Image, *, will_build: bool = False) -> None:
@@ -141,8 +158,14 @@ def create_image(user, data: dict) -> Image:
     if Image.objects.filter(name=name).exists():
         raise Conflict(f"An image named {name} is already registered.")
     if registry.is_tutum_registry:
-        _check_namespace(name, user)
+        image.team = _namespace_owner(name, user)
+        if data.get("team") and data["team"] != (image.team.name if image.team else ""):
+            raise serializers.ValidationError(
+                {"team": ["On this registry the namespace in the name says who owns the image."]}
+            )
     else:
+        if data.get("team"):
+            image.team = _team_to_own(data["team"], user)
         image.registry_username = data.get("username", "")
         image.registry_password = data.get("password", "")
         source = data.get("build_source")
@@ -150,6 +173,8 @@ def create_image(user, data: dict) -> Image:
     if data.get("build_source") and settings.CHECK_BUILD_SETTINGS:
         token = data["build_source"].get("access_token") or profiles.github_token_of(user)
         check_build_source(data["build_source"], token)
+    if image.team is not None:
+        image.owner = None  # the team's, so leaving the team takes it away at once
     try:
         with transaction.atomic():
             image.save()
@@ -179,7 +204,7 @@ def update_image(image: Image, data: dict, user=None) -> Image:
     if source and settings.CHECK_BUILD_SETTINGS:
         token = source.get("access_token")
         token = _stored_token(image) if token is None else token
-        check_build_source(source, token or profiles.github_token_of(image.owner))
+        check_build_source(source, token or profiles.github_token_of(image.owner or user))
     with transaction.atomic():
         image.save()
         if "build_source" in data:

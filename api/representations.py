@@ -13,8 +13,18 @@ from django.db import connection
 
 from api import uris
 from builds import queue as build_rules
-from records.models import BuildSetting, BuildSource, Category, Image, Layer, Registry, Tag
+from records.models import (
+    BuildSetting,
+    BuildSource,
+    Category,
+    Image,
+    Layer,
+    Membership,
+    Registry,
+    Tag,
+)
 from records.rows import from_row
+from teams.access import Ability, Viewer
 
 ICON_URL = "/static/img/docker.svg"
 
@@ -63,13 +73,17 @@ IMAGE_FIELDS = (
     "public_url",
     "star_count",
     "state",
+    "owner_id",
+    "team_id",
+    "team__name",
     "registry__host",
 )
 
 
 def image_row(image: Image) -> dict:
     """The `IMAGE_FIELDS` row of an image already loaded as a model."""
-    row = {field: getattr(image, field) for field in IMAGE_FIELDS[:-1]}
+    row = {field: getattr(image, field) for field in IMAGE_FIELDS[:-2]}
+    row["team__name"] = image.team.name if image.team_id else None
     row["registry__host"] = image.registry.host
     return row
 
@@ -108,8 +122,9 @@ def _related_rows(ids: list[int]) -> tuple[list, list, list]:
     return tags, categories, sources
 
 
-def images_json(rows: list[dict]) -> list[dict]:
-    """Images (`IMAGE_FIELDS` rows) with their tags, categories and build sources."""
+def images_json(rows: list[dict], viewer: Viewer) -> list[dict]:
+    """Images (`IMAGE_FIELDS` rows) with their tags, categories and build sources, and what
+    `viewer` may do with each."""
     ids = [row["pk"] for row in rows]
     if not ids:
         return []
@@ -144,12 +159,20 @@ def images_json(rows: list[dict]) -> list[dict]:
                 }
             )
     return [
-        _image_json(row, tags[row["pk"]], categories[row["pk"]], sources.get(row["pk"]))
+        _image_json(
+            row,
+            tags[row["pk"]],
+            categories[row["pk"]],
+            sources.get(row["pk"]),
+            viewer.abilities(row["owner_id"], row["team_id"], row["is_private_image"]),
+        )
         for row in rows
     ]
 
 
-def _image_json(row: dict, tags: list[str], categories: list[dict], source: dict | None) -> dict:
+def _image_json(
+    row: dict, tags: list[str], categories: list[dict], source: dict | None, abilities
+) -> dict:
     name = row["name"]
     build_source = None
     if source is not None:
@@ -181,6 +204,9 @@ def _image_json(row: dict, tags: list[str], categories: list[dict], source: dict
         "star_count": row["star_count"],
         "state": row["state"],
         "tags": [uris.tag_uri(name, tag) for tag in tags],
+        # Extensions: the team that owns it (None: a person), and what the caller may do.
+        "team": row["team__name"],
+        "permissions": {ability.value: ability in abilities for ability in Ability},
     }
 
 
@@ -250,33 +276,37 @@ def visible_tag(user_id: int, image_name: str, tag_name: str) -> Tag | None:
     """
     tag_t, image_t, layer_t = Tag._meta.db_table, Image._meta.db_table, Layer._meta.db_table
     registry_t, source_t = Registry._meta.db_table, BuildSource._meta.db_table
-    setting_t = BuildSetting._meta.db_table
+    setting_t, membership_t = BuildSetting._meta.db_table, Membership._meta.db_table
     tag_cols = ", ".join(f"t.{c}" for c in _TAG_COLUMNS)
     layer_cols = ", ".join(f"l.{c}" for c in _LAYER_COLUMNS)
     sql = (
-        f"SELECT {tag_cols}, {layer_cols}, i.id, i.is_private_image, i.owner_id, "
+        f"SELECT {tag_cols}, {layer_cols}, i.id, i.is_private_image, i.owner_id, i.team_id, "
         f"i.registry_id, r.host, r.is_tutum_registry, "
         f"EXISTS (SELECT 1 FROM {setting_t} b JOIN {source_t} s ON s.id = b.build_source_id "
         f"WHERE s.image_id = i.id AND b.tag = t.name) "
         f"FROM {tag_t} t JOIN {image_t} i ON i.id = t.image_id "
         f"JOIN {registry_t} r ON r.id = i.registry_id "
         f"LEFT JOIN {layer_t} l ON l.id = t.layer_id "
-        f"WHERE i.name = %s AND t.name = %s AND (i.is_private_image = %s OR i.owner_id = %s)"
+        f"WHERE i.name = %s AND t.name = %s AND (i.is_private_image = %s OR i.owner_id = %s "
+        f"OR i.team_id IN (SELECT m.team_id FROM {membership_t} m WHERE m.user_id = %s))"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [image_name, tag_name, False, user_id])
+        cursor.execute(sql, [image_name, tag_name, False, user_id, user_id])
         row = cursor.fetchone()
     if row is None:
         return None
     n_tag, n_layer = len(_TAG_COLUMNS), len(_LAYER_COLUMNS)
     tag_values, layer_values = row[:n_tag], row[n_tag : n_tag + n_layer]
-    image_id, private, owner_id, registry_id, host, ours, buildable = row[n_tag + n_layer :]
+    image_id, private, owner_id, team_id, registry_id, host, ours, buildable = row[
+        n_tag + n_layer :
+    ]
     registry = Registry(id=registry_id, host=host, is_tutum_registry=bool(ours))
     image = Image(
         id=image_id,
         name=image_name,
         is_private_image=bool(private),
         owner_id=owner_id,
+        team_id=team_id,
         registry_id=registry_id,
     )
     image.registry = registry

@@ -87,6 +87,12 @@ class CategorySerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
+class PermissionsSerializer(serializers.Serializer):
+    read = serializers.BooleanField(help_text="See and pull it.")
+    write = serializers.BooleanField(help_text="Edit, build, push, delete tags.")
+    manage = serializers.BooleanField(help_text="Delete it, change who can see it.")
+
+
 class ImageSerializer(serializers.Serializer):
     build_source = BuildSourceReadSerializer(allow_null=True)
     categories = CategorySerializer(many=True)
@@ -103,6 +109,10 @@ class ImageSerializer(serializers.Serializer):
     star_count = serializers.IntegerField()
     state = serializers.ChoiceField(choices=State.choices)
     tags = serializers.ListField(child=serializers.CharField(), help_text="Tag resource URIs.")
+    team = serializers.CharField(
+        allow_null=True, help_text="Extension: the team that owns it; null when a person does."
+    )
+    permissions = PermissionsSerializer(help_text="Extension: what you may do with it.")
 
 
 class RegistrySerializer(serializers.Serializer):
@@ -244,6 +254,15 @@ class ImageWriteSerializer(StrictSerializer):
     description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
     is_private_image = serializers.BooleanField(required=False)
     build_source = BuildSourceSerializer(required=False, allow_null=True)
+    team = serializers.CharField(
+        max_length=30,
+        required=False,
+        allow_blank=True,
+        help_text=(
+            "Extension: the team that will own an image on another registry (you must be one "
+            "of its Writers). On our registry the namespace names the owner."
+        ),
+    )
 
     def validate_name(self, value: str) -> str:
         try:
@@ -261,6 +280,7 @@ class ImageWriteSerializer(StrictSerializer):
 
 class ImagePatchSerializer(ImageWriteSerializer):
     name = None
+    team = None
 
 
 class AuthKeySerializer(serializers.Serializer):

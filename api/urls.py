@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from api import account_views, build_views, joining_views, people_views, registry_views, views
+from api import (
+    account_views,
+    build_views,
+    joining_views,
+    people_views,
+    registry_views,
+    team_views,
+    views,
+)
 
 NAME = r"(?P<name>[^?#]+?)"
 
@@ -37,7 +45,32 @@ urlpatterns = [
         joining_views.invitation_resend,
         name="invitation-resend",
     ),
+    path("invitation/<str:token>/", team_views.invitation_link, name="team-invitation-link"),
     path("invite/<str:token>/", joining_views.invite, name="invite"),
+    path("account/invitation/", team_views.my_invitation_list, name="my-invitation-list"),
+    path(
+        "account/invitation/<int:invitation_id>/",
+        team_views.my_invitation_detail,
+        name="my-invitation-detail",
+    ),
+    path("team/", team_views.team_list, name="team-list"),
+    path("team/<str:team>/", team_views.team_detail, name="team-detail"),
+    path("team/<str:team>/member/", team_views.member_list, name="member-list"),
+    path(
+        "team/<str:team>/member/<str:username>/",
+        team_views.member_detail,
+        name="member-detail",
+    ),
+    path(
+        "team/<str:team>/invitation/",
+        team_views.team_invitation_list,
+        name="team-invitation-list",
+    ),
+    path(
+        "team/<str:team>/invitation/<int:invitation_id>/",
+        team_views.team_invitation_detail,
+        name="team-invitation-detail",
+    ),
     path("signup/", joining_views.signup, name="signup"),
     path("apikey/", account_views.apikey_list, name="apikey-list"),
     path("apikey/<int:key_id>/", account_views.apikey_detail, name="apikey-detail"),

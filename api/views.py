@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from accounts import keys
 from api import filters, registration
-from api.access import get_image, require_owner, visible_images
+from api.access import get_image, require, visible_images
 from api.pagination import envelope_serializer, paginate
 from api.representations import (
     IMAGE_FIELDS,
@@ -36,6 +36,8 @@ from api.serializers import (
 )
 from records.models import ApiKey, Image, Layer, Registry, Tag
 from registry import public_images
+from teams import access
+from teams.access import Ability
 
 IMAGE_FILTERS = [
     OpenApiParameter("name", str, description="Exact image name."),
@@ -51,8 +53,8 @@ IMAGE_FILTERS = [
 ]
 
 
-def image_json(image: Image) -> dict:
-    return images_json([image_row(image)])[0]
+def image_json(request, image: Image) -> dict:
+    return images_json([image_row(image)], access.viewer(request.user))[0]
 
 
 @extend_schema(
@@ -79,12 +81,12 @@ def image_list(request):
         serializer = ImageWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         image = registration.create_image(request.user, serializer.validated_data)
-        return Response(image_json(image), status=status.HTTP_201_CREATED)
+        return Response(image_json(request, image), status=status.HTTP_201_CREATED)
     queryset = filters.filter_images(
         request.query_params, visible_images(request.user), request.user
     )
     images, meta = paginate(request, queryset.values(*IMAGE_FIELDS))
-    return Response({"meta": meta, "objects": images_json(images)})
+    return Response({"meta": meta, "objects": images_json(images, access.viewer(request.user))})
 
 
 @extend_schema(
@@ -116,15 +118,19 @@ def image_detail(request, name: str):
         return _tag_response(request, *cli_tag)
     image = get_image(request, name)
     if request.method == "GET":
-        return Response(image_json(image))
-    require_owner(request, image)
+        return Response(image_json(request, image))
     if request.method == "DELETE":
+        require(request, image, Ability.MANAGE)
         registration.delete_image(image)
         return Response(status=status.HTTP_204_NO_CONTENT)
+    require(request, image, Ability.WRITE)
     serializer = ImagePatchSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
+    visibility = serializer.validated_data.get("is_private_image", image.is_private_image)
+    if visibility != image.is_private_image:
+        require(request, image, Ability.MANAGE)
     registration.update_image(image, serializer.validated_data, user=request.user)
-    return Response(image_json(image))
+    return Response(image_json(request, image))
 
 
 @extend_schema(

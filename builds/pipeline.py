@@ -208,8 +208,11 @@ class _workspace:
 def _build(build: Build, work: _workspace, build_log: BuildLog) -> None:
     image = build.tag.image
     source = getattr(image, "build_source", None)
-    # A build source without a token of its own uses the image owner's linked GitHub account.
-    token = (source.access_token if source else "") or profiles.github_token_of(image.owner)
+    # A build source without a token of its own uses the linked GitHub account of the image's
+    # owner or, for a team's image, of the person who started the build.
+    token = (source.access_token if source else "") or profiles.github_token_of(
+        image.owner or build.triggered_by
+    )
     checkout = work.path / "source"
 
     build_log.say(f"Cloning branch {build.branch} of {git.display_url(build.clone_url)}")
@@ -311,8 +314,9 @@ def _push(build: Build, image: Image, work: _workspace, build_log: BuildLog) -> 
     registry = image.registry
     destination = f"{registry.host}/{image.repository}:{build.tag.name}"
     if registry.is_tutum_registry:
-        owner = image.owner.get_username() if image.owner else ""
-        username, password = build_credentials(image.repository, owner)
+        pusher = image.owner or build.triggered_by
+        subject = pusher.get_username() if pusher else ""
+        username, password = build_credentials(image.repository, subject)
     else:
         username, password = image.registry_username, image.registry_password
     digest_file = work.path / "digest"

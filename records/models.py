@@ -129,15 +129,113 @@ class Category(models.Model):
         return self.name
 
 
+class Team(models.Model):
+    """A namespace several people share (`<registry>/<team>/app`), run by its Owners.
+
+    Team names and usernames are one name space: accounts.usernames checks both tables.
+    """
+
+    name = models.CharField(max_length=30, unique=True)
+    description = models.CharField(max_length=300, blank=True)
+    created = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    """A member's role in a team; each includes everything the one before it may do."""
+
+    READER = "Reader"
+    WRITER = "Writer"
+    OWNER = "Owner"
+
+
+class Membership(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.READER)
+    joined = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["team__name", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "team"], name="one_membership_per_team")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} ({self.role})"
+
+
+class TeamInvitation(models.Model):
+    """An Owner asking someone into a team with a role: addressed to a username (accepted
+    from their Teams page), or a link anyone signed in may accept once (`token_hash`)."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
+    role = models.CharField(max_length=10, choices=Role.choices)
+    invitee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="team_invitations",
+    )
+    token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(default=timezone.now, editable=False)
+    expires = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "invitee"],
+                condition=models.Q(invitee__isnull=False),
+                name="one_invitation_per_person_and_team",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(invitee__isnull=False) | models.Q(token_hash__isnull=False),
+                name="team_invitation_has_invitee_or_link",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invitee or 'link'} → {self.team} ({self.role})"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires <= timezone.now()
+
+
 class Image(models.Model):
     name = models.CharField(max_length=255, unique=True)
-    # The owner is its own field (not derived from the name) so teams can own images later.
+    # An image belongs to a person (`owner`) or to a team (`team`, with no owner, so that a
+    # person who leaves the team keeps nothing of it); public images looked up have neither.
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.CASCADE,
         related_name="images",
+    )
+    # Indexed by image_team below, with the name that orders a team's images.
+    team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="images",
+        db_index=False,
     )
     registry = models.ForeignKey(Registry, on_delete=models.PROTECT, related_name="images")
     description = models.TextField(blank=True)
@@ -158,7 +256,10 @@ class Image(models.Model):
     class Meta:
         ordering = ["name"]
         # Covers the visibility filter (public, or mine) so counting a page scans an index.
-        indexes = [models.Index(fields=["is_private_image", "owner"], name="image_visibility")]
+        indexes = [
+            models.Index(fields=["is_private_image", "owner"], name="image_visibility"),
+            models.Index(fields=["team", "name"], name="image_team"),
+        ]
 
     def __str__(self) -> str:
         return self.name

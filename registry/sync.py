@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from records.models import Build, Image, Layer, State, Tag
+from records.models import Build, Image, Layer, State, Tag, Team
 from registry import client as oci
 from registry.hosts import registry_for_host
 
@@ -53,11 +53,15 @@ def _image_for(repository: str, actor_name: str) -> Image:
     image = Image.objects.filter(name=name).first()
     if image is not None:
         return image
+    namespace = repository.split("/")[0] if "/" in repository else ""
+    team = Team.objects.filter(name=namespace).first() if namespace else None
     try:
         with transaction.atomic():
             return Image.objects.create(
                 name=name,
-                owner=_owner_for(repository, actor_name),
+                # A push into a team's namespace makes the team's image, whoever pushed.
+                owner=None if team else _owner_for(repository, actor_name),
+                team=team,
                 registry=registry_for_host(settings.REGISTRY_HOST),
                 is_private_image=True,
             )

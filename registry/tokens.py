@@ -22,7 +22,9 @@ from cryptography.x509.oid import NameOID
 from django.conf import settings
 from django.core import signing
 
-from records.models import Image
+from records.models import Image, Role
+from teams import access
+from teams.access import Ability
 
 REPOSITORY_ACTIONS = ("pull", "push", "delete")
 # Build workers log in to our registry as this user with a signed, expiring password that
@@ -149,17 +151,21 @@ def build_access(grant: dict, scopes: list[str]) -> list[dict]:
 
 
 def _repository_actions(user, repository: str, wanted: list[str]) -> list[str]:
-    namespace = repository.split("/")[0]
-    is_staff = bool(user and user.is_staff)
-    in_own_namespace = bool(user) and "/" in repository and namespace == user.get_username()
+    """The same rule as the API's (teams.access): pull needs read, push and delete need write;
+    a repository not yet registered may be pushed by the namespace's Writers."""
     image = (
         Image.objects.filter(name=f"{settings.REGISTRY_HOST}/{repository}")
-        .only("is_private_image", "owner_id")
+        .only("is_private_image", "owner_id", "team_id")
         .first()
     )
-    owns = image is not None and user is not None and image.owner_id == user.pk
-    may_write = is_staff or owns or (in_own_namespace and (image is None or owns))
-    may_pull = may_write or (image is not None and not image.is_private_image)
+    if image is not None:
+        abilities = access.abilities(user, image)
+        may_pull, may_write = Ability.READ in abilities, Ability.WRITE in abilities
+    elif "/" in repository:
+        _, role = access.namespace_role(user, repository.split("/")[0])
+        may_pull = may_write = access.at_least(role, Role.WRITER)
+    else:
+        may_pull = may_write = bool(user and user.is_staff)
     granted = []
     for action in wanted:
         if (action == "pull" and may_pull) or (action in ("push", "delete") and may_write):

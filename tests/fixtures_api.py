@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from records.models import Image, Layer, Registry, State, Tag
+from records.models import Image, Layer, Membership, Registry, State, Tag, Team
 
 
 @dataclass
@@ -102,12 +102,14 @@ def make_image(our_registry_row):
     counter = iter(range(1, 1_000_000))
 
     def make(
-        owner: Account | None, repo: str, *, tags=("latest",), private=True, **fields
+        owner: Account | Team | None, repo: str, *, tags=("latest",), private=True, **fields
     ) -> Image:
-        namespace = owner.username if owner else "library"
+        team = owner if isinstance(owner, Team) else None
+        namespace = owner.name if team else owner.username if owner else "library"
         image = Image.objects.create(
             name=f"{settings.REGISTRY_HOST}/{namespace}/{repo}",
-            owner=owner.user if owner else None,
+            owner=None if team or owner is None else owner.user,
+            team=team,
             registry=our_registry_row,
             is_private_image=private,
             **fields,
@@ -125,5 +127,19 @@ def make_image(our_registry_row):
             )
         image.refresh_state()
         return image
+
+    return make
+
+
+@pytest.fixture
+def make_team(db):
+    """A team with its members: `make_team("web", alice="Owner", bob="Reader")`."""
+
+    def make(name: str, **roles: str) -> Team:
+        team = Team.objects.create(name=name)
+        for username, role in roles.items():
+            user = get_user_model().objects.get(username=username)
+            Membership.objects.create(team=team, user=user, role=role)
+        return team
 
     return make

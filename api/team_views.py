@@ -1,0 +1,347 @@
+"""Teams (extensions): shared namespaces run by their Owners, members with roles, and
+invitations by username or by link."""
+
+from __future__ import annotations
+
+from django.db.models import Count
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+
+from api import uris
+from api.pagination import envelope_serializer, paginate
+from api.schema import ERROR, PAGE_PARAMS
+from api.team_serializers import (
+    MemberPatchSerializer,
+    MemberSerializer,
+    NewTeamInvitationSerializer,
+    TeamCreateSerializer,
+    TeamInvitationCreateSerializer,
+    TeamInvitationSerializer,
+    TeamPatchSerializer,
+    TeamSerializer,
+)
+from records.models import Membership, Team, TeamInvitation
+from teams import invitations, membership
+
+TEAM = OpenApiParameter("team", str, OpenApiParameter.PATH, description="The team's name.")
+USERNAME = OpenApiParameter("username", str, OpenApiParameter.PATH)
+INVITATION_ID = OpenApiParameter("invitation_id", int, OpenApiParameter.PATH)
+TOKEN = OpenApiParameter("token", str, OpenApiParameter.PATH, description="The link's secret.")
+
+
+def team_uri(name: str) -> str:
+    return f"{uris.API_PREFIX}/team/{name}/"
+
+
+def team_json(team: Team, role: str | None) -> dict:
+    """A team annotated with `member_count` and `image_count` (membership.teams_of)."""
+    return {
+        "name": team.name,
+        "resource_uri": team_uri(team.name),
+        "description": team.description,
+        "created": uris.rfc2822(team.created),
+        "role": role,
+        "member_count": team.member_count,
+        "image_count": team.image_count,
+    }
+
+
+def member_json(member: Membership) -> dict:
+    profile = getattr(member.user, "profile", None)
+    username = member.user.get_username()
+    return {
+        "username": username,
+        "display_name": profile.display_name if profile else "",
+        "resource_uri": f"{team_uri(member.team.name)}member/{username}/",
+        "role": member.role,
+        "joined": uris.rfc2822(member.joined),
+    }
+
+
+def invitation_json(invitation: TeamInvitation) -> dict:
+    team = invitation.team.name
+    return {
+        "id": invitation.pk,
+        "resource_uri": f"{team_uri(team)}invitation/{invitation.pk}/",
+        "team": team,
+        "role": invitation.role,
+        "username": invitation.invitee.get_username() if invitation.invitee else None,
+        "invited_by": invitation.invited_by.get_username() if invitation.invited_by else None,
+        "created": uris.rfc2822(invitation.created),
+        "expires": uris.rfc2822(invitation.expires),
+        "is_expired": invitation.is_expired,
+    }
+
+
+def _counted(team: Team) -> Team:
+    return Team.objects.annotate(
+        member_count=Count("memberships", distinct=True),
+        image_count=Count("images", distinct=True),
+    ).get(pk=team.pk)
+
+
+def _owned_team(request, name: str) -> Team:
+    team, role = membership.get_team(request.user, name)
+    membership.require_owner(team, role)
+    return team
+
+
+@extend_schema(
+    methods=["GET"],
+    operation_id="teams_list",
+    summary="Your teams, with your role (staff: every team)",
+    parameters=PAGE_PARAMS,
+    responses={
+        200: envelope_serializer("TeamList", TeamSerializer(many=True)),
+        400: ERROR,
+        401: ERROR,
+    },
+)
+@extend_schema(
+    methods=["POST"],
+    operation_id="teams_create",
+    summary="Make a team: you become its first Owner",
+    description="Team names and usernames share one name space.",
+    request=TeamCreateSerializer,
+    responses={201: TeamSerializer, 400: ERROR, 401: ERROR},
+)
+@api_view(["GET", "POST"])
+def team_list(request):
+    if request.method == "POST":
+        body = TeamCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        team = membership.create_team(request.user, **body.validated_data)
+        return Response(team_json(_counted(team), "Owner"), status=status.HTTP_201_CREATED)
+    found, meta = paginate(request, membership.teams_of(request.user))
+    return Response({"meta": meta, "objects": [team_json(t, t.role) for t in found]})
+
+
+@extend_schema(
+    methods=["GET"],
+    operation_id="teams_retrieve",
+    summary="A team you are in",
+    parameters=[TEAM],
+    responses={200: TeamSerializer, 401: ERROR, 404: ERROR},
+)
+@extend_schema(
+    methods=["PATCH"],
+    operation_id="teams_partial_update",
+    summary="Change a team's description (Owners)",
+    parameters=[TEAM],
+    request=TeamPatchSerializer,
+    responses={200: TeamSerializer, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR},
+)
+@extend_schema(
+    methods=["DELETE"],
+    operation_id="teams_destroy",
+    summary="Delete a team that holds no images (Owners)",
+    parameters=[TEAM],
+    responses={204: None, 401: ERROR, 403: ERROR, 404: ERROR, 409: ERROR},
+)
+@api_view(["GET", "PATCH", "DELETE"])
+def team_detail(request, team: str):
+    found, role = membership.get_team(request.user, team)
+    if request.method == "GET":
+        return Response(team_json(_counted(found), role))
+    membership.require_owner(found, role)
+    if request.method == "DELETE":
+        membership.delete_team(found)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+    body = TeamPatchSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    membership.update_team(found, **body.validated_data)
+    return Response(team_json(_counted(found), role))
+
+
+@extend_schema(
+    operation_id="team_members_list",
+    summary="A team's members and their roles",
+    parameters=[TEAM, *PAGE_PARAMS],
+    responses={
+        200: envelope_serializer("MemberList", MemberSerializer(many=True)),
+        400: ERROR,
+        401: ERROR,
+        404: ERROR,
+    },
+)
+@api_view(["GET"])
+def member_list(request, team: str):
+    found, _ = membership.get_team(request.user, team)
+    members, meta = paginate(request, membership.members(found))
+    return Response({"meta": meta, "objects": [member_json(m) for m in members]})
+
+
+@extend_schema(
+    methods=["GET"],
+    operation_id="team_members_retrieve",
+    summary="A member of a team",
+    parameters=[TEAM, USERNAME],
+    responses={200: MemberSerializer, 401: ERROR, 404: ERROR},
+)
+@extend_schema(
+    methods=["PATCH"],
+    operation_id="team_members_partial_update",
+    summary="Change a member's role (Owners); the last Owner stays one",
+    parameters=[TEAM, USERNAME],
+    request=MemberPatchSerializer,
+    responses={200: MemberSerializer, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR},
+)
+@extend_schema(
+    methods=["DELETE"],
+    operation_id="team_members_destroy",
+    summary="Remove a member (Owners), or leave the team yourself",
+    description="The last Owner can neither leave nor be removed: hand ownership over first.",
+    parameters=[TEAM, USERNAME],
+    responses={204: None, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR},
+)
+@api_view(["GET", "PATCH", "DELETE"])
+def member_detail(request, team: str, username: str):
+    found, role = membership.get_team(request.user, team)
+    member = membership.get_member(found, username)
+    if request.method == "GET":
+        return Response(member_json(member))
+    leaving = request.method == "DELETE" and member.user_id == request.user.pk
+    if not leaving:
+        membership.require_owner(found, role)
+    if request.method == "DELETE":
+        membership.remove(member)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+    body = MemberPatchSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    return Response(member_json(membership.change_role(member, body.validated_data["role"])))
+
+
+@extend_schema(
+    methods=["GET"],
+    operation_id="team_invitations_list",
+    summary="A team's open invitations, expired ones included (Owners)",
+    parameters=[TEAM, *PAGE_PARAMS],
+    responses={
+        200: envelope_serializer("TeamInvitationList", TeamInvitationSerializer(many=True)),
+        400: ERROR,
+        401: ERROR,
+        403: ERROR,
+        404: ERROR,
+    },
+)
+@extend_schema(
+    methods=["POST"],
+    operation_id="team_invitations_create",
+    summary="Invite someone into the team with a role (Owners)",
+    description=(
+        "With `username`, that person sees the invitation on their Teams page and accepts or "
+        "declines it. Without, the answer holds a link's secret, once: whoever signed in opens "
+        "it first may accept it. Either works for INVITE_DAYS days."
+    ),
+    parameters=[TEAM],
+    request=TeamInvitationCreateSerializer,
+    responses={201: NewTeamInvitationSerializer, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR},
+)
+@api_view(["GET", "POST"])
+def team_invitation_list(request, team: str):
+    found = _owned_team(request, team)
+    if request.method == "POST":
+        body = TeamInvitationCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        role, username = body.validated_data["role"], body.validated_data.get("username")
+        if username:
+            invitation, token = invitations.invite_person(request.user, found, username, role), None
+        else:
+            invitation, token = invitations.invite_by_link(request.user, found, role)
+        return Response(
+            {**invitation_json(invitation), "token": token},
+            status=status.HTTP_201_CREATED,
+            headers={"Cache-Control": "no-store"},
+        )
+    found_invitations, meta = paginate(request, invitations.pending_for_team(found))
+    return Response({"meta": meta, "objects": [invitation_json(i) for i in found_invitations]})
+
+
+@extend_schema(
+    operation_id="team_invitations_destroy",
+    summary="Cancel a team invitation (Owners): its link stops working",
+    parameters=[TEAM, INVITATION_ID],
+    responses={204: None, 401: ERROR, 403: ERROR, 404: ERROR},
+)
+@api_view(["DELETE"])
+def team_invitation_detail(request, team: str, invitation_id: int):
+    found = _owned_team(request, team)
+    invitations.decline(invitations.get_for_team(found, invitation_id))
+    return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(
+    operation_id="account_team_invitations_list",
+    summary="Team invitations addressed to you",
+    parameters=PAGE_PARAMS,
+    responses={
+        200: envelope_serializer("MyTeamInvitationList", TeamInvitationSerializer(many=True)),
+        400: ERROR,
+        401: ERROR,
+    },
+)
+@api_view(["GET"])
+def my_invitation_list(request):
+    found, meta = paginate(request, invitations.pending_for(request.user))
+    return Response({"meta": meta, "objects": [invitation_json(i) for i in found]})
+
+
+@extend_schema(
+    methods=["POST"],
+    operation_id="account_team_invitations_accept",
+    summary="Accept a team invitation addressed to you: you join with its role",
+    parameters=[INVITATION_ID],
+    request=None,
+    responses={201: MemberSerializer, 400: ERROR, 401: ERROR, 404: ERROR},
+)
+@extend_schema(
+    methods=["DELETE"],
+    operation_id="account_team_invitations_decline",
+    summary="Decline a team invitation addressed to you",
+    parameters=[INVITATION_ID],
+    responses={204: None, 401: ERROR, 404: ERROR},
+)
+@api_view(["POST", "DELETE"])
+def my_invitation_detail(request, invitation_id: int):
+    invitation = invitations.get_for_person(request.user, invitation_id)
+    if request.method == "DELETE":
+        invitations.decline(invitation)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+    member = invitations.accept(request.user, invitation)
+    return Response(member_json(member), status=status.HTTP_201_CREATED)
+
+
+@extend_schema(
+    methods=["GET"],
+    operation_id="team_invitation_link_retrieve",
+    summary="What a team invitation link is for, while it works",
+    parameters=[TOKEN],
+    responses={200: TeamInvitationSerializer, 400: ERROR, 401: ERROR},
+)
+@extend_schema(
+    methods=["POST"],
+    operation_id="team_invitation_link_accept",
+    summary="Accept a team invitation link: you join with its role, and the link is used up",
+    parameters=[TOKEN],
+    request=None,
+    responses={201: MemberSerializer, 400: ERROR, 401: ERROR},
+)
+@extend_schema(
+    methods=["DELETE"],
+    operation_id="team_invitation_link_decline",
+    summary="Decline a team invitation link: it is used up",
+    parameters=[TOKEN],
+    responses={204: None, 400: ERROR, 401: ERROR},
+)
+@api_view(["GET", "POST", "DELETE"])
+def invitation_link(request, token: str):
+    invitation = invitations.open_link(token)
+    if request.method == "GET":
+        return Response(invitation_json(invitation))
+    if request.method == "DELETE":
+        invitations.decline(invitation)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+    member = invitations.accept(request.user, invitation)
+    return Response(member_json(member), status=status.HTTP_201_CREATED)

@@ -1,0 +1,156 @@
+"""Teams and their members: made by anyone signed in, run by their Owners, never left
+without an Owner."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.http import Http404
+
+from accounts.usernames import validate_new_team_name
+from lib.errors import Conflict
+from records.models import Membership, Role, Team
+
+
+def create_team(user, name: str, description: str = "") -> Team:
+    """A new team whose first Owner is the person making it."""
+    validate_new_team_name(name)
+    with transaction.atomic():
+        team = Team.objects.create(name=name, description=description, created_by=user)
+        Membership.objects.create(team=team, user=user, role=Role.OWNER)
+    return team
+
+
+def teams_of(user) -> QuerySet[Team]:
+    """The person's teams (staff: every team), with `role` (theirs, or None), `member_count`
+    and `image_count`."""
+    teams = Team.objects.all() if user.is_staff else Team.objects.filter(memberships__user=user)
+    mine = Membership.objects.filter(user_id=user.pk)
+    return teams.annotate(
+        member_count=Count("memberships", distinct=True),
+        image_count=Count("images", distinct=True),
+        role=Subquery(mine.filter(team_id=OuterRef("pk")).values("role")[:1]),
+    ).order_by("name")
+
+
+def role_in(user, team: Team) -> str | None:
+    if user.is_staff:
+        return Role.OWNER
+    return (
+        Membership.objects.filter(user_id=user.pk, team=team).values_list("role", flat=True).first()
+    )
+
+
+def get_team(user, name: str) -> tuple[Team, str]:
+    """The team `name` and the person's role in it; a team they are not in does not exist."""
+    team = Team.objects.filter(name=name).first()
+    role = role_in(user, team) if team is not None else None
+    if role is None:
+        raise Http404(f"You are not in a team named {name}.")
+    return team, role
+
+
+def require_owner(team: Team, role: str) -> None:
+    if role != Role.OWNER:
+        raise PermissionDenied(
+            f"Only the Owners of team {team.name} can change its members, invitations, "
+            f"access tokens and settings; you are a {role}."
+        )
+
+
+def members(team: Team) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(team=team)
+        .select_related("user", "user__profile")
+        .order_by("user__username")
+    )
+
+
+def get_member(team: Team, username: str) -> Membership:
+    membership = members(team).filter(user__username=username).first()
+    if membership is None:
+        raise Http404(f"{username} is not a member of team {team.name}.")
+    return membership
+
+
+def update_team(team: Team, description: str) -> Team:
+    team.description = description
+    team.save(update_fields=["description"])
+    return team
+
+
+def delete_team(team: Team) -> None:
+    count = team.images.count()
+    if count:
+        raise Conflict(
+            f"Team {team.name} still holds {count} image{'' if count == 1 else 's'}: delete "
+            "them first. A team can be deleted once it holds nothing."
+        )
+    team.delete()
+
+
+def _other_owners(membership: Membership) -> bool:
+    return (
+        Membership.objects.filter(team_id=membership.team_id, role=Role.OWNER)
+        .exclude(pk=membership.pk)
+        .exists()
+    )
+
+
+def change_role(membership: Membership, role: str) -> Membership:
+    """Give a member another role; the last Owner stays one (make someone else Owner first)."""
+    if role not in Role.values:
+        raise ValidationError({"role": [f"'{role}' is not one of: {', '.join(Role.values)}."]})
+    with transaction.atomic():
+        # Lock the team's Owners, so two Owners demoting each other cannot both succeed.
+        list(
+            Membership.objects.select_for_update()
+            .filter(team_id=membership.team_id, role=Role.OWNER)
+            .values_list("pk", flat=True)
+        )
+        if membership.role == Role.OWNER and role != Role.OWNER and not _other_owners(membership):
+            raise ValidationError(
+                {
+                    "role": [
+                        f"{membership.user.get_username()} is the last Owner of team "
+                        f"{membership.team.name}: make someone else an Owner first."
+                    ]
+                }
+            )
+        membership.role = role
+        membership.save(update_fields=["role"])
+    return membership
+
+
+def remove(membership: Membership) -> None:
+    """Remove a member (or let one leave): what they reached through the team is gone at once."""
+    with transaction.atomic():
+        list(
+            Membership.objects.select_for_update()
+            .filter(team_id=membership.team_id, role=Role.OWNER)
+            .values_list("pk", flat=True)
+        )
+        if membership.role == Role.OWNER and not _other_owners(membership):
+            raise ValidationError(
+                {
+                    "username": [
+                        f"{membership.user.get_username()} is the last Owner of team "
+                        f"{membership.team.name}: make someone else an Owner first, or delete "
+                        "the team."
+                    ]
+                }
+            )
+        membership.delete()
+
+
+def find_person(username: str):
+    person = get_user_model().objects.filter(username=username, is_active=True).first()
+    if person is None:
+        raise ValidationError({"username": [f"No one here has the username {username}."]})
+    return person
+
+
+def is_member(team: Team, user) -> bool:
+    return Membership.objects.filter(team=team, user_id=user.pk).exists()
