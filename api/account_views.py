@@ -27,6 +27,7 @@ from api.serializers import (
     SessionSerializer,
 )
 from records.models import ApiKey
+from teams import access
 
 KEY_ID = OpenApiParameter("id", int, OpenApiParameter.PATH)
 
@@ -192,6 +193,7 @@ def account_json(user) -> dict:
         "is_staff": bool(user.is_staff),
         "github_login": profile.github_login,
         "has_github_token": bool(profile.github_token_encrypted),
+        "namespaces": access.writable_namespaces(user),
     }
 
 

@@ -33,6 +33,7 @@ from builds import leases
 from builds import queue as build_rules
 from lib.errors import Conflict
 from records.models import Build, Image, Tag
+from teams import access
 from teams.access import Ability
 
 
@@ -86,7 +87,8 @@ def tag_build(request, name: str, tag: str):
     )
     tag_obj = Tag.objects.select_related("layer").get(pk=build.tag_id)
     response = Response(
-        tag_json(tag_obj, image.name, buildable_tags(image)), status=status.HTTP_202_ACCEPTED
+        tag_json(tag_obj, image.name, buildable_tags(image), access.abilities(request.user, image)),
+        status=status.HTTP_202_ACCEPTED,
     )
     response["Location"] = uris.build_uri(build.uuid)
     return response

@@ -61,6 +61,8 @@ def filter_images(params, queryset: QuerySet, user) -> QuerySet:
         queryset = queryset.filter(owner=user)
     elif is_user_image is False:
         queryset = queryset.exclude(owner=user)
+    if team := params.get("team"):
+        queryset = queryset.filter(team__name=team)
     if registry := params.get("registry"):
         # A host, or the registry's resource URI as the API returns it.
         match = re.fullmatch(r"/api/v1/registry/(.+)/", registry)

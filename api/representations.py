@@ -50,8 +50,13 @@ def buildable_tags(image: Image) -> set[str]:
     return set(BuildSetting.objects.filter(build_source__image=image).values_list("tag", flat=True))
 
 
-def tag_json(tag: Tag, image_name: str, buildable: set[str]) -> dict:
-    """A tag; `tag.layer` should be loaded with select_related."""
+def permissions_json(abilities) -> dict:
+    return {ability.value: ability in abilities for ability in Ability}
+
+
+def tag_json(tag: Tag, image_name: str, buildable: set[str], abilities) -> dict:
+    """A tag; `tag.layer` should be loaded with select_related. `abilities`: what the caller
+    may do with its image (teams.access)."""
     return {
         "buildable": tag.name in buildable,
         "full_name": f"{image_name}:{tag.name}",
@@ -60,6 +65,7 @@ def tag_json(tag: Tag, image_name: str, buildable: set[str]) -> dict:
         "name": tag.name,
         "resource_uri": uris.tag_uri(image_name, tag.name),
         "state": tag.state,
+        "permissions": permissions_json(abilities),  # extension
     }
 
 
@@ -206,7 +212,7 @@ def _image_json(
         "tags": [uris.tag_uri(name, tag) for tag in tags],
         # Extensions: the team that owns it (None: a person), and what the caller may do.
         "team": row["team__name"],
-        "permissions": {ability.value: ability in abilities for ability in Ability},
+        "permissions": permissions_json(abilities),
     }
 
 

@@ -55,6 +55,12 @@ class LayerSerializer(serializers.Serializer):
     volumes = VolumeSerializer(many=True)
 
 
+class PermissionsSerializer(serializers.Serializer):
+    read = serializers.BooleanField(help_text="See and pull it.")
+    write = serializers.BooleanField(help_text="Edit, build, push, delete tags.")
+    manage = serializers.BooleanField(help_text="Delete it, change who can see it.")
+
+
 class TagSerializer(serializers.Serializer):
     buildable = serializers.BooleanField()
     full_name = serializers.CharField()
@@ -63,6 +69,7 @@ class TagSerializer(serializers.Serializer):
     name = serializers.CharField()
     resource_uri = serializers.CharField()
     state = serializers.ChoiceField(choices=State.choices)
+    permissions = PermissionsSerializer(help_text="Extension: what you may do with its image.")
 
 
 class BuildSettingReadSerializer(serializers.Serializer):
@@ -85,12 +92,6 @@ class BuildSourceReadSerializer(serializers.Serializer):
 
 class CategorySerializer(serializers.Serializer):
     name = serializers.CharField()
-
-
-class PermissionsSerializer(serializers.Serializer):
-    read = serializers.BooleanField(help_text="See and pull it.")
-    write = serializers.BooleanField(help_text="Edit, build, push, delete tags.")
-    manage = serializers.BooleanField(help_text="Delete it, change who can see it.")
 
 
 class ImageSerializer(serializers.Serializer):
@@ -401,6 +402,10 @@ class AccountSerializer(serializers.Serializer):
     )
     has_github_token = serializers.BooleanField(
         help_text="A GitHub token is stored (it is never returned)."
+    )
+    namespaces = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Where you may add images on our registry: your own, then your teams'.",
     )
 
 

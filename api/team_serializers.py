@@ -61,7 +61,8 @@ class NewTeamInvitationSerializer(TeamInvitationSerializer):
     token = serializers.CharField(
         allow_null=True,
         help_text="A link's secret, in this answer only (null for an invitation by username): "
-        "accept it at /api/v1/invitation/<token>/, or in the admin at /teams/join/<token>/.",
+        "accept it at /api/v1/team-invitation/<token>/, or in the admin at "
+        "/teams/-/join/<token>/.",
     )
 
 

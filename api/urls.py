@@ -45,7 +45,7 @@ urlpatterns = [
         joining_views.invitation_resend,
         name="invitation-resend",
     ),
-    path("invitation/<str:token>/", team_views.invitation_link, name="team-invitation-link"),
+    path("team-invitation/<str:token>/", team_views.invitation_link, name="team-invitation-link"),
     path("invite/<str:token>/", joining_views.invite, name="invite"),
     path("account/invitation/", team_views.my_invitation_list, name="my-invitation-list"),
     path(

@@ -46,6 +46,7 @@ IMAGE_FILTERS = [
     OpenApiParameter("is_private_image", bool),
     OpenApiParameter("is_user_image", bool, description="Images you own."),
     OpenApiParameter("registry", str, description="Registry host or resource URI."),
+    OpenApiParameter("team", str, description="Extension: images the team owns."),
     OpenApiParameter("categories__name", str),
     OpenApiParameter("categories", str, description="Same as categories__name."),
     OpenApiParameter("state", str, enum=["Empty", "Building", "Success", "Failed"]),
@@ -160,7 +161,9 @@ def tag_list(request, name: str):
     )
     tags, meta = paginate(request, queryset)
     buildable = buildable_tags(image)
-    return Response({"meta": meta, "objects": [tag_json(t, image.name, buildable) for t in tags]})
+    abilities = access.abilities(request.user, image)
+    objects = [tag_json(t, image.name, buildable, abilities) for t in tags]
+    return Response({"meta": meta, "objects": objects})
 
 
 @extend_schema(
@@ -204,7 +207,8 @@ def _tag_response(request, name: str, tag: str) -> Response:
         tag_obj.buildable = tag in buildable_tags(image)
     public_images.fill_public_layer(tag_obj)
     buildable = {tag_obj.name} if tag_obj.buildable else set()
-    return Response(tag_json(tag_obj, tag_obj.image.name, buildable))
+    abilities = access.abilities(request.user, tag_obj.image)
+    return Response(tag_json(tag_obj, tag_obj.image.name, buildable, abilities))
 
 
 @extend_schema(

@@ -108,11 +108,44 @@ class ImageForm(forms.Form):
         "encrypted and never shown again; leave blank to keep the current one.",
     )
 
-    def __init__(self, *args, editing: bool = False, **kwargs):
+    team = forms.ChoiceField(
+        required=False,
+        label="Owned by",
+        help_text=(
+            "For an image on another registry: you, or a team you add images to. On this "
+            "server's registry the name says who owns it."
+        ),
+    )
+
+    def __init__(
+        self,
+        *args,
+        editing: bool = False,
+        namespaces: list[str] | None = None,
+        registry_host: str = "",
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.editing = editing
         if editing:
             del self.fields["name"]
+            del self.fields["team"]
+            return
+        namespaces = namespaces or []
+        # The first namespace is the person's own; the others are teams they write to.
+        self.fields["team"].choices = [
+            ("", "You"),
+            *((team, f"Team {team}") for team in namespaces[1:]),
+        ]
+        if len(namespaces) < 2:
+            del self.fields["team"]
+        if registry_host and namespaces:
+            self.suggestions = [f"{registry_host}/{namespace}/" for namespace in namespaces]
+            self.fields["name"].widget.attrs["list"] = "name-suggestions"
+            self.fields["name"].help_text = (
+                f"On this server's registry, start with {' or '.join(self.suggestions)}. "
+                + NAME_HELP
+            )
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
@@ -175,6 +208,8 @@ def image_payload(form: ImageForm, settings_formset, *, creating: bool) -> dict:
         body["name"] = data["name"]
     if data["username"] or creating:
         body["username"] = data["username"]
+    if creating and data.get("team"):
+        body["team"] = data["team"]
     if data["password"]:
         body["password"] = data["password"]
     rows = [f.cleaned_data for f in settings_formset.forms if f.cleaned_data]
@@ -199,6 +234,7 @@ FIELD_MAP = {
     "description": "description",
     "username": "username",
     "password": "password",
+    "team": "team",
     "build_source.owner": "source_owner",
     "build_source.repository": "source_repository",
     "build_source.autotests": "autotests",
@@ -443,3 +479,81 @@ class ForgotPasswordForm(forms.Form):
         help_text="The address on your account here.",
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
+
+
+# Teams. The words for roles live here (they are the admin's copy); the API decides.
+
+ROLE_RANK = {"Reader": 1, "Writer": 2, "Owner": 3}
+ROLE_SENTENCES = {
+    "Reader": "Readers see and pull the team's private images.",
+    "Writer": "Writers also add, edit and build the team's images, push to them and delete tags.",
+    "Owner": (
+        "Owners also delete images, choose who can see them, and run the team: members, "
+        "invitations, access tokens and settings."
+    ),
+}
+# What each role adds to the one below it, as things a person does.
+_ROLE_GAINS = {
+    "Reader": ["see and pull the team's private images"],
+    "Writer": ["add, edit and build the team's images", "push to them and delete tags"],
+    "Owner": [
+        "delete the team's images or change who can see them",
+        "change members, invitations, access tokens and the team's settings",
+    ],
+}
+ROLE_CHOICES = [(role, role) for role in ROLE_RANK]
+
+
+def role_losses(old: str, new: str | None) -> list[str]:
+    """What someone going from role `old` to `new` (None: out of the team) can no longer do."""
+    floor = ROLE_RANK[new] if new else 0
+    return [
+        gain
+        for role, rank in ROLE_RANK.items()
+        if floor < rank <= ROLE_RANK[old]
+        for gain in _ROLE_GAINS[role]
+    ]
+
+
+class TeamForm(forms.Form):
+    name = forms.CharField(
+        max_length=30,
+        label="Team name",
+        help_text=(
+            "2 to 30 lowercase letters and digits, with '.', '_' or '-' between them. It starts "
+            "the names of the team's images, so it can't be changed later."
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none"}),
+    )
+    description = forms.CharField(
+        max_length=300, required=False, label="What the team is for (optional)"
+    )
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if name != name.lower():
+            raise forms.ValidationError(f"Use lowercase letters: {name.lower()}")
+        return name
+
+
+class TeamSettingsForm(forms.Form):
+    description = forms.CharField(max_length=300, required=False, label="What the team is for")
+
+
+class TeamInviteForm(forms.Form):
+    username = forms.CharField(
+        max_length=150,
+        required=False,
+        label="Their username (leave empty for a link)",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none"}),
+    )
+    role = forms.ChoiceField(
+        choices=[(role, f"{role}: {ROLE_SENTENCES[role]}") for role in ROLE_RANK],
+        initial="Reader",
+        widget=forms.RadioSelect,
+    )
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=ROLE_CHOICES)
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)

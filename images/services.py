@@ -108,6 +108,7 @@ class Tag:
     state: str
     buildable: bool
     layer: Layer | None
+    can_write: bool = True  # see Image.can_write
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,11 @@ class Image:
     tag_names: list[str]
     categories: list[str]
     build_source: BuildSource | None
+    team: str | None = None
+    # What the signed-in person may do. Another Tutum server does not say: show everything
+    # and let it refuse.
+    can_write: bool = True
+    can_manage: bool = True
 
     @property
     def tag_count(self) -> int:
@@ -214,6 +220,8 @@ class Account:
     is_staff: bool
     github_login: str
     has_github_token: bool
+    # Where the person may add images on our registry: their own namespace, then teams'.
+    namespaces: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -480,7 +488,14 @@ def _image(data: dict) -> Image:
         tag_names=[_tag_name_from_uri(uri) for uri in data.get("tags") or []],
         categories=[c["name"] for c in data.get("categories") or []],
         build_source=build_source,
+        team=data.get("team"),
+        can_write=_permitted(data, "write"),
+        can_manage=_permitted(data, "manage"),
     )
+
+
+def _permitted(data: dict, ability: str) -> bool:
+    return bool((data.get("permissions") or {}).get(ability, True))
 
 
 def _tag(data: dict) -> Tag:
@@ -490,6 +505,7 @@ def _tag(data: dict) -> Tag:
         state=data.get("state") or "Empty",
         buildable=bool(data.get("buildable")),
         layer=_layer(data.get("layer")),
+        can_write=_permitted(data, "write"),
     )
 
 
@@ -616,6 +632,7 @@ def _account(data: dict) -> Account:
         is_staff=bool(data.get("is_staff")),
         github_login=data.get("github_login") or "",
         has_github_token=bool(data.get("has_github_token")),
+        namespaces=list(data.get("namespaces") or [data["username"]]),
     )
 
 
@@ -872,3 +889,164 @@ def read_log(creds: Credentials, uuid: str, offset: int = 0) -> LogChunk:
 def get_webhook(creds: Credentials, name: str) -> Webhook:
     body = _request("GET", f"/api/v1/hooks/github/{_path(name)}/", creds=creds)
     return Webhook(url=body["url"], secret=body["secret"])
+
+
+# Teams (extensions of our API; another Tutum server answers 404 and the pages say so).
+
+ROLES = ("Reader", "Writer", "Owner")
+
+
+@dataclass(frozen=True)
+class Team:
+    name: str
+    description: str
+    role: str | None
+    member_count: int
+    image_count: int
+    created: datetime | None
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == "Owner"
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in ("Writer", "Owner")
+
+
+@dataclass(frozen=True)
+class Member:
+    username: str
+    display_name: str
+    role: str
+    joined: datetime | None
+
+
+@dataclass(frozen=True)
+class TeamInvitation:
+    id: int
+    team: str
+    role: str
+    username: str | None  # None: a link anyone signed in may accept once
+    invited_by: str
+    created: datetime | None
+    expires: datetime | None
+    is_expired: bool
+
+
+@dataclass(frozen=True)
+class NewTeamInvitation:
+    invitation: TeamInvitation
+    token: str | None = field(repr=False, default=None)
+
+
+def _team(data: dict) -> Team:
+    return Team(
+        name=data["name"],
+        description=data.get("description") or "",
+        role=data.get("role"),
+        member_count=int(data.get("member_count") or 0),
+        image_count=int(data.get("image_count") or 0),
+        created=parse_date(data.get("created")),
+    )
+
+
+def _member(data: dict) -> Member:
+    return Member(
+        username=data["username"],
+        display_name=data.get("display_name") or "",
+        role=data["role"],
+        joined=parse_date(data.get("joined")),
+    )
+
+
+def _team_invitation(data: dict) -> TeamInvitation:
+    return TeamInvitation(
+        id=int(data["id"]),
+        team=data["team"],
+        role=data["role"],
+        username=data.get("username"),
+        invited_by=data.get("invited_by") or "",
+        created=parse_date(data.get("created")),
+        expires=parse_date(data.get("expires")),
+        is_expired=bool(data.get("is_expired")),
+    )
+
+
+def _team_path(team: str, rest: str = "") -> str:
+    return f"/api/v1/team/{quote(team, safe='')}/{rest}"
+
+
+def list_teams(creds: Credentials) -> list[Team]:
+    body = _request("GET", "/api/v1/team/", creds=creds, params={"limit": 100})
+    return [_team(t) for t in body.get("objects") or []]
+
+
+def create_team(creds: Credentials, name: str, description: str = "") -> Team:
+    body = {"name": name, "description": description}
+    return _team(_request("POST", "/api/v1/team/", creds=creds, json=body))
+
+
+def get_team(creds: Credentials, team: str) -> Team:
+    return _team(_request("GET", _team_path(team), creds=creds))
+
+
+def update_team(creds: Credentials, team: str, description: str) -> Team:
+    body = {"description": description}
+    return _team(_request("PATCH", _team_path(team), creds=creds, json=body))
+
+
+def delete_team(creds: Credentials, team: str) -> None:
+    _request("DELETE", _team_path(team), creds=creds)
+
+
+def list_members(creds: Credentials, team: str) -> list[Member]:
+    body = _request("GET", _team_path(team, "member/"), creds=creds, params={"limit": 100})
+    return [_member(m) for m in body.get("objects") or []]
+
+
+def change_role(creds: Credentials, team: str, username: str, role: str) -> Member:
+    path = _team_path(team, f"member/{quote(username, safe='')}/")
+    return _member(_request("PATCH", path, creds=creds, json={"role": role}))
+
+
+def remove_member(creds: Credentials, team: str, username: str) -> None:
+    _request("DELETE", _team_path(team, f"member/{quote(username, safe='')}/"), creds=creds)
+
+
+def list_team_invitations(creds: Credentials, team: str) -> list[TeamInvitation]:
+    body = _request("GET", _team_path(team, "invitation/"), creds=creds, params={"limit": 100})
+    return [_team_invitation(i) for i in body.get("objects") or []]
+
+
+def invite_to_team(
+    creds: Credentials, team: str, role: str, username: str = ""
+) -> NewTeamInvitation:
+    """By username (they accept on their Teams page), or a link when `username` is empty."""
+    body = {"role": role, **({"username": username} if username else {})}
+    made = _request("POST", _team_path(team, "invitation/"), creds=creds, json=body)
+    return NewTeamInvitation(_team_invitation(made), made.get("token"))
+
+
+def cancel_team_invitation(creds: Credentials, team: str, invitation_id: int) -> None:
+    _request("DELETE", _team_path(team, f"invitation/{invitation_id}/"), creds=creds)
+
+
+def my_team_invitations(creds: Credentials) -> list[TeamInvitation]:
+    body = _request("GET", "/api/v1/account/invitation/", creds=creds, params={"limit": 100})
+    return [_team_invitation(i) for i in body.get("objects") or []]
+
+
+def answer_team_invitation(creds: Credentials, invitation_id: int, *, accept: bool) -> None:
+    path = f"/api/v1/account/invitation/{invitation_id}/"
+    _request("POST" if accept else "DELETE", path, creds=creds)
+
+
+def open_team_link(creds: Credentials, token: str) -> TeamInvitation:
+    path = f"/api/v1/team-invitation/{quote(token, safe='')}/"
+    return _team_invitation(_request("GET", path, creds=creds))
+
+
+def answer_team_link(creds: Credentials, token: str, *, accept: bool) -> None:
+    path = f"/api/v1/team-invitation/{quote(token, safe='')}/"
+    _request("POST" if accept else "DELETE", path, creds=creds)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from images import account_views, joining_views, people_views, start_views, views
+from images import (
+    account_views,
+    joining_views,
+    people_views,
+    start_views,
+    team_views,
+    views,
+)
 
 app_name = "images"
 NAME = r"(?P<name>(?:(?!/-/)[^?#])+?)"
@@ -46,6 +53,33 @@ urlpatterns = [
         "people/<str:username>/<slug:change>/",
         people_views.person_change,
         name="person-change",
+    ),
+    path("teams/", team_views.teams, name="teams"),
+    # `-` is never a team name, so these cannot collide with a team's pages.
+    path("teams/-/join/<str:token>/", team_views.team_join, name="team-join"),
+    path(
+        "teams/-/invitations/<int:invitation_id>/",
+        team_views.invitation_answer,
+        name="team-invitation-answer",
+    ),
+    path("teams/<str:team>/", team_views.team_detail, name="team"),
+    path("teams/<str:team>/invite/", team_views.team_invite, name="team-invite"),
+    path(
+        "teams/<str:team>/invitations/<int:invitation_id>/cancel/",
+        team_views.team_invitation_cancel,
+        name="team-invitation-cancel",
+    ),
+    path("teams/<str:team>/settings/", team_views.team_settings, name="team-settings"),
+    path("teams/<str:team>/delete/", team_views.team_delete, name="team-delete"),
+    path(
+        "teams/<str:team>/members/<str:username>/role/",
+        team_views.member_role,
+        name="team-member-role",
+    ),
+    path(
+        "teams/<str:team>/members/<str:username>/remove/",
+        team_views.member_remove,
+        name="team-member-remove",
     ),
     path("account/", account_views.account, name="account"),
     path("account/password/", account_views.password_change, name="password"),

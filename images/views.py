@@ -193,16 +193,17 @@ def tag_detail(request, name: str, tag: str):
     tag_obj = services.get_tag(request.api, name, tag)
     context = {"name": name, "tag": tag_obj, "run_command": docker_run_command(tag_obj, name)}
     if tag_obj.buildable:  # only tags with a build setting are built here
-        context.update(_build_context(request, name, tag))
+        context.update(_build_context(request, name, tag, can_write=tag_obj.can_write))
     return render(request, "images/tag_detail.html", context)
 
 
-def _build_context(request, name: str, tag: str) -> dict:
-    """The tag's build history and its latest build with the start of its log."""
+def _build_context(request, name: str, tag: str, *, can_write: bool) -> dict:
+    """The tag's build history and its latest build with the start of its log; `can_write`:
+    whether the person may build and cancel (else those buttons are not shown)."""
     history = services.list_builds(request.api, name, tag)
     latest = history.items[0] if history.items else None
     log = services.read_log(request.api, latest.uuid) if latest else None
-    return {"history": history, "build": latest, "log": log}
+    return {"history": history, "build": latest, "log": log, "can_write": can_write}
 
 
 @api_login_required
@@ -224,7 +225,7 @@ def tag_build(request, name: str, tag: str):
         return redirect("images:tag", name, tag)
     context = {"name": name, "tag_name": tag, "state": "Building"}
     if request.POST.get("where") == "page":
-        context.update(_build_context(request, name, tag), oob=True)
+        context.update(_build_context(request, name, tag, can_write=True), oob=True)
     return render(request, "images/_build_started.html", context)
 
 
@@ -244,7 +245,12 @@ def tag_state(request, name: str, tag: str):
 
 @api_login_required
 def build_history(request, name: str, tag: str):
-    context = {"name": name, "tag_name": tag, **_build_context(request, name, tag)}
+    can_write = services.get_tag(request.api, name, tag).can_write
+    context = {
+        "name": name,
+        "tag_name": tag,
+        **_build_context(request, name, tag, can_write=can_write),
+    }
     return render(request, "images/_build_panel.html", context)
 
 
@@ -258,8 +264,8 @@ def build_cancel(request, name: str, tag: str, uuid: str):
     except services.Conflict as error:
         outcome = (messages.INFO, error.message)
     if request.htmx:  # the panel shows the outcome itself
-        context = {"name": name, "tag_name": tag, **_build_context(request, name, tag)}
-        return render(request, "images/_build_panel.html", context)
+        built = _build_context(request, name, tag, can_write=True)
+        return render(request, "images/_build_panel.html", {"name": name, "tag_name": tag, **built})
     messages.add_message(request, *outcome)
     return redirect("images:tag", name, tag)
 
@@ -276,6 +282,7 @@ def build_log(request, name: str, tag: str, uuid: str):
     if log.state != request.GET.get("shown"):
         # Queued → Building: the summary above the log changes too (once, not every poll).
         context["build"] = services.get_build(request.api, uuid)
+        context["can_write"] = services.get_tag(request.api, name, tag).can_write
     return render(request, "images/_log_chunk.html", context)
 
 
@@ -295,14 +302,34 @@ def _rows_from_post(post) -> list[dict]:
     return rows
 
 
+def _namespace_options(request) -> dict:
+    """Where the person may add images (their namespace and their teams'), for the form's
+    suggestions and its "Owned by" choice; another Tutum server has no such list."""
+    try:
+        namespaces = services.get_account(request.api).namespaces
+        registry = services.our_registry(request.api)
+    except (services.NotFound, services.ApiError):
+        return {"namespaces": [request.api.username]}
+    return {"namespaces": namespaces, "registry_host": registry.host if registry else ""}
+
+
 def _image_form_page(request, image: services.Image | None):
     """Register (image None) or edit; adding/removing setting rows re-renders the form."""
     editing = image is not None
     template = "images/_image_form.html" if request.htmx else "images/image_form.html"
     context = {"image": image, "editing": editing}
+    if editing:
+        options = {"editing": True}
+    elif request.method == "POST" and not ({"add_row", "remove_row"} & request.POST.keys()):
+        # The API checks the team; asking for the list first would be one more call that
+        # could fail before the change is even sent.
+        posted = request.POST.get("team", "")
+        options = {"namespaces": [request.api.username, *([posted] if posted else [])]}
+    else:
+        options = _namespace_options(request)
     if request.method == "GET":
         initial, rows = initial_for(image) if editing else ({"autotests": "OFF"}, [])
-        form = ImageForm(initial=initial, editing=editing)
+        form = ImageForm(initial=initial, **options)
         formset = BuildSettingFormSet(initial=rows, prefix=SETTINGS_PREFIX)
         return render(request, template, {**context, "form": form, "formset": formset})
     if "add_row" in request.POST or "remove_row" in request.POST:
@@ -316,10 +343,10 @@ def _image_form_page(request, image: services.Image | None):
         initial = {k: v for k, v in request.POST.items() if k in ImageForm.base_fields}
         initial.pop("password", None)
         initial.pop("source_token", None)
-        form = ImageForm(initial=initial, editing=editing)
+        form = ImageForm(initial=initial, **options)
         formset = BuildSettingFormSet(initial=rows, prefix=SETTINGS_PREFIX)
         return render(request, template, {**context, "form": form, "formset": formset})
-    form = ImageForm(request.POST, editing=editing)
+    form = ImageForm(request.POST, **options)
     formset = BuildSettingFormSet(request.POST, prefix=SETTINGS_PREFIX)
     has_rows = formset.is_valid() and any(f.cleaned_data for f in formset.forms)
     if form.is_valid() and has_rows and not form.cleaned_data["source_owner"]:

@@ -124,6 +124,7 @@ def test_your_account_shows_who_you_are_and_never_the_token(api, alice):
         "is_staff": False,
         "github_login": "alice-gh",
         "has_github_token": True,
+        "namespaces": ["alice"],
     }
     assert "ghp_private" not in changed.content.decode()
     assert "ghp_private" not in Profile.objects.get(user=alice.user).github_token_encrypted

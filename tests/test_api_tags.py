@@ -37,6 +37,7 @@ def test_a_tag_has_every_field_of_the_spec(api, alice, make_image):
         "name": "latest",
         "resource_uri": f"/api/v1/image/{H}/alice/image1/tag/latest/",
         "state": "Success",
+        "permissions": {"read": True, "write": True, "manage": True},
     }
 
 

@@ -58,9 +58,7 @@ def test_team_names_and_usernames_share_one_name_space(settings, api, alice, bob
         "name": ["Someone here has this name as their username."]
     }
     assert taken_by_team.status_code == 400
-    assert taken_by_team.json()["fields"] == {
-        "username": ["A team has this name: choose another."]
-    }
+    assert taken_by_team.json()["fields"] == {"username": ["A team has this name: choose another."]}
     assert bad.json()["fields"]["name"][0].startswith("A team name is 2 to 30 lowercase")
 
 
@@ -183,10 +181,10 @@ def test_a_link_invitation_works_once_for_whoever_signed_in_opens_it(
     made = api.post("/api/v1/team/web/invitation/", {"role": "Writer"})
     token = made.json()["token"]
 
-    shown = client(bob).get(f"/api/v1/invitation/{token}/")
-    joined = client(bob).post(f"/api/v1/invitation/{token}/")
-    reused = client(carol).post(f"/api/v1/invitation/{token}/")
-    anonymous = ApiClient().get(f"/api/v1/invitation/{token}/")
+    shown = client(bob).get(f"/api/v1/team-invitation/{token}/")
+    joined = client(bob).post(f"/api/v1/team-invitation/{token}/")
+    reused = client(carol).post(f"/api/v1/team-invitation/{token}/")
+    anonymous = ApiClient().get(f"/api/v1/team-invitation/{token}/")
 
     assert made.status_code == 201 and made.headers["Cache-Control"] == "no-store"
     assert made.json()["username"] is None
@@ -215,7 +213,7 @@ def test_cancelling_a_link_invitation_stops_the_link(api, alice, bob, make_team)
     made = api.post("/api/v1/team/web/invitation/", {"role": "Reader"}).json()
 
     cancelled = api.delete(f"/api/v1/team/web/invitation/{made['id']}/")
-    opened = client(bob).post(f"/api/v1/invitation/{made['token']}/")
+    opened = client(bob).post(f"/api/v1/team-invitation/{made['token']}/")
 
     assert cancelled.status_code == 204
     assert opened.status_code == 400
