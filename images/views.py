@@ -160,9 +160,9 @@ def image_detail(request, name: str):
         return render(request, "images/_tag_rows.html", context)
     image = services.get_image(request.api, name)
     context.update(image=image, pull_command=pull_command(image), webhook=None)
-    if image.build_source and image.build_source.build_settings:
-        # Only the owner may see the secret; others get no webhook section.
-        with suppress(services.ApiError, services.NotFound):
+    if image.can_write and image.build_source and image.build_source.build_settings:
+        # Only those who may change the image see the secret; others get no webhook section.
+        with suppress(services.ApiError, services.NotFound, services.Forbidden):
             context["webhook"] = services.get_webhook(request.api, name)
     return render(request, "images/image_detail.html", context)
 
