@@ -58,9 +58,7 @@ def test_team_names_and_usernames_share_one_name_space(settings, api, alice, bob
         "name": ["Someone here has this name as their username."]
     }
     assert taken_by_team.status_code == 400
-    assert taken_by_team.json()["fields"] == {
-        "username": ["A team has this name: choose another."]
-    }
+    assert taken_by_team.json()["fields"] == {"username": ["A team has this name: choose another."]}
     assert bad.json()["fields"]["name"][0].startswith("A team name is 2 to 30 lowercase")
 
 
