@@ -1,5 +1,5 @@
-"""Who may do what, as HTTP: images found by the visibility rule (teams.access) or 404, and
-staff-only routes."""
+"""Who may do what, as HTTP: images found by the visibility rule (teams.access) or 404,
+staff-only routes, and the few endpoints a team access token may use."""
 
 from __future__ import annotations
 
@@ -10,6 +10,38 @@ from records.models import Image
 from registry import public_images
 from teams import access
 from teams.access import Ability
+from teams.tokens import NOT_FOR_TOKENS, TokenPrincipal
+
+# The methods of a view marked with @token_allowed, read by TeamTokensWhereAllowed.
+_TOKEN_METHODS = "team_token_methods"
+
+
+def token_allowed(*methods: str):
+    """Let team access tokens call these methods of a view (above @api_view, like
+    @extend_schema); every other endpoint and method refuses them with a 403."""
+    allowed = frozenset(methods) | ({"HEAD"} if "GET" in methods else set())
+
+    def mark(view):
+        setattr(view.cls, _TOKEN_METHODS, allowed)
+        return view
+
+    return mark
+
+
+def is_team_token(request) -> bool:
+    return isinstance(request.user, TokenPrincipal)
+
+
+class TeamTokensWhereAllowed(BasePermission):
+    """A team access token reaches only what it is for: reading, pushing and building the
+    images in its scope. A person is not concerned."""
+
+    message = NOT_FOR_TOKENS
+
+    def has_permission(self, request, view) -> bool:
+        if not isinstance(request.user, TokenPrincipal):
+            return True
+        return request.method in getattr(view, _TOKEN_METHODS, ())
 
 
 class IsStaff(BasePermission):
@@ -31,9 +63,11 @@ def image_list_queryset(user):
 def get_image(request, name: str) -> Image:
     """The visible image `name`; a public name seen for the first time is looked up."""
     image = image_list_queryset(request.user).filter(name=name).first()
+    # A token sees none of the public images a lookup would add.
     if (
         image is None
         and request.method == "GET"
+        and not is_team_token(request)
         and not Image.objects.filter(name=name).exists()
         and public_images.inspect_public_image(name) is not None
     ):

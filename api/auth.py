@@ -2,7 +2,8 @@
 
 `Basic base64(user:apikey)` (python-tutum, go-tutum, the CLI with TUTUM_APIKEY), `Basic
 base64(user:password)` (the CLI after `tutum login`) and `ApiKey user:apikey` (the spec). Which
-credentials are good is accounts.credentials' business; this module speaks HTTP.
+credentials are good is accounts.credentials' business (teams.tokens' for a team access token,
+`<team>+<name>`); this module speaks HTTP.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import binascii
 from rest_framework import authentication, exceptions
 
 from accounts.credentials import SignInsPaused, refusal_message, user_for_credentials
+from teams import tokens as team_tokens
 
 REALM = 'Basic realm="tutumweb API", charset="UTF-8"'
 
@@ -49,7 +51,8 @@ class Throttled(exceptions.Throttled):
 
 
 class TutumAuthentication(authentication.BaseAuthentication):
-    """Every API endpoint: a username with one of that user's API keys, or with the password."""
+    """Every API endpoint: a username with one of that user's API keys, or with the password;
+    or a team access token (which api.access.TeamTokensWhereAllowed keeps to its endpoints)."""
 
     def authenticate(self, request):
         header = request.META.get("HTTP_AUTHORIZATION", "")
@@ -62,6 +65,12 @@ class TutumAuthentication(authentication.BaseAuthentication):
                 "'Basic base64(username:password)' or 'ApiKey username:apikey'."
             )
         scheme, username, secret = parsed
+        if team_tokens.is_token_username(username):
+            # Never a person's login, so never a password that django-axes would count.
+            principal = team_tokens.principal_for(username, secret)
+            if principal is None:
+                raise exceptions.AuthenticationFailed(team_tokens.REFUSAL)
+            return principal, principal.token
         try:
             result = user_for_credentials(request._request, scheme, username, secret)
         except SignInsPaused as paused:

@@ -18,7 +18,14 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from api import uris
-from api.access import get_image, require, visible_images
+from api.access import (
+    TeamTokensWhereAllowed,
+    get_image,
+    is_team_token,
+    require,
+    token_allowed,
+    visible_images,
+)
 from api.pagination import envelope_serializer, paginate
 from api.representations import build_json, buildable_tags, tag_json
 from api.schema import ERROR, NAME, PAGE_PARAMS, TAG
@@ -67,6 +74,7 @@ def _history(tag: Tag):
         404: ERROR,
     },
 )
+@token_allowed("GET", "POST")
 @api_view(["GET", "POST"])
 def tag_build(request, name: str, tag: str):
     image = get_image(request, name)
@@ -82,9 +90,9 @@ def tag_build(request, name: str, tag: str):
     require(request, image, Ability.WRITE)
     body = BuildRequestSerializer(data=request.data or {})
     body.is_valid(raise_exception=True)
-    build = build_rules.start_build(
-        image, tag, user=request.user, trigger=body.validated_data["trigger"]
-    )
+    # A token is no person to record (the build's trigger says the API started it).
+    person = None if is_team_token(request) else request.user
+    build = build_rules.start_build(image, tag, user=person, trigger=body.validated_data["trigger"])
     tag_obj = Tag.objects.select_related("layer").get(pk=build.tag_id)
     response = Response(
         tag_json(tag_obj, image.name, buildable_tags(image), access.abilities(request.user, image)),
@@ -116,6 +124,7 @@ def _build_response(build: Build) -> dict:
     summary="Get a build",
     responses={200: BuildSerializer, 401: ERROR, 404: ERROR},
 )
+@token_allowed("GET")
 @api_view(["GET"])
 def build_detail(request, uuid: str):
     build = _get_build(request, uuid)
@@ -135,6 +144,7 @@ def build_detail(request, uuid: str):
     parameters=[OpenApiParameter("offset", int, description="Characters already read.")],
     responses={200: BuildLogSerializer, 400: ERROR, 401: ERROR, 404: ERROR},
 )
+@token_allowed("GET")
 @api_view(["GET"])
 def build_log(request, uuid: str):
     build = _get_build(request, uuid)
@@ -220,7 +230,7 @@ def _payload(request) -> dict:
     auth=[],
 )
 @api_view(["GET", "POST"])
-@permission_classes([AllowAny])
+@permission_classes([AllowAny, TeamTokensWhereAllowed])
 def github_webhook(request, name: str):
     if request.method == "GET":
         if request.user is None:

@@ -57,7 +57,10 @@ def filter_images(params, queryset: QuerySet, user) -> QuerySet:
         if value is not None:
             queryset = queryset.filter(**{field: value})
     is_user_image = _boolean(params, "is_user_image")
-    if is_user_image is True:
+    if is_user_image is not None and user.pk is None:
+        # A team access token is no person: it owns none of the images it sees.
+        queryset = queryset.none() if is_user_image else queryset
+    elif is_user_image is True:
         queryset = queryset.filter(owner=user)
     elif is_user_image is False:
         queryset = queryset.exclude(owner=user)

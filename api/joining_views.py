@@ -17,7 +17,7 @@ from rest_framework.response import Response
 
 from accounts import invitations, joining
 from api import uris
-from api.access import IsStaff
+from api.access import IsStaff, TeamTokensWhereAllowed
 from api.pagination import envelope_serializer, paginate
 from api.schema import ERROR, PAGE_PARAMS
 from api.serializers import (
@@ -83,7 +83,7 @@ def _issued(issued: invitations.Issued, status_code: int) -> Response:
     responses={201: NewInvitationSerializer, 400: ERROR, 401: ERROR, 403: ERROR},
 )
 @api_view(["GET", "POST"])
-@permission_classes([IsAuthenticated, IsStaff])
+@permission_classes([IsAuthenticated, TeamTokensWhereAllowed, IsStaff])
 def invitation_list(request):
     if request.method == "POST":
         serializer = InvitationCreateSerializer(data=request.data)
@@ -109,7 +109,7 @@ def invitation_list(request):
     responses={204: None, 401: ERROR, 403: ERROR, 404: ERROR},
 )
 @api_view(["GET", "DELETE"])
-@permission_classes([IsAuthenticated, IsStaff])
+@permission_classes([IsAuthenticated, TeamTokensWhereAllowed, IsStaff])
 def invitation_detail(request, invitation_id: int):
     invitation = invitations.get_pending(invitation_id)
     if request.method == "DELETE":
@@ -126,7 +126,7 @@ def invitation_detail(request, invitation_id: int):
     responses={200: NewInvitationSerializer, 401: ERROR, 403: ERROR, 404: ERROR},
 )
 @api_view(["POST"])
-@permission_classes([IsAuthenticated, IsStaff])
+@permission_classes([IsAuthenticated, TeamTokensWhereAllowed, IsStaff])
 def invitation_resend(request, invitation_id: int):
     issued = invitations.resend(invitations.get_pending(invitation_id))
     return _issued(issued, status.HTTP_200_OK)

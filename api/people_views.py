@@ -20,7 +20,7 @@ from rest_framework.response import Response
 
 from accounts import mail, passwords, people
 from api import uris
-from api.access import IsStaff
+from api.access import IsStaff, TeamTokensWhereAllowed
 from api.pagination import envelope_serializer, paginate
 from api.schema import ERROR, PAGE_PARAMS
 from api.serializers import (
@@ -61,7 +61,7 @@ def person_json(user) -> dict:
     },
 )
 @api_view(["GET"])
-@permission_classes([IsAuthenticated, IsStaff])
+@permission_classes([IsAuthenticated, TeamTokensWhereAllowed, IsStaff])
 def user_list(request):
     found, meta = paginate(request, people.people())
     return Response({"meta": meta, "objects": [person_json(user) for user in found]})
@@ -84,7 +84,7 @@ def user_list(request):
     responses={200: PersonSerializer, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR},
 )
 @api_view(["GET", "PATCH"])
-@permission_classes([IsAuthenticated, IsStaff])
+@permission_classes([IsAuthenticated, TeamTokensWhereAllowed, IsStaff])
 def user_detail(request, username: str):
     user = people.person(username)
     if request.method == "PATCH":
@@ -106,7 +106,7 @@ def user_detail(request, username: str):
     responses={200: ResetLinkSerializer, 401: ERROR, 403: ERROR, 404: ERROR},
 )
 @api_view(["POST"])
-@permission_classes([IsAuthenticated, IsStaff])
+@permission_classes([IsAuthenticated, TeamTokensWhereAllowed, IsStaff])
 def user_reset_link(request, username: str):
     user = people.person(username)
     uid, token = passwords.reset_link_parts(user)

@@ -23,6 +23,7 @@ from api.auth import REALM, Throttled, parse_authorization
 from registry import events as push_events
 from registry import tokens
 from registry.client import RegistryError
+from teams import tokens as team_tokens
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,9 @@ def _unauthorized(message: str, challenge: str) -> Response:
     operation_id="registry_token",
     summary="Token for our registry (Docker registry token protocol)",
     description=(
-        "Called by registry clients with Basic username:apikey (or password). Grants only "
-        "the actions the user may do; an empty `access` is a valid answer."
+        "Called by registry clients with Basic username:apikey (or password), or a team "
+        "access token's `<team>+<name>:secret`. Grants only the actions the user (or the "
+        "token, in its scope) may do; an empty `access` is a valid answer."
     ),
     parameters=[
         OpenApiParameter("service", str, required=True),
@@ -79,7 +81,12 @@ def registry_token(request):
             return _unauthorized("Send Basic username:apikey.", REALM)
         _, username, secret = parsed
         grant = tokens.build_grant(username, secret)
-        if grant is None:
+        if grant is None and team_tokens.is_token_username(username):
+            # `docker login -u <team>+<token>`: a token only, never a password to count.
+            user = team_tokens.principal_for(username, secret)
+            if user is None:
+                return _unauthorized(team_tokens.REFUSAL, REALM)
+        elif grant is None:
             try:
                 result = user_for_credentials(request._request, "basic", username, secret)
             except SignInsPaused as paused:

@@ -24,7 +24,7 @@ from records.models import (
     Tag,
 )
 from records.rows import from_row
-from teams.access import Ability, Viewer
+from teams.access import Ability, TokenViewer, Viewer
 
 ICON_URL = "/static/img/docker.svg"
 
@@ -128,7 +128,7 @@ def _related_rows(ids: list[int]) -> tuple[list, list, list]:
     return tags, categories, sources
 
 
-def images_json(rows: list[dict], viewer: Viewer) -> list[dict]:
+def images_json(rows: list[dict], viewer: Viewer | TokenViewer) -> list[dict]:
     """Images (`IMAGE_FIELDS` rows) with their tags, categories and build sources, and what
     `viewer` may do with each."""
     ids = [row["pk"] for row in rows]

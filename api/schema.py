@@ -1,5 +1,5 @@
-"""OpenAPI pieces the views share, and the description of our authentication (a
-drf-spectacular extension, registered when this module is imported)."""
+"""OpenAPI pieces the views share, the description of our authentication (a drf-spectacular
+extension, registered when this module is imported) and the 403 team access tokens get."""
 
 from __future__ import annotations
 
@@ -39,3 +39,22 @@ class TutumAuthenticationScheme(OpenApiAuthenticationExtension):
                 "description": "Tutum's `ApiKey username:apikey`.",
             },
         ]
+
+
+def document_token_refusals(result, generator, request, public):
+    """A postprocessing hook: every signed-in operation that team access tokens may not use
+    (api.access.token_allowed) answers them 403, so each says so."""
+    for path, _, method, callback in generator.endpoints:
+        operation = result["paths"].get(path, {}).get(method.lower())
+        if not operation or not any("basicAuth" in s for s in operation.get("security", [])):
+            continue
+        if method in getattr(callback.cls, "team_token_methods", ()):
+            continue
+        operation["responses"].setdefault(
+            "403",
+            {
+                "content": {"application/json": {"schema": ERROR}},
+                "description": "Team access tokens may not use this endpoint.",
+            },
+        )
+    return result

@@ -1,13 +1,18 @@
-"""Teams (extensions): the shapes of teams, members and team invitations, read and written."""
+"""Teams (extensions): the shapes of teams, members, team invitations and team access tokens,
+read and written."""
 
 from __future__ import annotations
+
+import re
 
 from rest_framework import serializers
 
 from api.serializers import DateField, StrictSerializer
-from records.models import Role
+from records.models import Role, TeamToken
+from teams import tokens
 
 ROLE_HELP = "Reader, Writer or Owner."
+ACCESS_HELP = "pull, or push (pull and push, and build)."
 
 
 class TeamSerializer(serializers.Serializer):
@@ -74,3 +79,58 @@ class TeamInvitationCreateSerializer(StrictSerializer):
         help_text="Invite this person; leave it out to make a link instead.",
     )
     role = serializers.ChoiceField(choices=Role.choices, help_text=ROLE_HELP)
+
+
+class TeamTokenSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    resource_uri = serializers.CharField()
+    team = serializers.CharField()
+    name = serializers.CharField()
+    username = serializers.CharField(
+        help_text="What it logs in as (`<team>+<name>`), with its secret as the password."
+    )
+    prefix = serializers.CharField(help_text="The secret's first characters, to tell tokens apart.")
+    access = serializers.ChoiceField(choices=TeamToken.Access.choices, help_text=ACCESS_HELP)
+    all_images = serializers.BooleanField(
+        help_text="Every image of the team, those to come included; false: only `images`."
+    )
+    images = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The resource URIs of the chosen images (empty for the whole team).",
+    )
+    created = DateField()
+    created_by = serializers.CharField(
+        allow_null=True, help_text="Who made it (null once they are gone: it stays the team's)."
+    )
+    expires = DateField()
+    last_used = DateField(allow_null=True)
+    is_expired = serializers.BooleanField()
+
+
+class NewTeamTokenSerializer(TeamTokenSerializer):
+    secret = serializers.CharField(
+        help_text="The password to log in with, in this answer only (only its digest is kept)."
+    )
+
+
+class TeamTokenCreateSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=50, help_text=tokens.NAME_RULE)
+    access = serializers.ChoiceField(
+        choices=TeamToken.Access.choices, default=TeamToken.Access.PULL, help_text=ACCESS_HELP
+    )
+    images = serializers.ListField(
+        child=serializers.CharField(max_length=300),
+        required=False,
+        max_length=1000,
+        help_text="Only these images of the team (names or resource URIs); leave it out for "
+        "every image of the team.",
+    )
+    expires = serializers.DateTimeField(
+        help_text="When it stops working, at most a year from now (ISO 8601: 2027-06-30 or "
+        "2027-06-30T12:00:00Z)."
+    )
+
+    def validate_images(self, value: list[str]) -> list[str]:
+        # Clients may send an image's URI, as the API returns it.
+        matches = [re.fullmatch(r"/api/v1/image/(.+)/", item) for item in value]
+        return [m.group(1) if m else item for m, item in zip(matches, value, strict=True)]

@@ -1,5 +1,5 @@
-"""Teams (extensions): shared namespaces run by their Owners, members with roles, and
-invitations by username or by link."""
+"""Teams (extensions): shared namespaces run by their Owners, members with roles,
+invitations by username or by link, and the team's access tokens."""
 
 from __future__ import annotations
 
@@ -16,19 +16,24 @@ from api.team_serializers import (
     MemberPatchSerializer,
     MemberSerializer,
     NewTeamInvitationSerializer,
+    NewTeamTokenSerializer,
     TeamCreateSerializer,
     TeamInvitationCreateSerializer,
     TeamInvitationSerializer,
     TeamPatchSerializer,
     TeamSerializer,
+    TeamTokenCreateSerializer,
+    TeamTokenSerializer,
 )
-from records.models import Membership, Team, TeamInvitation
+from records.models import Membership, Team, TeamInvitation, TeamToken
 from teams import invitations, membership
+from teams import tokens as team_tokens
 
 TEAM = OpenApiParameter("team", str, OpenApiParameter.PATH, description="The team's name.")
 USERNAME = OpenApiParameter("username", str, OpenApiParameter.PATH)
 INVITATION_ID = OpenApiParameter("invitation_id", int, OpenApiParameter.PATH)
 TOKEN = OpenApiParameter("token", str, OpenApiParameter.PATH, description="The link's secret.")
+TOKEN_ID = OpenApiParameter("token_id", int, OpenApiParameter.PATH)
 
 
 def team_uri(name: str) -> str:
@@ -72,6 +77,27 @@ def invitation_json(invitation: TeamInvitation) -> dict:
         "created": uris.rfc2822(invitation.created),
         "expires": uris.rfc2822(invitation.expires),
         "is_expired": invitation.is_expired,
+    }
+
+
+def token_json(token: TeamToken) -> dict:
+    """A team access token (teams.tokens.tokens_of loads its team, maker and images)."""
+    team = token.team.name
+    return {
+        "id": token.pk,
+        "resource_uri": f"{team_uri(team)}token/{token.pk}/",
+        "team": team,
+        "name": token.name,
+        "username": team_tokens.username_of(token),
+        "prefix": token.prefix,
+        "access": token.access,
+        "all_images": token.all_images,
+        "images": [] if token.all_images else [uris.image_uri(i.name) for i in token.images.all()],
+        "created": uris.rfc2822(token.created),
+        "created_by": token.created_by.get_username() if token.created_by else None,
+        "expires": uris.rfc2822(token.expires),
+        "last_used": uris.rfc2822(token.last_used),
+        "is_expired": token.is_expired,
     }
 
 
@@ -345,3 +371,71 @@ def invitation_link(request, token: str):
         return Response(status=status.HTTP_204_NO_CONTENT)
     member = invitations.accept(request.user, invitation)
     return Response(member_json(member), status=status.HTTP_201_CREATED)
+
+
+@extend_schema(
+    methods=["GET"],
+    operation_id="team_tokens_list",
+    summary="A team's access tokens, expired ones included (Owners)",
+    parameters=[TEAM, *PAGE_PARAMS],
+    responses={
+        200: envelope_serializer("TeamTokenList", TeamTokenSerializer(many=True)),
+        400: ERROR,
+        401: ERROR,
+        403: ERROR,
+        404: ERROR,
+    },
+)
+@extend_schema(
+    methods=["POST"],
+    operation_id="team_tokens_create",
+    summary="Make a team access token (Owners); the answer is the only time its secret is shown",
+    description=(
+        "The token logs in as `<team>+<name>` with the secret as its password, wherever a "
+        "password or an API key works (`docker login`, `buildah login`, the image, tag, layer "
+        "and build endpoints): to pull the team's images (or only those in `images`), and with "
+        "`access: push` to push and build them too; every other endpoint refuses it with 403. "
+        "It belongs to the team, so it keeps working when the person who made it leaves."
+    ),
+    parameters=[TEAM],
+    request=TeamTokenCreateSerializer,
+    responses={201: NewTeamTokenSerializer, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR},
+)
+@api_view(["GET", "POST"])
+def team_token_list(request, team: str):
+    found = _owned_team(request, team)
+    if request.method == "POST":
+        body = TeamTokenCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        token, secret = team_tokens.make_token(request.user, found, **body.validated_data)
+        return Response(
+            {**token_json(token), "secret": secret},
+            status=status.HTTP_201_CREATED,
+            headers={"Cache-Control": "no-store"},
+        )
+    found_tokens, meta = paginate(request, team_tokens.tokens_of(found))
+    return Response({"meta": meta, "objects": [token_json(t) for t in found_tokens]})
+
+
+@extend_schema(
+    methods=["GET"],
+    operation_id="team_tokens_retrieve",
+    summary="A team access token (Owners); never its secret",
+    parameters=[TEAM, TOKEN_ID],
+    responses={200: TeamTokenSerializer, 401: ERROR, 403: ERROR, 404: ERROR},
+)
+@extend_schema(
+    methods=["DELETE"],
+    operation_id="team_tokens_destroy",
+    summary="Revoke a team access token (Owners): refused at once, everywhere",
+    parameters=[TEAM, TOKEN_ID],
+    responses={204: None, 401: ERROR, 403: ERROR, 404: ERROR},
+)
+@api_view(["GET", "DELETE"])
+def team_token_detail(request, team: str, token_id: int):
+    found = _owned_team(request, team)
+    token = team_tokens.get_token(found, token_id)
+    if request.method == "DELETE":
+        team_tokens.revoke(token)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+    return Response(token_json(token))

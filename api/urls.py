@@ -71,6 +71,12 @@ urlpatterns = [
         team_views.team_invitation_detail,
         name="team-invitation-detail",
     ),
+    path("team/<str:team>/token/", team_views.team_token_list, name="team-token-list"),
+    path(
+        "team/<str:team>/token/<int:token_id>/",
+        team_views.team_token_detail,
+        name="team-token-detail",
+    ),
     path("signup/", joining_views.signup, name="signup"),
     path("apikey/", account_views.apikey_list, name="apikey-list"),
     path("apikey/<int:key_id>/", account_views.apikey_detail, name="apikey-detail"),

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from accounts import keys
 from api import filters, registration
-from api.access import get_image, require, visible_images
+from api.access import get_image, is_team_token, require, token_allowed, visible_images
 from api.pagination import envelope_serializer, paginate
 from api.representations import (
     IMAGE_FIELDS,
@@ -76,6 +76,7 @@ def image_json(request, image: Image) -> dict:
     request=ImageWriteSerializer,
     responses={401: ERROR, 201: ImageSerializer, 400: ERROR, 409: ERROR},
 )
+@token_allowed("GET")
 @api_view(["GET", "POST"])
 def image_list(request):
     if request.method == "POST":
@@ -112,6 +113,7 @@ def image_list(request):
     parameters=[NAME],
     responses={401: ERROR, 204: None, 403: ERROR, 404: ERROR, 502: ERROR},
 )
+@token_allowed("GET")
 @api_view(["GET", "PATCH", "DELETE"])
 def image_detail(request, name: str):
     cli_tag = _cli_tag(request, name)
@@ -152,6 +154,7 @@ def image_detail(request, name: str):
         502: ERROR,
     },
 )
+@token_allowed("GET")
 @api_view(["GET"])
 def tag_list(request, name: str):
     image = get_image(request, name)
@@ -172,6 +175,7 @@ def tag_list(request, name: str):
     parameters=[NAME, TAG],
     responses={401: ERROR, 200: TagSerializer, 404: ERROR, 502: ERROR},
 )
+@token_allowed("GET")
 @api_view(["GET"])
 def tag_detail(request, name: str, tag: str):
     return _tag_response(request, name, tag)
@@ -196,8 +200,9 @@ def _cli_tag(request, name: str) -> tuple[str, str] | None:
 
 
 def _tag_response(request, name: str, tag: str) -> Response:
-    # The common case in one query: a known tag of a visible image, with its layer.
-    tag_obj = visible_tag(request.user.pk, name, tag)
+    # The common case in one query: a known tag of a visible image, with its layer. A team
+    # access token's scope is not in that query: it takes the way below.
+    tag_obj = None if is_team_token(request) else visible_tag(request.user.pk, name, tag)
     if tag_obj is None:
         image = get_image(request, name)  # a 404 naming the image, or a public lookup
         tag_obj = Tag.objects.filter(image=image, name=tag).select_related("layer").first()
@@ -216,6 +221,7 @@ def _tag_response(request, name: str, tag: str) -> Response:
     summary="Get a layer",
     responses={401: ERROR, 200: LayerSerializer, 404: ERROR},
 )
+@token_allowed("GET")
 @api_view(["GET"])
 def layer_detail(request, docker_id: str):
     layer = Layer.objects.filter(

@@ -217,6 +217,50 @@ class TeamInvitation(models.Model):
         return self.expires <= timezone.now()
 
 
+class TeamToken(models.Model):
+    """A team's access token (a robot account): logs in as `<team>+<name>` with its secret,
+    to pull (and, for `push`, push and build) the team's images, or only the chosen ones.
+
+    It belongs to the team, so it outlives the person who made it. Only the secret's digest
+    is kept: it is shown once, in the answer that makes the token.
+    """
+
+    class Access(models.TextChoices):
+        PULL = "pull", "Pull"
+        PUSH = "push", "Pull and push"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="tokens")
+    name = models.CharField(max_length=50)
+    secret_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(
+        max_length=8, editable=False, help_text="First characters, to tell tokens apart."
+    )
+    access = models.CharField(max_length=4, choices=Access.choices, default=Access.PULL)
+    all_images = models.BooleanField(
+        default=True, help_text="Every image of the team; otherwise only `images`."
+    )
+    images = models.ManyToManyField("Image", blank=True, related_name="team_tokens")
+    created = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    expires = models.DateTimeField(help_text="After this moment the token is refused everywhere.")
+    last_used = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "name"], name="one_token_name_per_team")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team}+{self.name}"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires <= timezone.now()
+
+
 class Image(models.Model):
     name = models.CharField(max_length=255, unique=True)
     # An image belongs to a person (`owner`) or to a team (`team`, with no owner, so that a

@@ -13,6 +13,7 @@ from django.utils import timezone
 from records.models import Build, Image, Layer, State, Tag, Team
 from registry import client as oci
 from registry.hosts import registry_for_host
+from teams import tokens as team_tokens
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,10 @@ def store_layer(config: oci.ImageConfig) -> Layer:
 
 def _owner_for(repository: str, actor_name: str):
     User = get_user_model()
-    for username in (actor_name, repository.split("/")[0]):
+    # A team access token (`<team>+<name>`, see teams.tokens) is nobody: no person owns what
+    # it pushes (into its team's namespace, which makes the team's image anyway).
+    actor = "" if team_tokens.is_token_username(actor_name) else actor_name
+    for username in (actor, repository.split("/")[0]):
         if username:
             user = User.objects.filter(username=username).first()
             if user is not None:

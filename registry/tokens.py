@@ -174,7 +174,9 @@ def _repository_actions(user, repository: str, wanted: list[str]) -> list[str]:
 
 
 def granted_access(user, scopes: list[str]) -> list[dict]:
-    """What `user` (None = anonymous) may do of what `scopes` ask; unknown scopes are dropped."""
+    """What `user` (None = anonymous; or a team access token, teams.tokens.TokenPrincipal,
+    which teams.access keeps to its scope) may do of what `scopes` ask; unknown scopes are
+    dropped."""
     access = []
     for scope in scopes:
         parsed = parse_scope(scope)

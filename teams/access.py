@@ -5,6 +5,10 @@ An image belongs to a person (its owner may do everything with it) or to a team 
 may do what their role allows). Anyone signed in may read a public image; anyone else's
 private image does not exist for them (404). Staff may do everything. The API asks everyone
 to sign in; the registry lets anonymous clients pull public images.
+
+A team access token (teams.tokens.TokenPrincipal) is no person: it sees the images in its
+scope (its team's, or the chosen ones) and no others, public or not; it reads them, a push
+token also writes (pushes and builds), and none manages.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
 from records.models import Image, Membership, Role, Team
+from teams.tokens import NOT_FOR_TOKENS, TokenPrincipal
 
 
 class Ability(StrEnum):
@@ -71,7 +76,29 @@ class Viewer:
         return self.abilities(image.owner_id, image.team_id, image.is_private_image)
 
 
-def viewer(user) -> Viewer:
+@dataclass(frozen=True)
+class TokenViewer:
+    """A team access token asking: what it may do with the images it can see (`Viewer`'s
+    interface; the images it is shown are the ones in its scope, see `visible_images`)."""
+
+    team_id: int
+    granted: frozenset[Ability]
+
+    def abilities(self, owner_id: int | None, team_id: int | None, is_private: bool):
+        return self.granted if team_id == self.team_id else NOTHING
+
+    def abilities_for(self, image: Image) -> frozenset[Ability]:
+        return self.abilities(image.owner_id, image.team_id, image.is_private_image)
+
+
+def _token_grants(principal: TokenPrincipal) -> frozenset[Ability]:
+    """Pull is read; push is also write (push and build); no token ever manages."""
+    return ROLE_ABILITIES[Role.WRITER] if principal.may_push else READ_ONLY
+
+
+def viewer(user) -> Viewer | TokenViewer:
+    if isinstance(user, TokenPrincipal):
+        return TokenViewer(user.team_id, _token_grants(user))
     if user is None or isinstance(user, AnonymousUser) or not user.is_authenticated:
         return Viewer(user_id=None)
     roles = dict(Membership.objects.filter(user_id=user.pk).values_list("team_id", "role"))
@@ -83,7 +110,13 @@ def _team_ids(user) -> QuerySet:
 
 
 def visible_images(user) -> QuerySet[Image]:
-    """Public images, the person's own and their teams': each of the three is an index scan."""
+    """Public images, the person's own and their teams': each of the three is an index scan.
+
+    A team access token sees the images in its scope only.
+    """
+    if isinstance(user, TokenPrincipal):
+        images = Image.objects.filter(team_id=user.team_id)
+        return images if user.token.all_images else images.filter(team_tokens=user.token)
     if user is None or not user.is_authenticated:
         return Image.objects.filter(is_private_image=False)
     return Image.objects.filter(
@@ -94,8 +127,11 @@ def visible_images(user) -> QuerySet[Image]:
 def abilities(user, image: Image) -> frozenset[Ability]:
     """What `user` may do with `image`, reading at most their one membership of its team.
 
-    Anyone may read a public image (the registry lets anonymous clients pull them).
+    Anyone may read a public image (the registry lets anonymous clients pull them); a team
+    access token, only the images in its scope.
     """
+    if isinstance(user, TokenPrincipal):
+        return _token_grants(user) if user.in_scope(image) else NOTHING
     if user is None or not user.is_authenticated:
         return Viewer(user_id=None).abilities_for(image)
     roles = {}
@@ -116,6 +152,13 @@ def require(user, image: Image, ability: Ability) -> None:
     """
     if ability in abilities(user, image):
         return
+    if isinstance(user, TokenPrincipal):
+        if ability == Ability.WRITE and not user.may_push:
+            raise PermissionDenied(
+                f"Token {user.get_username()} may only pull {image.name}: an Owner of team "
+                f"{image.team.name} can make a pull and push token."
+            )
+        raise PermissionDenied(NOT_FOR_TOKENS)
     team = image.team.name if image.team_id else ""
     role = (
         Membership.objects.filter(user_id=user.pk, team_id=image.team_id)
@@ -143,9 +186,14 @@ def require(user, image: Image, ability: Ability) -> None:
 def namespace_role(user, namespace: str) -> tuple[Team | None, str | None]:
     """(the team named `namespace` or None, the person's role in that namespace or None).
 
-    A person is the Owner of their own namespace; staff act as Owners everywhere.
+    A person is the Owner of their own namespace; staff act as Owners everywhere. A push token
+    for the whole team writes to its team's namespace (it may push a new repository there);
+    any other token has no role in any namespace.
     """
     team = Team.objects.filter(name=namespace).first()
+    if isinstance(user, TokenPrincipal):
+        whole_team = team is not None and team.pk == user.team_id and user.token.all_images
+        return team, Role.WRITER if whole_team and user.may_push else None
     if user is None or not user.is_authenticated:
         return team, None
     if team is None:

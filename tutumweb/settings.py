@@ -260,7 +260,11 @@ CSRF_FAILURE_VIEW = "images.views.csrf_failure"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.TutumAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Team access tokens reach only the views marked @token_allowed (api.access).
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "api.access.TeamTokensWhereAllowed",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     # go-tutum sends JSON bodies with no Content-Type at all.
@@ -278,6 +282,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.document_token_refusals",
+    ],
     # Tags and builds both have a `state`, with different choices.
     "ENUM_NAME_OVERRIDES": {
         "TagStateEnum": ["Empty", "Building", "Success", "Failed"],
