@@ -162,7 +162,7 @@ def test_a_reader_sees_no_edit_build_or_delete_and_direct_posts_are_refused(
     assert Image.objects.get(pk=image.pk).description == ""
     assert not image.tags.get().builds.exists()
     assert Membership.objects.filter(team=team).count() == 1
-    assert "You are a Reader in team web" in text(reader.get(f"/images/{image.name}/-/"))
+    assert "You are a Reader in team web" in text(edit)
 
 
 def test_registering_offers_the_namespaces_the_person_may_write_to(
