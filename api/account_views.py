@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from accounts import keys, passwords, profiles, sessions
 from accounts.credentials import SignInsPaused
 from api import uris
+from api.auditing import note
 from api.auth import Throttled
 from api.pagination import envelope_serializer, paginate
 from api.schema import ERROR, PAGE_PARAMS
@@ -73,6 +74,7 @@ def apikey_list(request):
             serializer.validated_data["label"],
             serializer.validated_data["expires_in_days"],
         )
+        note(request, "apikey.create", api_key.label or api_key.prefix)
         body = {**apikey_json(api_key), "key": key}
         return Response(body, status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"})
     api_keys, meta = paginate(request, keys.keys_of(request.user))
@@ -106,6 +108,7 @@ def apikey_detail(request, key_id: int):
     api_key = keys.get_key(request.user, key_id)
     if request.method == "DELETE":
         keys.revoke_key(api_key)
+        note(request, "apikey.revoke", api_key.label or api_key.prefix)
         return Response(status=status.HTTP_204_NO_CONTENT)
     if request.method == "PATCH":
         serializer = ApiKeyPatchSerializer(data=request.data)
@@ -145,6 +148,7 @@ def session(request):
     if request.auth is not None:
         raise ValidationError({"authorization": ["Sign in with your password, not a key."]})
     api_key, key = sessions.start_session(request.user)
+    note(request, "sign_in", request.user.get_username())
     body = {
         "key": key,
         "username": request.user.get_username(),
@@ -179,6 +183,7 @@ def account_password(request):
         )
     except SignInsPaused as paused:
         raise Throttled(paused) from None
+    note(request, "password.change", request.user.get_username(), signed_out=ended)
     return Response({"signed_out": ended})
 
 

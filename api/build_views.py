@@ -26,6 +26,7 @@ from api.access import (
     token_allowed,
     visible_images,
 )
+from api.auditing import note
 from api.pagination import envelope_serializer, paginate
 from api.representations import build_json, buildable_tags, tag_json
 from api.schema import ERROR, NAME, PAGE_PARAMS, TAG
@@ -93,6 +94,7 @@ def tag_build(request, name: str, tag: str):
     # A token is no person to record (the build's trigger says the API started it).
     person = None if is_team_token(request) else request.user
     build = build_rules.start_build(image, tag, user=person, trigger=body.validated_data["trigger"])
+    note(request, "tag.build", f"{image.name}:{tag}", team=image.team_id, build=str(build.uuid))
     tag_obj = Tag.objects.select_related("layer").get(pk=build.tag_id)
     response = Response(
         tag_json(tag_obj, image.name, buildable_tags(image), access.abilities(request.user, image)),
@@ -177,6 +179,8 @@ def build_cancel(request, uuid: str):
     build = _get_build(request, uuid)
     require(request, build.tag.image, Ability.WRITE)
     build_rules.cancel(build, request.user)
+    image = build.tag.image
+    note(request, "build.cancel", f"{image.name}:{build.tag.name}", team=image.team_id)
     build = _get_build(request, uuid)
     return Response(_build_response(build))
 

@@ -10,6 +10,7 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from api import uris
+from api.auditing import note
 from api.pagination import envelope_serializer, paginate
 from api.schema import ERROR, PAGE_PARAMS
 from api.team_serializers import (
@@ -139,6 +140,7 @@ def team_list(request):
         body = TeamCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         team = membership.create_team(request.user, **body.validated_data)
+        note(request, "team.create", team.name, team=team)
         return Response(team_json(_counted(team), "Owner"), status=status.HTTP_201_CREATED)
     found, meta = paginate(request, membership.teams_of(request.user))
     return Response({"meta": meta, "objects": [team_json(t, t.role) for t in found]})
@@ -174,10 +176,12 @@ def team_detail(request, team: str):
     membership.require_owner(found, role)
     if request.method == "DELETE":
         membership.delete_team(found)
+        note(request, "team.delete", found.name)
         return Response(status=status.HTTP_204_NO_CONTENT)
     body = TeamPatchSerializer(data=request.data)
     body.is_valid(raise_exception=True)
     membership.update_team(found, **body.validated_data)
+    note(request, "team.edit", found.name, team=found)
     return Response(team_json(_counted(found), role))
 
 
@@ -233,10 +237,16 @@ def member_detail(request, team: str, username: str):
         membership.require_owner(found, role)
     if request.method == "DELETE":
         membership.remove(member)
+        action = "member.leave" if leaving else "member.remove"
+        note(request, action, username, team=found, role=member.role)
         return Response(status=status.HTTP_204_NO_CONTENT)
     body = MemberPatchSerializer(data=request.data)
     body.is_valid(raise_exception=True)
-    return Response(member_json(membership.change_role(member, body.validated_data["role"])))
+    was = member.role
+    changed = membership.change_role(member, body.validated_data["role"])
+    if changed.role != was:
+        note(request, "member.role", username, team=found, old=was, new=changed.role)
+    return Response(member_json(changed))
 
 
 @extend_schema(
@@ -276,6 +286,7 @@ def team_invitation_list(request, team: str):
             invitation, token = invitations.invite_person(request.user, found, username, role), None
         else:
             invitation, token = invitations.invite_by_link(request.user, found, role)
+        note(request, "invitation.create", username or "a link", team=found, role=role)
         return Response(
             {**invitation_json(invitation), "token": token},
             status=status.HTTP_201_CREATED,
@@ -294,7 +305,10 @@ def team_invitation_list(request, team: str):
 @api_view(["DELETE"])
 def team_invitation_detail(request, team: str, invitation_id: int):
     found = _owned_team(request, team)
-    invitations.decline(invitations.get_for_team(found, invitation_id))
+    invitation = invitations.get_for_team(found, invitation_id)
+    invitations.decline(invitation)
+    for_whom = invitation.invitee.get_username() if invitation.invitee else "a link"
+    note(request, "invitation.cancel", for_whom, team=found, role=invitation.role)
     return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -332,10 +346,17 @@ def my_invitation_list(request):
 @api_view(["POST", "DELETE"])
 def my_invitation_detail(request, invitation_id: int):
     invitation = invitations.get_for_person(request.user, invitation_id)
-    if request.method == "DELETE":
+    return _answer(request, invitation, accept=request.method == "POST")
+
+
+def _answer(request, invitation: TeamInvitation, *, accept: bool) -> Response:
+    username = request.user.get_username()
+    if not accept:
         invitations.decline(invitation)
+        note(request, "invitation.decline", username, team=invitation.team)
         return Response(status=status.HTTP_204_NO_CONTENT)
     member = invitations.accept(request.user, invitation)
+    note(request, "member.join", username, team=invitation.team, role=member.role)
     return Response(member_json(member), status=status.HTTP_201_CREATED)
 
 
@@ -366,11 +387,7 @@ def invitation_link(request, token: str):
     invitation = invitations.open_link(token)
     if request.method == "GET":
         return Response(invitation_json(invitation))
-    if request.method == "DELETE":
-        invitations.decline(invitation)
-        return Response(status=status.HTTP_204_NO_CONTENT)
-    member = invitations.accept(request.user, invitation)
-    return Response(member_json(member), status=status.HTTP_201_CREATED)
+    return _answer(request, invitation, accept=request.method == "POST")
 
 
 @extend_schema(
@@ -408,6 +425,7 @@ def team_token_list(request, team: str):
         body = TeamTokenCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         token, secret = team_tokens.make_token(request.user, found, **body.validated_data)
+        note(request, "token.create", token.name, team=found, access=token.access)
         return Response(
             {**token_json(token), "secret": secret},
             status=status.HTTP_201_CREATED,
@@ -437,5 +455,6 @@ def team_token_detail(request, team: str, token_id: int):
     token = team_tokens.get_token(found, token_id)
     if request.method == "DELETE":
         team_tokens.revoke(token)
+        note(request, "token.revoke", token.name, team=found)
         return Response(status=status.HTTP_204_NO_CONTENT)
     return Response(token_json(token))

@@ -6,6 +6,7 @@ from django.urls import path, re_path
 
 from api import (
     account_views,
+    audit_views,
     build_views,
     joining_views,
     people_views,
@@ -53,6 +54,7 @@ urlpatterns = [
         team_views.my_invitation_detail,
         name="my-invitation-detail",
     ),
+    path("audit/", audit_views.audit_list, name="audit-list"),
     path("team/", team_views.team_list, name="team-list"),
     path("team/<str:team>/", team_views.team_detail, name="team-detail"),
     path("team/<str:team>/member/", team_views.member_list, name="member-list"),

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from accounts import keys
 from api import filters, registration
 from api.access import get_image, is_team_token, require, token_allowed, visible_images
+from api.auditing import note
 from api.pagination import envelope_serializer, paginate
 from api.representations import (
     IMAGE_FIELDS,
@@ -83,6 +84,7 @@ def image_list(request):
         serializer = ImageWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         image = registration.create_image(request.user, serializer.validated_data)
+        note(request, "image.register", image.name, team=image.team_id)
         return Response(image_json(request, image), status=status.HTTP_201_CREATED)
     queryset = filters.filter_images(
         request.query_params, visible_images(request.user), request.user
@@ -125,14 +127,21 @@ def image_detail(request, name: str):
     if request.method == "DELETE":
         require(request, image, Ability.MANAGE)
         registration.delete_image(image)
+        note(request, "image.delete", image.name, team=image.team_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
     require(request, image, Ability.WRITE)
     serializer = ImagePatchSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
-    visibility = serializer.validated_data.get("is_private_image", image.is_private_image)
-    if visibility != image.is_private_image:
+    was_private = image.is_private_image
+    visibility = serializer.validated_data.get("is_private_image", was_private)
+    if visibility != was_private:
         require(request, image, Ability.MANAGE)
     registration.update_image(image, serializer.validated_data, user=request.user)
+    changed = sorted(set(serializer.validated_data) - {"is_private_image"})
+    if changed:
+        note(request, "image.edit", image.name, team=image.team_id, fields=changed)
+    if visibility != was_private:
+        note(request, "image.visibility", image.name, team=image.team_id, private=visibility)
     return Response(image_json(request, image))
 
 

@@ -318,6 +318,9 @@ class Page(Generic[T]):
 class Credentials:
     username: str
     key: str = field(repr=False)
+    # The browser's address, vouched for on changes so the API's audit trail says where a
+    # change came from (not the admin's own address).
+    browser_address: str = ""
 
     @property
     def header(self) -> str:
@@ -376,6 +379,8 @@ def _request(
     json: dict | None = None,
 ) -> dict | None:
     headers = {"Authorization": creds.header}
+    if method != "GET" and creds.browser_address:
+        headers[client_address.HEADER] = client_address.vouch(creds.browser_address)
     return _handle(_send(method, path, headers=headers, params=params, json=json))
 
 

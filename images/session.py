@@ -25,7 +25,9 @@ def credentials(request) -> services.Credentials | None:
     key = crypto.decrypt(stored.get("key_encrypted", ""))
     if not key:
         return None
-    return services.Credentials(username=stored["username"], key=key)
+    return services.Credentials(
+        username=stored["username"], key=key, browser_address=browser_address(request)
+    )
 
 
 def sign_in(request, creds: services.Credentials) -> None:

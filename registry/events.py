@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+
+from audit import trail
+from records.models import Image
 from registry import sync as registry_sync
 
 MANIFEST_MEDIA_TYPES = {
@@ -20,11 +24,34 @@ def apply(event: dict) -> bool:
     repository = target.get("repository")
     if not isinstance(repository, str) or not repository:
         return False
-    if action == "push" and target.get("tag") and target.get("mediaType") in MANIFEST_MEDIA_TYPES:
-        actor = (event.get("actor") or {}).get("name") or ""
-        registry_sync.record_push(repository, target["tag"], target.get("digest") or "", actor)
+    actor = (event.get("actor") or {}).get("name") or ""
+    is_manifest = target.get("mediaType") in MANIFEST_MEDIA_TYPES
+    if action == "push" and target.get("tag") and is_manifest:
+        tag = registry_sync.record_push(
+            repository, target["tag"], target.get("digest") or "", actor
+        )
+        _audit(event, "tag.push", tag.image, target["tag"], actor)
         return True
+    if action == "pull" and target.get("tag") and is_manifest and "+" in actor:
+        # Pulls by team access tokens are audited (a person's pulls are not: too many).
+        image = Image.objects.filter(name=f"{settings.REGISTRY_HOST}/{repository}").first()
+        if image is not None:
+            _audit(event, "tag.pull", image, target["tag"], actor)
+        return False
     if action == "delete" and (target.get("digest") or target.get("tag")):
         registry_sync.record_delete(repository, target.get("tag") or target["digest"])
         return True
     return False
+
+
+def _audit(event: dict, action: str, image: Image, tag: str, actor: str) -> None:
+    address = ((event.get("request") or {}).get("addr") or "").rsplit(":", 1)[0]
+    trail.record(
+        action,
+        f"{image.name}:{tag}",
+        actor_name=actor,
+        team=image.team_id,
+        address=address,
+        details={"digest": (event.get("target") or {}).get("digest", "")},
+        event_id=str(event.get("id") or "") or None,
+    )

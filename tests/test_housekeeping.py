@@ -16,7 +16,7 @@ from django_tasks_db.models import DBTaskResult
 
 from accounts import sessions as admin_sessions
 from builds.tasks import run_build
-from records.models import ApiKey, Invitation
+from records.models import ApiKey, AuditEvent, Invitation, Team, TeamInvitation
 
 pytestmark = pytest.mark.django_db
 NOW = timezone.now()
@@ -64,6 +64,16 @@ def test_housekeeping_deletes_what_expired_and_keeps_the_rest(alice):
     recently_expired = Invitation.objects.create(
         email="r@x.test", token_hash="r", expires=NOW - timedelta(days=2)
     )
+    team = Team.objects.create(name="web")
+    TeamInvitation.objects.create(
+        team=team, role="Reader", token_hash="t", expires=NOW - timedelta(days=31)
+    )
+    kept_invitation = TeamInvitation.objects.create(
+        team=team, role="Reader", token_hash="k", expires=NOW - timedelta(days=2)
+    )
+    old_event = AuditEvent.objects.create(action="sign_in", actor_kind="person")
+    AuditEvent.objects.filter(pk=old_event.pk).update(time=NOW - timedelta(days=401))
+    recent_event = AuditEvent.objects.create(action="sign_in", actor_kind="person")
     out = StringIO()
 
     call_command("housekeeping", stdout=out)
@@ -78,6 +88,8 @@ def test_housekeeping_deletes_what_expired_and_keeps_the_rest(alice):
     assert ended_sign_in.pk not in kept_keys and current_sign_in.pk in kept_keys
     assert out.getvalue().strip() == (
         "deleted 1 expired sessions, 1 old sign-in failures, 2 old build task results, "
-        "1 expired admin sign-ins, 2 old invitations"
+        "1 expired admin sign-ins, 3 old invitations, 1 audit events older than AUDIT_DAYS"
     )
     assert list(Invitation.objects.all()) == [recently_expired]
+    assert list(TeamInvitation.objects.all()) == [kept_invitation]
+    assert list(AuditEvent.objects.all()) == [recent_event]

@@ -4,13 +4,14 @@ takes effect on the next login."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from records.models import Image, Membership, TeamToken
+from records.models import AuditEvent, Image, Membership, TeamToken
 from tests.fixtures_api import ApiClient
 from tests.fixtures_our_registry import wait_for_tag
 
@@ -20,6 +21,16 @@ pytestmark = [pytest.mark.registry, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def people(make_account):
     return {name: make_account(name) for name in ("alice", "bob", "carol", "dana")}
+
+
+def _wait_for_audit(action: str, count: int, seconds: float = 20) -> list[AuditEvent]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        events = list(AuditEvent.objects.filter(action=action))
+        if len(events) >= count:
+            return events
+        time.sleep(0.1)
+    raise AssertionError(f"expected {count} {action} events, got {len(events)}")
 
 
 def _creds(account) -> str:
@@ -120,6 +131,14 @@ def test_a_pull_token_pulls_the_teams_images_but_pushes_nothing(
     assert not _push(buildah, f"{web_images['site']}:v2", pull)
     assert not _push(buildah, f"{our_registry.host}/web/new:v1", pull)
 
+    # The token's pulls are in the team's audit trail (the registry reports them).
+    pulled = _wait_for_audit("tag.pull", 2)
+    assert {(e.actor_name, e.target, e.team_name) for e in pulled} == {
+        ("web+reader", f"{web_images['site']}:v1", "web"),
+        ("web+reader", f"{web_images['blog']}:v1", "web"),
+    }
+    assert all(e.address == "127.0.0.1" for e in pulled)
+
 
 def test_a_push_token_pushes_to_the_images_in_its_scope(our_registry, buildah, people, web_images):
     site = web_images["site"]
@@ -135,6 +154,8 @@ def test_a_push_token_pushes_to_the_images_in_its_scope(our_registry, buildah, p
 
     image = Image.objects.get(name=new)  # pushed by web+ci: the team's, no person's
     assert (image.owner, image.team.name, image.is_private_image) == (None, "web", True)
+    pushed = {(e.actor_name, e.target) for e in _wait_for_audit("tag.push", 3)}
+    assert {("web+deploy", f"{site}:v2"), ("web+ci", f"{new}:v1")} <= pushed
 
 
 def test_a_token_scoped_to_one_image_pulls_no_other_image_of_the_team(buildah, people, web_images):

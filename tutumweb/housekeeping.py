@@ -13,6 +13,8 @@ from django_tasks_db.models import DBTaskResult
 
 from accounts import invitations
 from accounts import sessions as admin_sessions
+from audit import trail
+from teams import invitations as team_invitations
 
 # Builds keep their own record (api.models.Build); the queue's copy of a finished build task
 # is only kept a while, to look into a problem.
@@ -26,12 +28,14 @@ class Swept:
     task_results: int
     admin_sign_ins: int = 0
     invitations: int = 0
+    audit_events: int = 0
 
 
 def sweep() -> Swept:
     """Delete expired sessions (both session engines keep them in the database), sign-in
-    failures older than the lockout (they no longer count), old finished build tasks, the
-    web admin's expired sign-in credentials, and invitations used or expired a month ago."""
+        failures older than the lockout (they no longer count), old finished build tasks, the
+        web admin's expired sign-in credentials, invitations used or expired a month ago, and
+    audit events older than AUDIT_DAYS."""
     now = timezone.now()
     sessions, _ = Session.objects.filter(expire_date__lt=now).delete()
     failures, _ = AccessAttempt.objects.filter(
@@ -43,5 +47,10 @@ def sweep() -> Swept:
         .delete()
     )
     return Swept(
-        sessions, failures, tasks, admin_sessions.delete_expired(), invitations.delete_stale()
+        sessions,
+        failures,
+        tasks,
+        admin_sessions.delete_expired(),
+        invitations.delete_stale() + team_invitations.delete_stale(),
+        trail.prune(),
     )

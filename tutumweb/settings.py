@@ -210,6 +210,8 @@ CACHES = {
 PASSWORD_RESET_TIMEOUT = int(float(os.environ.get("RESET_LINK_HOURS", "24")) * 3600)
 # An invitation link works once, for this many days.
 INVITE_DAYS = int(os.environ.get("INVITE_DAYS", "7"))
+# How long the audit trail keeps an event; housekeeping deletes older ones.
+AUDIT_DAYS = int(os.environ.get("AUDIT_DAYS", "400"))
 # Anyone who can reach the admin may make themselves an account (off: only by invitation).
 ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", False)
 # Email, from one URL (dj-email-url), e.g. submission://user:password@smtp.example.com or

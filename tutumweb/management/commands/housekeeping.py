@@ -27,7 +27,8 @@ class Command(BaseCommand):
                 f"deleted {swept.sessions} expired sessions, {swept.sign_in_failures} old "
                 f"sign-in failures, {swept.task_results} old build task results, "
                 f"{swept.admin_sign_ins} expired admin sign-ins, "
-                f"{swept.invitations} old invitations"
+                f"{swept.invitations} old invitations, {swept.audit_events} audit events "
+                "older than AUDIT_DAYS"
             )
             if not every:
                 return

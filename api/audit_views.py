@@ -1,0 +1,90 @@
+"""The audit trail (extension): who changed what, when and from where. Each person reads their
+own actions, a team's Owners everything in the team, staff everything."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+
+from api import uris
+from api.pagination import envelope_serializer, paginate
+from api.schema import ERROR, PAGE_PARAMS
+from audit import trail
+from records.models import AuditEvent
+from teams import membership
+
+ACTIONS = sorted(trail.ACTIONS)
+
+
+class AuditEventSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    time = serializers.CharField(help_text="RFC 2822, UTC")
+    actor = serializers.CharField(
+        allow_blank=True, help_text="A username, a token's `<team>+<name>`, or empty."
+    )
+    actor_kind = serializers.ChoiceField(choices=AuditEvent.Actor.choices)
+    action = serializers.ChoiceField(choices=ACTIONS)
+    target = serializers.CharField(allow_blank=True)
+    team = serializers.CharField(allow_null=True)
+    address = serializers.CharField(allow_blank=True, help_text="Where it came from.")
+    details = serializers.DictField()
+
+
+def event_json(event: AuditEvent) -> dict:
+    return {
+        "id": event.pk,
+        "time": uris.rfc2822(event.time),
+        "actor": event.actor_name,
+        "actor_kind": event.actor_kind,
+        "action": event.action,
+        "target": event.target,
+        "team": event.team_name or None,
+        "address": event.address,
+        "details": event.details,
+    }
+
+
+@extend_schema(
+    operation_id="audit_list",
+    summary="The audit trail you may read, newest first",
+    description=(
+        "Your own actions; with `team`, everything in a team you are an Owner of; staff read "
+        f"everything. Kept AUDIT_DAYS days. Actions: {', '.join(ACTIONS)}."
+    ),
+    parameters=[
+        *PAGE_PARAMS,
+        OpenApiParameter("team", str, description="Only this team's (its Owners and staff)."),
+        OpenApiParameter("actor", str, description="Only what this username or token did."),
+        OpenApiParameter("action", str, enum=ACTIONS),
+        OpenApiParameter("target", str, description="Part of what was changed (its name)."),
+    ],
+    responses={
+        200: envelope_serializer("AuditList", AuditEventSerializer(many=True)),
+        400: ERROR,
+        401: ERROR,
+        403: ERROR,
+        404: ERROR,
+    },
+)
+@api_view(["GET"])
+def audit_list(request):
+    events = trail.readable_by(request.user)
+    params = request.query_params
+    if team_name := params.get("team"):
+        team, role = membership.get_team(request.user, team_name)
+        membership.require_owner(team, role)
+        events = trail.of_team(team)
+    if actor := params.get("actor"):
+        events = events.filter(actor_name=actor)
+    if action := params.get("action"):
+        if action not in trail.ACTIONS:
+            raise serializers.ValidationError(
+                {"action": [f"'{action}' is not one of: {', '.join(ACTIONS)}."]}
+            )
+        events = events.filter(action=action)
+    if target := params.get("target"):
+        events = events.filter(target__icontains=target)
+    found, meta = paginate(request, events)
+    return Response({"meta": meta, "objects": [event_json(e) for e in found]})

@@ -1,0 +1,18 @@
+"""Writing the audit trail from the API: the actor and the address come from the request
+(the browser's, when our admin vouches for it; else the connection's)."""
+
+from __future__ import annotations
+
+from audit import trail
+from lib.client_address import client_address
+
+
+def note(request, action: str, target: str, *, team=None, **details) -> None:
+    trail.record(
+        action,
+        target,
+        actor=request.user,
+        team=team,
+        address=client_address(request),
+        details=details,
+    )
