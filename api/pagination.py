@@ -22,15 +22,19 @@ def _non_negative_int(request, name: str, default: int) -> int:
     return value
 
 
-def paginate(request, queryset: QuerySet) -> tuple[list, dict]:
+def paginate(request, queryset: QuerySet, values: tuple[str, ...] = ()) -> tuple[list, dict]:
     """Slice `queryset` by `limit`/`offset`; `next`/`previous` keep every other query parameter.
 
-    `limit=0` asks for the largest page (settings.API_MAX_LIMIT), as in Tastypie.
+    `limit=0` asks for the largest page (settings.API_MAX_LIMIT), as in Tastypie. `values`:
+    the page as rows of these fields (QuerySet.values), counted before they are asked for, so
+    that the count joins none of the tables they come from and can scan an index.
     """
     limit = _non_negative_int(request, "limit", DEFAULT_LIMIT)
     limit = settings.API_MAX_LIMIT if limit == 0 else min(limit, settings.API_MAX_LIMIT)
     offset = _non_negative_int(request, "offset", 0)
     total = queryset.count()
+    if values:
+        queryset = queryset.values(*values)
     objects = list(queryset[offset : offset + limit]) if offset < total else []
 
     def link(new_offset: int) -> str:

@@ -89,7 +89,7 @@ def image_list(request):
     queryset = filters.filter_images(
         request.query_params, visible_images(request.user), request.user
     )
-    images, meta = paginate(request, queryset.values(*IMAGE_FIELDS))
+    images, meta = paginate(request, queryset, values=IMAGE_FIELDS)
     return Response({"meta": meta, "objects": images_json(images, access.viewer(request.user))})
 
 

@@ -74,22 +74,8 @@ def populate(count: int, *, big_image_tags: int = 0) -> tuple[str, str, str]:
     if big_image_tags:
         images[-1].name = "127.0.0.1:5000/bench/many-tags"
         images[-1].save()
-    layers = Layer.objects.bulk_create(
-        Layer(
-            docker_id=f"{i:064x}",
-            author="bench",
-            envvars=[{"key": "PATH", "value": "/bin"}],
-            labels=[{"key": "a", "value": "b"}],
-            ports=[{"port": 80, "protocol": "tcp"}],
-            volumes=[{"container_path": "/data"}],
-        )
-        for i in range(len(images))
-    )
-    tags = [
-        Tag(image=image, name=tag, layer=layer, state=State.SUCCESS)
-        for image, layer in zip(images[:count], layers, strict=False)
-        for tag in ("latest", "v1", "v2")
-    ]
+    layers = Layer.objects.bulk_create(_layer(i) for i in range(len(images)))
+    tags = _tags(images[:count], layers)
     if big_image_tags:
         tags += [
             Tag(image=images[-1], name=f"v{i:04d}", layer=layers[-1], state=State.SUCCESS)
@@ -97,6 +83,79 @@ def populate(count: int, *, big_image_tags: int = 0) -> tuple[str, str, str]:
         ]
     Tag.objects.bulk_create(tags, batch_size=2000)
     return "bench", password, key
+
+
+def populate_teams(count: int, teams: int = 50) -> tuple[int, str, str]:
+    """`count` more images (3 tags each) spread evenly over `teams` team namespaces, one in
+    ten public, each team with an Owner of its own; and a person `member`, owner of no image,
+    in two teams of every five (20 of 50) as Reader, Writer and Owner in turn.
+
+    The teams are acme00, acme01, ..., so their images sort before bench/'s; member is in
+    those whose number ends in 1, 3, 6 or 8, so their first page starts in a team they are
+    not in. Call after `populate`. Returns (user id, username, api key) of member.
+    """
+    from django.contrib.auth import get_user_model
+
+    from records.models import ApiKey, Image, Layer, Membership, Registry, Role, State, Tag, Team
+
+    users = get_user_model()
+    member = users.objects.create_user("member", password="bench-password-2")
+    _, key = ApiKey.issue(member)
+    leads = users.objects.bulk_create(users(username=f"lead{t:02d}") for t in range(teams))
+    namespaces = Team.objects.bulk_create(Team(name=f"acme{t:02d}") for t in range(teams))
+    Membership.objects.bulk_create(
+        Membership(team=team, user=lead, role=Role.OWNER)
+        for team, lead in zip(namespaces, leads, strict=True)
+    )
+    chosen = [team for t, team in enumerate(namespaces) if t % 5 in (1, 3)]
+    roles = [Role.READER, Role.WRITER, Role.OWNER]
+    Membership.objects.bulk_create(
+        Membership(team=team, user=member, role=roles[i % 3]) for i, team in enumerate(chosen)
+    )
+    registry = Registry.objects.get(host="127.0.0.1:5000")
+    images = Image.objects.bulk_create(
+        (
+            Image(
+                name=f"127.0.0.1:5000/{team.name}/app{i:05d}",
+                team=team,
+                registry=registry,
+                description=f"Benchmark team image {i}",
+                is_private_image=i % 10 != 0,
+                state=State.SUCCESS,
+            )
+            for i in range(count)
+            for team in [namespaces[i * teams // count]]
+        ),
+        batch_size=2000,
+    )
+    start = Layer.objects.count()
+    layers = Layer.objects.bulk_create((_layer(start + i) for i in range(count)), batch_size=2000)
+    Tag.objects.bulk_create(_tags(images, layers), batch_size=2000)
+    return member.pk, member.username, key
+
+
+def _layer(number: int):
+    from records.models import Layer
+
+    return Layer(
+        docker_id=f"{number:064x}",
+        author="bench",
+        envvars=[{"key": "PATH", "value": "/bin"}],
+        labels=[{"key": "a", "value": "b"}],
+        ports=[{"port": 80, "protocol": "tcp"}],
+        volumes=[{"container_path": "/data"}],
+    )
+
+
+def _tags(images: list, layers: list) -> list:
+    """Tags latest, v1 and v2 of each image, on its layer."""
+    from records.models import State, Tag
+
+    return [
+        Tag(image=image, name=tag, layer=layer, state=State.SUCCESS)
+        for image, layer in zip(images, layers, strict=False)
+        for tag in ("latest", "v1", "v2")
+    ]
 
 
 def start_gunicorn(port: int, env: dict | None = None) -> subprocess.Popen:

@@ -299,9 +299,10 @@ class Image(models.Model):
 
     class Meta:
         ordering = ["name"]
-        # Covers the visibility filter (public, or mine) so counting a page scans an index.
+        # Covers the visibility filter (public, mine, or my teams') so counting a page scans
+        # an index, not the table (bench/api_list.py).
         indexes = [
-            models.Index(fields=["is_private_image", "owner"], name="image_visibility"),
+            models.Index(fields=["is_private_image", "owner", "team"], name="image_visibility"),
             models.Index(fields=["team", "name"], name="image_team"),
         ]
 
