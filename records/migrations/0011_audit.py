@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("api", "0009_team_tokens"),
+        ("api", "0010_image_visibility_covers_team"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
