@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.urls import path, re_path
+from django.views.decorators.csrf import csrf_exempt
 
 from api import (
+    access_views,
     account_views,
     audit_views,
     build_views,
@@ -14,14 +16,32 @@ from api import (
     team_views,
     views,
 )
+from records.models import Image
 
 NAME = r"(?P<name>[^?#]+?)"
+
+
+@csrf_exempt  # as every API view: API clients authenticate each request, with no cookie
+def image_access_or_detail(request, name: str):
+    """`…/access/` lists who reaches an image, unless an image is really named `…/access`
+    (a valid name): that image's own endpoint wins, as Tutum's clients expect."""
+    literal = f"{name}/access"
+    if Image.objects.filter(name=literal).exists():
+        return views.image_detail(request, name=literal)
+    return access_views.image_access(request, name=name)
+
+
+# drf-spectacular documents the route by the DRF view these attributes name.
+image_access_or_detail.cls = access_views.image_access.cls
+image_access_or_detail.initkwargs = access_views.image_access.initkwargs
+
 
 urlpatterns = [
     path("auth/", views.auth, name="auth"),
     path("session/", account_views.session, name="session"),
     path("account/", account_views.account, name="account"),
     path("account/password/", account_views.account_password, name="account-password"),
+    path("account/access/", access_views.account_access, name="account-access"),
     path("user/", people_views.user_list, name="user-list"),
     path("user/<str:username>/", people_views.user_detail, name="user-detail"),
     path(
@@ -88,6 +108,7 @@ urlpatterns = [
     re_path(rf"^image/{NAME}/tag/(?P<tag>[^/]+)/build/$", build_views.tag_build, name="tag-build"),
     re_path(rf"^image/{NAME}/tag/(?P<tag>[^/]+)/$", views.tag_detail, name="tag-detail"),
     re_path(rf"^image/{NAME}/tag/$", views.tag_list, name="tag-list"),
+    re_path(rf"^image/{NAME}/access/$", image_access_or_detail, name="image-access"),
     re_path(rf"^image/{NAME}/$", views.image_detail, name="image-detail"),
     path("build/<uuid:uuid>/", build_views.build_detail, name="build-detail"),
     path("build/<uuid:uuid>/log/", build_views.build_log, name="build-log"),

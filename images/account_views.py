@@ -54,6 +54,14 @@ def account(request):
     return _account_page(request)
 
 
+def _reach(request) -> list[services.Reach]:
+    """Everything the person reaches; another Tutum server cannot say."""
+    try:
+        return services.account_access(request.api)
+    except (services.NotFound, services.ApiError):
+        return []
+
+
 def _account_page(request, **forms):
     new_key, new_key_label = take_new_key(request)
     person = services.get_account(request.api)
@@ -72,6 +80,7 @@ def _account_page(request, **forms):
         "commands": _key_commands(request, new_key, services.our_registry(request.api))
         if new_key
         else [],
+        "reach": _reach(request),
     }
     response = render(request, "images/account.html", context)
     if new_key:

@@ -557,3 +557,95 @@ class TeamInviteForm(forms.Form):
 class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=ROLE_CHOICES)
     confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+TOKEN_DAYS = [(30, "30 days"), (90, "90 days"), (180, "6 months"), (365, "a year")]
+
+
+class TeamTokenForm(forms.Form):
+    """A team access token: its name, what it may do, which images, and for how long."""
+
+    name = forms.CharField(
+        max_length=50,
+        label="Token name",
+        help_text="Lowercase letters, digits, '-' and '_', like ci-deploy. It logs in as "
+        "<team>+<name>.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none"}),
+    )
+    access = forms.ChoiceField(
+        choices=[
+            ("pull", "Pull only: download the images (a server that runs them)"),
+            ("push", "Pull and push: also upload and build (a build pipeline)"),
+        ],
+        initial="pull",
+        widget=forms.RadioSelect,
+        label="It may",
+    )
+    days = forms.TypedChoiceField(
+        choices=TOKEN_DAYS, coerce=int, initial=90, label="Works for", help_text="At most a year."
+    )
+    images = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Only these images (none ticked: every image of the team, new ones too)",
+    )
+
+    def __init__(self, *args, image_names: list[str] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["images"].choices = [(name, name) for name in image_names]
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not re.fullmatch(r"[a-z0-9_-]{1,50}", name):
+            raise forms.ValidationError("Use lowercase letters, digits, '-' and '_' only.")
+        return name
+
+
+# What each audit action means, as the activity page says it.
+ACTION_LABELS = {
+    "sign_in": "Signed in",
+    "password.change": "Changed their password",
+    "apikey.create": "Made an API key",
+    "apikey.revoke": "Revoked an API key",
+    "image.register": "Registered an image",
+    "image.edit": "Edited an image",
+    "image.visibility": "Changed who can see an image",
+    "image.delete": "Deleted an image",
+    "tag.build": "Started a build",
+    "build.cancel": "Cancelled a build",
+    "tag.push": "Pushed",
+    "tag.pull": "Pulled",
+    "team.create": "Made the team",
+    "team.edit": "Edited the team",
+    "team.delete": "Deleted the team",
+    "invitation.create": "Invited",
+    "invitation.cancel": "Cancelled an invitation",
+    "invitation.decline": "Declined an invitation",
+    "member.join": "Joined the team",
+    "member.role": "Changed a role",
+    "member.remove": "Removed a member",
+    "member.leave": "Left the team",
+    "token.create": "Made an access token",
+    "token.revoke": "Revoked an access token",
+}
+
+
+class ActivityFilterForm(forms.Form):
+    """The activity page's filters, all in the query string."""
+
+    team = forms.ChoiceField(required=False, label="Whose")
+    action = forms.ChoiceField(
+        required=False,
+        choices=[("", "Anything"), *ACTION_LABELS.items()],
+        label="What",
+    )
+    actor = forms.CharField(required=False, max_length=150, label="Who (username or token)")
+    offset = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+
+    def __init__(self, *args, owned_teams: list[str] = (), is_staff: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        everyone = [("", "Everyone's" if is_staff else "Your own")]
+        self.fields["team"].choices = everyone + [(t, f"Team {t}") for t in owned_teams]
+
+    def api_filters(self) -> dict[str, str]:
+        return {k: v for k, v in self.cleaned_data.items() if v and k != "offset"}

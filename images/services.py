@@ -1055,3 +1055,160 @@ def open_team_link(creds: Credentials, token: str) -> TeamInvitation:
 def answer_team_link(creds: Credentials, token: str, *, accept: bool) -> None:
     path = f"/api/v1/team-invitation/{quote(token, safe='')}/"
     _request("POST" if accept else "DELETE", path, creds=creds)
+
+
+@dataclass(frozen=True)
+class TeamToken:
+    id: int
+    name: str
+    username: str  # what it logs in as: <team>+<name>
+    prefix: str
+    access: str  # "pull" or "push"
+    images: list[str]  # empty: every image of the team
+    created_by: str
+    expires: datetime | None
+    last_used: datetime | None
+    is_expired: bool
+
+    @property
+    def may_push(self) -> bool:
+        return self.access == "push"
+
+
+@dataclass(frozen=True)
+class NewTeamToken:
+    """A token just made: the only moment its secret is known."""
+
+    token: TeamToken
+    secret: str = field(repr=False)
+
+
+def _team_token(data: dict) -> TeamToken:
+    return TeamToken(
+        id=int(data["id"]),
+        name=data["name"],
+        username=data.get("username") or data["name"],
+        prefix=data.get("prefix") or "",
+        access=data.get("access") or "pull",
+        images=[uri.removeprefix("/api/v1/image/").rstrip("/") for uri in data.get("images") or []],
+        created_by=data.get("created_by") or "",
+        expires=parse_date(data.get("expires")),
+        last_used=parse_date(data.get("last_used")),
+        is_expired=bool(data.get("is_expired")),
+    )
+
+
+def list_team_tokens(creds: Credentials, team: str) -> list[TeamToken]:
+    body = _request("GET", _team_path(team, "token/"), creds=creds, params={"limit": 100})
+    return [_team_token(t) for t in body.get("objects") or []]
+
+
+def make_team_token(
+    creds: Credentials, team: str, *, name: str, access: str, expires: str, images: list[str]
+) -> NewTeamToken:
+    """`expires` is an ISO 8601 date; no `images` means every image of the team."""
+    body = {"name": name, "access": access, "expires": expires}
+    if images:
+        body["images"] = images
+    made = _request("POST", _team_path(team, "token/"), creds=creds, json=body)
+    return NewTeamToken(_team_token(made), made["secret"])
+
+
+def get_team_token(creds: Credentials, team: str, token_id: int) -> TeamToken:
+    return _team_token(_request("GET", _team_path(team, f"token/{token_id}/"), creds=creds))
+
+
+def revoke_team_token(creds: Credentials, team: str, token_id: int) -> None:
+    _request("DELETE", _team_path(team, f"token/{token_id}/"), creds=creds)
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    id: int
+    time: datetime | None
+    actor: str
+    actor_kind: str
+    action: str
+    target: str
+    team: str | None
+    address: str
+    details: dict
+
+
+def list_audit(
+    creds: Credentials, *, filters: dict | None = None, offset: int = 0, limit: int = 50
+) -> Page[AuditEvent]:
+    params = {"limit": limit, "offset": offset, **(filters or {})}
+
+    def parse(data: dict) -> AuditEvent:
+        return AuditEvent(
+            id=int(data["id"]),
+            time=parse_date(data.get("time")),
+            actor=data.get("actor") or "",
+            actor_kind=data.get("actor_kind") or "",
+            action=data.get("action") or "",
+            target=data.get("target") or "",
+            team=data.get("team"),
+            address=data.get("address") or "",
+            details=data.get("details") or {},
+        )
+
+    return _page(_request("GET", "/api/v1/audit/", creds=creds, params=params), parse)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Someone or something that reaches an image, what it may do, and why."""
+
+    kind: str  # person, token, everyone, staff
+    name: str
+    display_name: str
+    can_write: bool
+    can_manage: bool
+    reason: str
+    expires: datetime | None
+
+
+def image_access(creds: Credentials, name: str) -> list[Grant]:
+    body = _request("GET", f"/api/v1/image/{_path(name)}/access/", creds=creds)["objects"]
+    return [
+        Grant(
+            kind=g["kind"],
+            name=g["name"],
+            display_name=g.get("display_name") or "",
+            can_write=bool(g["permissions"].get("write")),
+            can_manage=bool(g["permissions"].get("manage")),
+            reason=g.get("reason") or "",
+            expires=parse_date(g.get("expires")),
+        )
+        for g in body
+    ]
+
+
+@dataclass(frozen=True)
+class Reach:
+    """A namespace the person reaches (their own, a team's, others' public images)."""
+
+    kind: str
+    namespace: str
+    role: str | None
+    can_write: bool
+    can_manage: bool
+    reason: str
+    image_count: int
+
+
+def account_access(creds: Credentials) -> list[Reach]:
+    body = _request("GET", "/api/v1/account/access/", creds=creds)["objects"]
+    return [
+        Reach(
+            kind=r["kind"],
+            namespace=r.get("namespace") or "",
+            role=r.get("role"),
+            can_write=bool(r["permissions"].get("write")),
+            can_manage=bool(r["permissions"].get("manage")),
+            reason=r.get("reason") or "",
+            image_count=int(r.get("image_count") or 0),
+        )
+        for r in body
+    ]

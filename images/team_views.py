@@ -5,22 +5,32 @@ Buttons a role cannot use are not shown; the API refuses them anyway (its messag
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from images import services
 from images.forms import (
+    ACTION_LABELS,
     ROLE_RANK,
     ROLE_SENTENCES,
+    ActivityFilterForm,
     RoleForm,
     TeamForm,
     TeamInviteForm,
     TeamSettingsForm,
+    TeamTokenForm,
     place_api_errors,
     role_losses,
 )
+from images.services import Page
 from images.session import api_login_required
 
 
@@ -49,12 +59,22 @@ def teams(request):
     return render(request, "images/teams.html", context, status=400 if form.errors else 200)
 
 
-def _team_page(request, team_name: str, *, invite_form=None, settings_form=None, status=200):
+def _team_page(
+    request,
+    team_name: str,
+    *,
+    invite_form=None,
+    settings_form=None,
+    token_form=None,
+    status=200,
+):
     team = services.get_team(request.api, team_name)
+    images = services.list_images(request.api, filters={"team": team_name}, limit=100)
+    names = [image.name for image in images.items]
     context = {
         "team": team,
         "members": services.list_members(request.api, team_name),
-        "images": services.list_images(request.api, filters={"team": team_name}, limit=100),
+        "images": images,
         "invitations": services.list_team_invitations(request.api, team_name)
         if team.is_owner
         else [],
@@ -65,8 +85,74 @@ def _team_page(request, team_name: str, *, invite_form=None, settings_form=None,
         "role_sentence": ROLE_SENTENCES.get(team.role or "", ""),
         "role_sentences": ROLE_SENTENCES.items(),
         "registry": services.our_registry(request.api),
+        "tokens": [],
+        "token_form": token_form or TeamTokenForm(),
     }
+    context["token_form"].fields["images"].choices = [(name, name) for name in names]
+    if team.is_owner:
+        context["tokens"] = services.list_team_tokens(request.api, team_name)
+        recent = services.list_audit(request.api, filters={"team": team_name}, limit=10)
+        context["activity"] = Page(
+            [shown(e) for e in recent.items], recent.total, recent.offset, recent.limit
+        )
     return render(request, "images/team_detail.html", context, status=status)
+
+
+@dataclass(frozen=True)
+class ShownEvent:
+    """An audit event as the activity tables show it."""
+
+    time: object
+    actor: str
+    actor_kind: str
+    label: str
+    target: str
+    change: str
+    team: str | None
+    address: str
+
+
+def shown(event: services.AuditEvent) -> ShownEvent:
+    details = event.details
+    if event.action == "member.role":
+        change = f"{details.get('old')} → {details.get('new')}"
+    elif event.action == "image.visibility":
+        change = "now private" if details.get("private") else "now public"
+    elif "role" in details:
+        change = f"as {details['role']}"
+    elif event.action == "token.create":
+        change = "pull and push" if details.get("access") == "push" else "pull"
+    else:
+        change = ""
+    return ShownEvent(
+        time=event.time,
+        actor=event.actor,
+        actor_kind=event.actor_kind,
+        label=ACTION_LABELS.get(event.action, event.action),
+        target=event.target,
+        change=change,
+        team=event.team,
+        address=event.address,
+    )
+
+
+@api_login_required
+def activity(request):
+    """The audit trail the person may read, filtered in the query string."""
+    owned = [team.name for team in services.list_teams(request.api) if team.is_owner]
+    is_staff = bool(request.session.get("tutum_api", {}).get("is_staff"))
+    form = ActivityFilterForm(request.GET or None, owned_teams=owned, is_staff=is_staff)
+    filters = form.api_filters() if form.is_valid() else {}
+    offset = (form.cleaned_data.get("offset") or 0) if form.is_bound and form.is_valid() else 0
+    page = services.list_audit(request.api, filters=filters, offset=offset)
+    context = {
+        "form": form,
+        "page": page,
+        "events": [shown(e) for e in page.items],
+        "query": urlencode(filters),
+        "audit_days": settings.AUDIT_DAYS,
+    }
+    return render(request, "images/activity.html", context)
 
 
 @api_login_required
@@ -234,3 +320,52 @@ def team_join(request, token: str):
         "role_sentence": ROLE_SENTENCES[invitation.role],
     }
     return render(request, "images/team_join.html", context)
+
+
+@api_login_required
+@require_POST
+def token_new(request, team: str):
+    """Make a team access token; its secret is on this answer only."""
+    # The API checks that the images are the team's; the form only needs to accept them.
+    form = TeamTokenForm(request.POST, image_names=request.POST.getlist("images"))
+    if form.is_valid():
+        data = form.cleaned_data
+        expires = (timezone.now() + timedelta(days=data["days"])).isoformat()
+        try:
+            made = services.make_team_token(
+                request.api,
+                team,
+                name=data["name"],
+                access=data["access"],
+                expires=expires,
+                images=data.get("images") or [],
+            )
+        except services.Invalid as error:
+            place_api_errors(error, form, {"expires": "days"})
+        else:
+            registry = services.our_registry(request.api)
+            login = _login_command(registry, made) if registry else ""
+            context = {"team": team, "made": made, "registry": registry, "login_command": login}
+            response = render(request, "images/team_token_made.html", context)
+            response["Cache-Control"] = "no-store"
+            return response
+    return _team_page(request, team, token_form=form, status=400)
+
+
+def _login_command(registry: services.Registry, made: services.NewTeamToken) -> str:
+    tls = "" if registry.is_ssl else " --tls-verify=false"
+    credentials = f"-u '{made.token.username}' -p '{made.secret}'"
+    return f"buildah login{tls} {credentials} {registry.host}"
+
+
+@api_login_required
+@require_http_methods(["GET", "POST"])
+def token_revoke(request, team: str, token_id: int):
+    token = services.get_team_token(request.api, team, token_id)
+    if request.method == "POST":
+        services.revoke_team_token(request.api, team, token_id)
+        messages.success(
+            request, f"Token {token.username} is revoked: everything using it is refused now."
+        )
+        return redirect("images:team", team)
+    return render(request, "images/team_token_revoke.html", {"team": team, "token": token})

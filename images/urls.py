@@ -71,6 +71,13 @@ urlpatterns = [
     ),
     path("teams/<str:team>/settings/", team_views.team_settings, name="team-settings"),
     path("teams/<str:team>/delete/", team_views.team_delete, name="team-delete"),
+    path("teams/<str:team>/tokens/", team_views.token_new, name="team-token-new"),
+    path(
+        "teams/<str:team>/tokens/<int:token_id>/revoke/",
+        team_views.token_revoke,
+        name="team-token-revoke",
+    ),
+    path("activity/", team_views.activity, name="activity"),
     path(
         "teams/<str:team>/members/<str:username>/role/",
         team_views.member_role,

@@ -159,7 +159,11 @@ def image_detail(request, name: str):
     if request.htmx and request.htmx.target == "tag-rows":
         return render(request, "images/_tag_rows.html", context)
     image = services.get_image(request.api, name)
-    context.update(image=image, pull_command=pull_command(image), webhook=None)
+    context.update(image=image, pull_command=pull_command(image), webhook=None, access=[])
+    if image.team or image.can_manage:
+        # The owner and the team's members see who reaches it; nobody else is told.
+        with suppress(services.ApiError, services.NotFound, services.Forbidden):
+            context["access"] = services.image_access(request.api, name)
     if image.can_write and image.build_source and image.build_source.build_settings:
         # Only those who may change the image see the secret; others get no webhook section.
         with suppress(services.ApiError, services.NotFound, services.Forbidden):

@@ -178,3 +178,77 @@ def test_registering_offers_the_namespaces_the_person_may_write_to(
     assert f"{H}/docs/" not in form
     assert made.status_code == 302, text(made)[:2000]
     assert Image.objects.get(name=f"{H}/web/site").team.name == "web"
+
+
+def test_an_owner_makes_a_token_sees_its_secret_once_and_revokes_it(
+    signed_in, make_team, make_image
+):
+    team = make_team("web", alice="Owner")
+    site = make_image(team, "site")
+
+    made = signed_in.post(
+        "/teams/web/tokens/",
+        {"name": "deploy", "access": "pull", "days": "30", "images": [site.name]},
+    )
+    page = text(signed_in.get("/teams/web/"))
+    token_id = re.search(r"/teams/web/tokens/(\d+)/revoke/", page).group(1)
+    asked = signed_in.get(f"/teams/web/tokens/{token_id}/revoke/")
+    revoked = signed_in.post(f"/teams/web/tokens/{token_id}/revoke/")
+
+    body = text(made)
+    assert made["Cache-Control"] == "no-store"
+    assert "Token web+deploy is made" in body
+    secret = re.search(r'data-copy="([^"]+)" aria-label="Copy the token\'s secret"', body)
+    assert secret and len(secret.group(1)) >= 40
+    assert f"buildah login --tls-verify=false -u 'web+deploy' -p '{secret.group(1)}'" in body
+    assert secret.group(1) not in page  # shown once
+    assert "web+deploy" in page and site.name in page
+    assert "Revoke web+deploy?" in text(asked)
+    assert revoked["Location"] == "/teams/web/"
+    after = text(signed_in.get("/teams/web/"))
+    assert "Token web+deploy is revoked: everything using it is refused now." in after
+    assert "<strong>web+deploy</strong>" not in after
+
+
+def test_a_bad_token_form_keeps_the_page_and_says_why(signed_in, make_team):
+    make_team("web", alice="Owner")
+
+    refused = signed_in.post(
+        "/teams/web/tokens/", {"name": "CI Deploy", "access": "pull", "days": "30"}
+    )
+
+    assert refused.status_code == 400
+    assert (
+        "Use lowercase letters, digits, &#x27;-&#x27; and &#x27;_&#x27; only."
+        in refused.content.decode()
+    )
+
+
+def test_the_activity_page_shows_who_did_what_in_the_team(signed_in, bob_browser, make_team):
+    make_team("web", alice="Owner", bob="Writer")
+    signed_in.post("/teams/web/members/bob/role/", {"role": "Reader", "confirmed": "1"})
+    signed_in.post("/teams/web/settings/", {"description": "The website"})
+
+    team_page = text(signed_in.get("/teams/web/"))
+    everything = text(signed_in.get("/activity/?team=web"))
+    mine = text(bob_browser.get("/activity/"))
+
+    assert 'Changed a role <strong class="target">bob</strong>' in team_page
+    assert "(Writer → Reader)" in team_page
+    assert "Edited the team" in everything and "127.0.0.1" in everything
+    assert "Changed a role <strong" not in mine  # bob reads only what he did himself
+    assert "Signed in" in mine  # his own sign-in through the admin
+
+
+def test_members_see_who_reaches_an_image_and_the_account_page_what_they_reach(
+    signed_in, bob_browser, make_team, make_image
+):
+    team = make_team("web", alice="Owner", bob="Reader")
+    site = make_image(team, "site")
+
+    detail = text(bob_browser.get(f"/images/{site.name}/-/"))
+    account = text(signed_in.get("/account/"))
+
+    assert "Who can reach it" in detail
+    assert "Owner, member of team web" in detail and "Reader, member of team web" in detail
+    assert "What you can reach" in account and "Owner in team web" in account

@@ -350,3 +350,66 @@ def test_writers_register_images_in_the_teams_namespace_and_the_team_owns_them(
         "Images on this registry live under a namespace you may write to. Use "
         f"{H}/bob/<name> or {H}/web/<name>."
     ]
+
+
+# Who can do what, and why.
+
+
+def test_an_image_says_who_reaches_it_what_each_may_do_and_why(
+    alice, bob, carol, dana, make_team, make_image
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    team = make_team("web", alice="Owner", bob="Writer", carol="Reader")
+    site = make_image(team, "site", private=False)
+    client(alice).post(
+        "/api/v1/team/web/token/",
+        {
+            "name": "deploy",
+            "images": [site.name],
+            "expires": (timezone.now() + timedelta(days=30)).isoformat(),
+        },
+    )
+
+    listed = client(carol).get(f"/api/v1/image/{site.name}/access/")
+    by_outsider = client(dana).get(f"/api/v1/image/{site.name}/access/")
+
+    rows = [(g["name"], g["permissions"], g["reason"]) for g in listed.json()["objects"]]
+    everything = {"read": True, "write": True, "manage": True}
+    read = {"read": True, "write": False, "manage": False}
+    assert rows[:4] == [
+        ("alice", everything, "Owner, member of team web"),
+        ("bob", {"read": True, "write": True, "manage": False}, "Writer, member of team web"),
+        ("carol", read, "Reader, member of team web"),
+        ("web+deploy", read, rows[3][2]),
+    ]
+    assert rows[3][2].startswith("team access token: pull, scoped to this image, expires ")
+    assert rows[4] == ("Everyone signed in", read, "the image is public")
+    assert by_outsider.status_code == 403  # public, but who reaches it is the team's business
+
+
+def test_an_image_really_named_access_is_still_its_own_image(api, alice, make_image):
+    make_image(alice, "tools/access")
+
+    got = api.get(f"/api/v1/image/{H}/alice/tools/access/")
+    edited = api.patch(f"/api/v1/image/{H}/alice/tools/access/", {"description": "x"})
+
+    assert got.status_code == 200 and got.json()["name"] == f"{H}/alice/tools/access"
+    assert edited.status_code == 200 and edited.json()["description"] == "x"
+
+
+def test_your_account_lists_everything_you_reach_and_why(alice, bob, make_team, make_image):
+    team = make_team("web", alice="Writer", bob="Owner")
+    make_image(team, "site")
+    make_image(alice, "own")
+    make_image(bob, "public-tool", private=False)
+
+    reach = client(alice).get("/api/v1/account/access/").json()["objects"]
+
+    assert [(r["kind"], r["namespace"], r["image_count"], r["reason"]) for r in reach] == [
+        ("own", "alice", 1, "your own namespace"),
+        ("team", "web", 1, "Writer in team web"),
+        ("public", "", 1, "public images of others: anyone signed in"),
+    ]
