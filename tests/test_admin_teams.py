@@ -252,3 +252,50 @@ def test_members_see_who_reaches_an_image_and_the_account_page_what_they_reach(
     assert "Who can reach it" in detail
     assert "Owner, member of team web" in detail and "Reader, member of team web" in detail
     assert "What you can reach" in account and "Owner in team web" in account
+
+
+ADMIN_ACTIONS = ("edit", "build", "delete", "invite", "token")
+ADMIN_CAN = {
+    "Reader": set(),
+    "Writer": {"edit", "build"},
+    "Owner": set(ADMIN_ACTIONS),
+    None: set(),
+}
+
+
+def _admin_attempt(browser: Client, image: Image, action: str) -> bool:
+    """Post what the admin's own forms would, whether or not the page shows them; True if
+    the change happened."""
+    from records.models import TeamInvitation, TeamToken
+
+    if action == "edit":
+        browser.post(f"/images/{image.name}/-/edit/", {"description": "changed", **NO_SETTINGS})
+        return Image.objects.get(pk=image.pk).description == "changed"
+    if action == "build":
+        browser.post(f"/images/{image.name}/-/tags/latest/build/")
+        return image.tags.get(name="latest").builds.exists()
+    if action == "delete":
+        browser.post(f"/images/{image.name}/-/delete/", {"confirm": image.name})
+        return not Image.objects.filter(pk=image.pk).exists()
+    if action == "invite":
+        browser.post("/teams/web/invite/", {"username": "", "role": "Owner"})
+        return TeamInvitation.objects.exists()
+    browser.post("/teams/web/tokens/", {"name": "sneaky", "access": "push", "days": "30"})
+    return TeamToken.objects.exists()
+
+
+@pytest.mark.parametrize("action", ADMIN_ACTIONS)
+@pytest.mark.parametrize("role", ["Reader", "Writer", "Owner", None], ids=str)
+def test_permission_matrix_through_the_admins_direct_posts(
+    api_server, make_account, make_team, make_image, role, action
+):
+    person = make_account("pat")
+    team = make_team("web", **({"pat": role} if role else {}))
+    image = make_image(team, "site")
+    image.tags.update(digest="")  # nothing on a registry to delete: the records are the test
+    source = BuildSource.objects.create(image=image, owner="web", repository="site")
+    BuildSetting.objects.create(build_source=source, tag="latest", branch="main")
+
+    happened = _admin_attempt(browser_for(person), image, action)
+
+    assert happened == (action in ADMIN_CAN[role]), (role, action)

@@ -413,3 +413,27 @@ def test_your_account_lists_everything_you_reach_and_why(alice, bob, make_team, 
         ("team", "web", 1, "Writer in team web"),
         ("public", "", 1, "public images of others: anyone signed in"),
     ]
+
+
+@pytest.mark.parametrize("private", [True, False], ids=["private", "public"])
+@pytest.mark.parametrize("action", ACTIONS)
+@pytest.mark.parametrize("who", ["alice", "bob"], ids=["own-namespace", "other-namespace"])
+def test_permission_matrix_on_a_persons_image(
+    request, who, action, private, alice, bob, make_team, make_image
+):
+    make_team("web", bob="Owner")  # an Owner of some team is still nobody in alice's namespace
+    image = make_image(alice, "app", private=private)
+    image.tags.update(digest="")
+    source = BuildSource.objects.create(image=image, owner="alice", repository="app")
+    BuildSetting.objects.create(build_source=source, tag="latest", branch="main")
+
+    got = _attempt(client(request.getfixturevalue(who)), image, action)
+
+    if who == "alice":
+        assert got in (200, 201, 202, 204), (who, action, got)
+    elif private:
+        assert got == 404, (action, got)
+    elif action in ("see", "list"):
+        assert got == 200, (action, got)
+    else:
+        assert got == 403, (action, got)
