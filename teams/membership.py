@@ -91,6 +91,16 @@ def delete_team(team: Team) -> None:
     team.delete()
 
 
+def _lock_owners(team_id: int) -> None:
+    """Lock the team's Owners (PostgreSQL; SQLite writes one at a time anyway), so two Owners
+    demoting or removing each other cannot both succeed and leave the team without one."""
+    list(
+        Membership.objects.select_for_update()
+        .filter(team_id=team_id, role=Role.OWNER)
+        .values_list("pk", flat=True)
+    )
+
+
 def _other_owners(membership: Membership) -> bool:
     return (
         Membership.objects.filter(team_id=membership.team_id, role=Role.OWNER)
@@ -104,12 +114,7 @@ def change_role(membership: Membership, role: str) -> Membership:
     if role not in Role.values:
         raise ValidationError({"role": [f"'{role}' is not one of: {', '.join(Role.values)}."]})
     with transaction.atomic():
-        # Lock the team's Owners, so two Owners demoting each other cannot both succeed.
-        list(
-            Membership.objects.select_for_update()
-            .filter(team_id=membership.team_id, role=Role.OWNER)
-            .values_list("pk", flat=True)
-        )
+        _lock_owners(membership.team_id)
         if membership.role == Role.OWNER and role != Role.OWNER and not _other_owners(membership):
             raise ValidationError(
                 {
@@ -127,11 +132,7 @@ def change_role(membership: Membership, role: str) -> Membership:
 def remove(membership: Membership) -> None:
     """Remove a member (or let one leave): what they reached through the team is gone at once."""
     with transaction.atomic():
-        list(
-            Membership.objects.select_for_update()
-            .filter(team_id=membership.team_id, role=Role.OWNER)
-            .values_list("pk", flat=True)
-        )
+        _lock_owners(membership.team_id)
         if membership.role == Role.OWNER and not _other_owners(membership):
             raise ValidationError(
                 {
