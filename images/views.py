@@ -132,6 +132,8 @@ def image_list(request):
         "page": page,
         "query": urlencode(query),
         "filtered": bool(query.keys() - {"sort"}),
+        # How many filters besides the search are on: they stay unfolded on a phone.
+        "more_filters": len(query.keys() - {"sort", "q"}),
     }
     if request.htmx and not request.htmx.boosted:
         return render(request, "images/_image_rows.html", context)

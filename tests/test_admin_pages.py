@@ -92,7 +92,7 @@ def test_the_list_shows_images_with_state_tags_and_description(signed_in, alice,
     assert f"{H}/alice/web" in page
     assert "The web front end" in page
     assert "✔</span> Success" in page
-    assert "<td>2</td>" in page
+    assert '<td class="tags" data-label="Tags">2</td>' in page
 
 
 def test_the_list_filters_and_searches_through_the_query_string(signed_in, alice, make_image):

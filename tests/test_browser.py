@@ -88,6 +88,14 @@ def sign_in(page, account) -> None:
     expect(page.get_by_role("heading", name="Images", exact=True)).to_be_visible()
 
 
+def header(page, name: str, role: str = "link"):
+    """A link or button of the header, opening its Menu first on a phone."""
+    menu = page.locator("header details.menu > summary")
+    if menu.is_visible() and page.locator("header details.menu[open]").count() == 0:
+        menu.click()
+    return page.locator("header").get_by_role(role, name=name)
+
+
 def shoot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
@@ -191,7 +199,7 @@ def test_the_whole_admin_in_a_browser(browser, api_server, alice, make_image, pu
     page.get_by_role("button", name="Delete this image").click()
     expect(page.get_by_text(f"{H}/alice/shop was deleted.")).to_be_visible()
 
-    page.get_by_role("button", name="Sign out").click()
+    header(page, "Sign out", "button").click()
     expect(page.get_by_text("You are signed out.")).to_be_visible()
 
 
@@ -279,7 +287,7 @@ def test_a_form_left_open_after_signing_out_elsewhere(browser, api_server, alice
     page.goto("/images/new/")
     other_tab = page.context.new_page()
     other_tab.goto("/")
-    other_tab.get_by_role("button", name="Sign out").click()
+    header(other_tab, "Sign out", "button").click()
     expect(other_tab.get_by_text("You are signed out.")).to_be_visible()
 
     page.get_by_role("button", name="+ Add a build setting").click()
@@ -293,9 +301,9 @@ def test_the_out_of_date_page_is_accessible(browser, api_server, alice):
     sign_in(page, alice)
     other_tab = page.context.new_page()
     other_tab.goto("/")
-    other_tab.get_by_role("button", name="Sign out").click()
+    header(other_tab, "Sign out", "button").click()
 
-    page.get_by_role("button", name="Sign out").click()  # a plain form, not htmx
+    header(page, "Sign out", "button").click()  # a plain form, not htmx
 
     expect(page.get_by_role("heading", name="This page was out of date")).to_be_visible()
     assert_accessible(page)
@@ -309,7 +317,7 @@ def test_a_form_left_open_after_signing_out_elsewhere_without_javascript(
     page.goto("/images/new/")
     other_tab = page.context.new_page()
     other_tab.goto("/")
-    other_tab.get_by_role("button", name="Sign out").click()
+    header(other_tab, "Sign out", "button").click()
 
     page.get_by_label("Name", exact=True).fill(f"{H}/alice/late")
     page.get_by_label("Description").fill("Typed before noticing")
@@ -340,7 +348,7 @@ def test_making_copying_and_revoking_an_api_key(
         permissions=["clipboard-read", "clipboard-write"],
     )
     sign_in(page, alice)
-    page.get_by_role("link", name="Your account").click()
+    header(page, "Your account").click()
     expect(page.get_by_role("heading", name="API keys")).to_be_visible()
 
     page.get_by_label("What is it for?").fill("laptop")
@@ -375,7 +383,7 @@ def test_getting_started_pushes_an_image_with_the_commands_exactly_as_shown(
     app = f"first-{width}"
     page = new_page(browser, api_server, viewport={"width": width, "height": 900})
     sign_in(page, alice)
-    page.get_by_role("link", name="Getting started").click()
+    header(page, "Getting started").click()
     page.get_by_label("What will you call it?").fill(app)
     page.get_by_role("button", name="Use this name").click()
     page.get_by_role("button", name="Make a key for this computer").click()
@@ -411,7 +419,7 @@ def test_staff_deactivate_someone_from_the_people_page(
     assert invited.status_code == 201
     page = new_page(browser, api_server, viewport={"width": width, "height": 900})
     sign_in(page, root)
-    page.get_by_role("link", name="People").click()
+    header(page, "People").click()
     expect(page.get_by_role("button", name="Send again to eve@example.test")).to_be_visible()
     expect(page.get_by_role("heading", name="People")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= width
@@ -449,7 +457,7 @@ def test_an_invited_person_joins_pushes_as_shown_and_their_revoked_key_is_refuse
     # Staff invite, in their own browser.
     staff = new_page(browser, api_server, viewport=viewport)
     sign_in(staff, make_account("root", staff=True))
-    staff.get_by_role("link", name="People").click()
+    header(staff, "People").click()
     staff.get_by_label("Their email address").fill(f"{name}@example.test")
     staff.get_by_role("button", name="Invite").click()
     expect(staff.get_by_text(f"We emailed the link to {name}@example.test.")).to_be_visible()
@@ -496,7 +504,7 @@ def test_an_invited_person_joins_pushes_as_shown_and_their_revoked_key_is_refuse
         person.get_by_role("link", name="Images", exact=True).first.click()
         expect(person.get_by_role("link", name=f"{H}/{name}/{app}")).to_be_visible()
 
-        person.get_by_role("link", name="Your account").click()
+        header(person, "Your account").click()
         person.get_by_role("link", name="Revoke Getting started").click()
         person.get_by_role("button", name="Revoke this key").click()
         expect(person.get_by_text("Key “Getting started” is revoked")).to_be_visible()
@@ -528,7 +536,7 @@ def test_a_team_is_made_joined_by_link_and_run_by_its_owner(
     # The owner makes the team and invites a Writer by link and a Reader by username.
     olga = new_page(browser, api_server, viewport=viewport)
     sign_in(olga, owner)
-    olga.get_by_role("link", name="Teams").click()
+    header(olga, "Teams").click()
     olga.get_by_label("Team name").fill(team)
     olga.get_by_label("What the team is for (optional)").fill("The website and its services")
     olga.get_by_role("button", name="Make the team").click()
@@ -578,7 +586,7 @@ def test_a_team_is_made_joined_by_link_and_run_by_its_owner(
     # The Reader accepts from their Teams page and sees no buttons they cannot use.
     rita = new_page(browser, api_server, viewport=viewport)
     sign_in(rita, reader)
-    rita.get_by_role("link", name="Teams").click()
+    header(rita, "Teams").click()
     rita.get_by_role("button", name=f"Join {team}").click()
     expect(rita.get_by_text(f"You joined team {team}.")).to_be_visible()
     rita.goto(f"/images/{name}/-/")
@@ -635,9 +643,76 @@ def test_a_team_is_made_joined_by_link_and_run_by_its_owner(
     fits(olga, width)
     assert_accessible(olga)
     shoot(olga, f"activity{suffix}")
-    olga.get_by_role("link", name="Teams").first.click()
+    header(olga, "Teams").click()
     fits(olga, width)
     assert_accessible(olga)
     shoot(olga, f"teams{suffix}")
     olga.context.close()
     assert Image.objects.get(name=name).team.name == team
+
+
+PHONE = {"width": 375, "height": 812}
+# Controls a finger presses; links inside sentences are not (WCAG's inline exception).
+TOUCH_TARGETS = (
+    "button:visible, .button:visible, select:visible, input[type=text]:visible, "
+    "input[type=search]:visible, input[type=password]:visible, input[type=email]:visible, "
+    "summary:visible, header nav a:visible, .pager a:visible, td.name a:visible"
+)
+
+
+def small_targets(page) -> list[str]:
+    return page.evaluate(
+        """(selector) => [...document.querySelectorAll(selector)]
+            .filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 44)
+            .map(e => `${e.tagName} "${e.textContent.trim().slice(0, 30)}" ${Math.round(
+                e.getBoundingClientRect().height)}px`)""",
+        TOUCH_TARGETS.replace(":visible", ""),
+    )
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_every_main_page_fits_a_phone(
+    browser, api_server, make_account, make_image, make_team, scheme
+):
+    root = make_account("root", staff=True)
+    team = make_team("web", root="Owner")
+    for i in range(3):
+        make_image(root, f"service-{i}", tags=["latest", "v1.2.3"], description=f"Service {i} " * 8)
+    site = make_image(team, "site", description="The team's website")
+    suffix = "" if scheme == "light" else "-dark"
+    page = new_page(browser, api_server, viewport=PHONE, color_scheme=scheme)
+
+    checked = [
+        ("login", "/login/"),
+        ("list", "/"),
+        ("image", f"/images/{site.name}/-/"),
+        ("tag", f"/images/{site.name}/-/tags/latest/"),
+        ("register", "/images/new/"),
+        ("account", "/account/"),
+        ("start", "/getting-started/"),
+        ("teams-list", "/teams/"),
+        ("team-page", "/teams/web/"),
+        ("activity-list", "/activity/"),
+        ("people-list", "/people/"),
+    ]
+    for label, path in checked:
+        page.goto(path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], label
+        assert_accessible(page)
+        assert not small_targets(page), (label, small_targets(page))
+        shoot(page, f"phone-{label}{suffix}")
+        if label == "login":
+            sign_in(page, root)
+
+    # Folded: the header's links behind Menu, the list's filters behind Filters.
+    page.goto("/")
+    expect(page.locator("header").get_by_role("link", name="Teams")).to_be_hidden()
+    expect(page.get_by_label("State")).to_be_hidden()
+    page.get_by_text("Filters").click()
+    page.get_by_label("State").select_option("Success")
+    expect(page).to_have_url(re.compile(r"state=Success"))
+    header(page, "Teams")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert_accessible(page)
+    shoot(page, f"phone-menu-and-filters{suffix}")
+    page.context.close()

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import html
 import re
 from datetime import datetime
-from functools import cache, lru_cache
-from urllib.parse import quote
+from functools import lru_cache
 
 from django import template
-from django.templatetags.static import static
-from django.urls import get_script_prefix, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
-from django_htmx.jinja import htmx_script
 
 register = template.Library()
 
@@ -80,17 +76,6 @@ def time_ago(value: datetime | None, empty: str = "Never") -> str:
     )
 
 
-@cache
-def _page_pattern(page: str) -> str:
-    return reverse(f"images:{page}", args=["NAME"])
-
-
-@register.filter
-def image_url(name: str, page: str = "detail") -> str:
-    """reverse('images:<page>', args=[name]) for list rows: resolved once, not per row."""
-    return _page_pattern(page).replace("NAME", quote(name, safe="/:@"), 1)
-
-
 @register.filter
 def excerpt(text: str, length: int = 120) -> str:
     return text if len(text) <= length else text[: length - 1].rstrip() + "…"
@@ -106,81 +91,6 @@ def seconds(value: float | None) -> str:
         return f"{value:.1f} s" if value < 10 else f"{whole} s"
     minutes, rest = divmod(whole, 60)
     return f"{minutes} min {rest} s" if rest else f"{minutes} min"
-
-
-# The image list's rows are its hot path (bench/admin_list.py): one f-string per row, its
-# user-supplied parts escaped with the standard library (what Django's `escape` calls), costs
-# a tenth of the eight template variables and filters it replaces.
-_JUMPSTART = ' <span class="pill">Jumpstart</span>'
-
-
-@register.simple_tag
-def image_row(image) -> str:
-    """One row of the image list: name and visibility, state, tags, last build, description."""
-    escape = html.escape
-    visibility = "Private" if image.is_private else "Public"
-    return mark_safe(  # noqa: S308 (every user-supplied part is escaped here)
-        f'<tr><td><a href="{escape(image_url(image.name))}">{escape(image.name)}</a> '
-        f'<span class="pill">{visibility}</span>{_JUMPSTART if image.jumpstart else ""}</td>'
-        f"<td>{state_badge(image.state)}</td><td>{image.tag_count}</td>"
-        f"<td>{time_ago(image.last_build_date)}</td>"
-        f'<td class="description">{escape(excerpt(image.description))}</td></tr>'
-    )
-
-
-# Every page renders the same head and header links; reverse() and static() cost tens of
-# microseconds each, so the values are computed once per process.
-@register.simple_tag
-def route(name: str) -> str:
-    """The URL of an argument-less route, like {% url %}."""
-    return _route(get_script_prefix(), name)
-
-
-@lru_cache(maxsize=64)
-def _route(prefix: str, name: str) -> str:
-    return reverse(name)
-
-
-@register.simple_tag
-def asset(path: str) -> str:
-    """A static file's URL, like {% static %}."""
-    return _asset(path)
-
-
-@lru_cache(maxsize=64)
-def _asset(path: str) -> str:
-    return static(path)
-
-
-@register.simple_tag
-def page_assets() -> str:
-    """The icon, stylesheet and scripts every page loads."""
-    return _page_assets()
-
-
-@cache
-def _page_assets() -> str:
-    return format_html(
-        '<link rel="icon" href="{}">\n  <link rel="stylesheet" href="{}">\n  {}\n  '
-        '<script src="{}" defer></script>',
-        static("img/docker.svg"),
-        static("css/app.css"),
-        htmx_script(),
-        static("js/copy.js"),
-    )
-
-
-@cache
-def _tag_page_pattern(page: str) -> str:
-    # Image names are lowercase, so the upper-case placeholders cannot clash with them.
-    return reverse(f"images:{page}", args=["NAME", "TAG"])
-
-
-@register.simple_tag(name="tag_url")
-def tag_url(name: str, tag: str, page: str = "tag") -> str:
-    """reverse('images:<page>', args=[name, tag]), resolved once per page kind."""
-    pattern = _tag_page_pattern(page).replace("NAME", quote(name, safe="/:@"), 1)
-    return pattern.replace("TAG", quote(tag, safe=""), 1)
 
 
 _NOT_IN_IDS = re.compile(r"[^A-Za-z0-9_-]")
@@ -203,7 +113,7 @@ def tag_state(name: str, tag_name: str, state: str) -> str:
         return format_html(
             '<span class="tag-state" id="state-{}">{}</span>', slot, state_badge(state)
         )
-    poll = tag_url(name, tag_name, "state")
+    poll = reverse("images:state", args=[name, tag_name])
     return format_html(
         '<span class="tag-state" id="state-{}" hx-get="{}" hx-trigger="every 2s" '
         'hx-swap="outerHTML">{}</span>',
