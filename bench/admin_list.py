@@ -1,9 +1,9 @@
 """Figures for the web admin, each a ratio measured in the same run.
 
-1. The image list page (admin -> services -> API, 10,000 images) against the API call it
-   makes (GET /api/v1/image/?limit=25...). Goal <= 1.6x. Then the floor under that figure:
-   an admin view that only reads the session and makes the same call through services
-   (no form, no page), against the same API call.
+1. The image list page (admin -> services -> API, 10,000 images) against its *floor*: an
+   admin view that only reads the session and makes the same call through services (no
+   form, no page). Goal <= 1.3x. And against the API call it makes (GET
+   /api/v1/image/?limit=25...): goal <= 2.0x.
 2. The tag page of an image with 1,000 tags against a hello-world Django view on the admin
    server. Goal <= 3x, and zero registry calls while rendering (the registry URL points at
    a counting server; every request to it is reported).
@@ -94,9 +94,18 @@ def main() -> None:
                 f"ratio {page_s / api_s:4.2f}x ({note})"
             )
 
-        against_the_api_call("image list page", f"{admin}/", "goal <= 1.6x")
+        against_the_api_call("image list page", f"{admin}/", "goal <= 2.0x")
         against_the_api_call(
             "floor", f"{admin}/baseline/floor/", "session + services call, no form, no page"
+        )
+        list_s, floor_s = harness.compare(
+            lambda: browser.get(f"{admin}/").raise_for_status(),
+            lambda: browser.get(f"{admin}/baseline/floor/").raise_for_status(),
+            args.rounds,
+        )
+        print(
+            f"list vs floor   {list_s * 1000:6.2f} ms  floor        {floor_s * 1000:6.2f} ms  "
+            f"ratio {list_s / floor_s:4.2f}x (goal <= 1.3x)"
         )
 
         CountingRegistry.calls = 0
@@ -110,12 +119,15 @@ def main() -> None:
             f"tag page        {tag_s * 1000:6.2f} ms  hello world  {hello_s * 1000:6.2f} ms  "
             f"ratio {tag_s / hello_s:4.2f}x (goal <= 3x)  registry calls {CountingRegistry.calls}"
         )
-        detail_s, _ = harness.compare(
+        detail_s, list_s = harness.compare(
             lambda: browser.get(f"{admin}/images/{BIG}/-/").raise_for_status(),
-            lambda: None,
-            max(args.rounds // 4, 10),
+            lambda: browser.get(f"{admin}/").raise_for_status(),
+            args.rounds,
         )
-        print(f"(image page of the 1,000-tag image: {detail_s * 1000:.2f} ms, 25 tags a page)")
+        print(
+            f"image page      {detail_s * 1000:6.2f} ms  list page    {list_s * 1000:6.2f} ms  "
+            f"ratio {detail_s / list_s:4.2f}x (the 1,000-tag image, 25 tags a page)"
+        )
     finally:
         for server in servers:
             server.terminate()

@@ -162,8 +162,9 @@ def image_detail(request, name: str):
         return render(request, "images/_tag_rows.html", context)
     image = services.get_image(request.api, name)
     context.update(image=image, pull_command=pull_command(image), webhook=None, access=[])
-    if image.team or image.can_manage:
-        # The owner and the team's members see who reaches it; nobody else is told.
+    if image.team:
+        # A team's members see who reaches its image (the API tells nobody else); a person's
+        # own image is theirs, staff's, and everyone's when public: nothing to look up.
         with suppress(services.ApiError, services.NotFound, services.Forbidden):
             context["access"] = services.image_access(request.api, name)
     if image.can_write and image.build_source and image.build_source.build_settings:
