@@ -13,7 +13,7 @@ import json
 import re
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urljoin
 
@@ -57,7 +57,7 @@ class RegistryProtocolError(RegistryError):
 
 @dataclass(frozen=True)
 class ImageConfig:
-    """The layer fields of Tutum's tag, read from an image config."""
+    """The layer fields of Tutum's tag, read from an image config and its manifest."""
 
     docker_id: str
     author: str
@@ -68,7 +68,15 @@ class ImageConfig:
     labels: list[dict]
     ports: list[dict]
     volumes: list[dict]
-    size: int
+    size: int  # the compressed layers, as the manifest lists them
+    os: str = ""
+    architecture: str = ""
+    variant: str = ""
+    # The manifest's layers in order: {digest, size, media_type}.
+    layers: list[dict] = field(default_factory=list)
+    # The config's build steps: {created (ISO 8601, UTC, or None), created_by, comment,
+    # empty_layer, size (of the step's layer; 0 for an empty step, None if none matches)}.
+    history: list[dict] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,10 @@ class ManifestInfo:
     media_type: str
     config: ImageConfig
     platform_digest: str = ""
+    # What a pull of this tag downloads: the config and the layers of the (chosen) image.
+    size: int = 0
+    # An index's images: {os, architecture, variant, digest, size}; [] for a single image.
+    platforms: list[dict] = field(default_factory=list)
 
 
 def _is_loopback(host: str) -> bool:
@@ -136,8 +148,45 @@ def _port(spec: str) -> dict:
     return {"port": int(number) if number.isdigit() else number, "protocol": protocol or "tcp"}
 
 
-def parse_config(digest: str, body: dict, size: int) -> ImageConfig:
-    """Tutum's layer fields from an OCI or Docker image config."""
+def _layers(manifest: dict) -> list[dict]:
+    return [
+        {
+            "digest": str(layer.get("digest") or ""),
+            "size": int(layer.get("size") or 0),
+            "media_type": str(layer.get("mediaType") or ""),
+        }
+        for layer in manifest.get("layers") or []
+    ]
+
+
+def _history(body: dict, layers: list[dict]) -> list[dict]:
+    """The config's history, each step with the size of its layer.
+
+    Steps that made a layer (not `empty_layer`) match the manifest's layers in order, which
+    is how Docker Hub's "Image layers" view sizes them.
+    """
+    sizes = iter(layer["size"] for layer in layers)
+    steps = []
+    for entry in body.get("history") or []:
+        if not isinstance(entry, dict):
+            continue
+        empty = bool(entry.get("empty_layer"))
+        created = _parse_created(entry.get("created"))
+        steps.append(
+            {
+                "created": created.isoformat() if created else None,
+                "created_by": str(entry.get("created_by") or ""),
+                "comment": str(entry.get("comment") or ""),
+                "empty_layer": empty,
+                "size": 0 if empty else next(sizes, None),
+            }
+        )
+    return steps
+
+
+def parse_config(digest: str, body: dict, layers: list[dict]) -> ImageConfig:
+    """Tutum's layer fields (and ours) from an OCI or Docker image config and the manifest's
+    `layers` (see _layers)."""
     config = body.get("config") or body.get("container_config") or {}
     env = []
     for item in config.get("Env") or []:
@@ -159,7 +208,12 @@ def parse_config(digest: str, body: dict, size: int) -> ImageConfig:
         labels=labels,
         ports=ports,
         volumes=volumes,
-        size=size,
+        size=sum(layer["size"] for layer in layers),
+        os=str(body.get("os") or ""),
+        architecture=str(body.get("architecture") or ""),
+        variant=str(body.get("variant") or ""),
+        layers=layers,
+        history=_history(body, layers),
     )
 
 
@@ -345,13 +399,38 @@ class RegistryClient:
         )
         return digest, media_type, body
 
-    def get_manifest(self, repository: str, reference: str) -> ManifestInfo:
+    def get_manifest(
+        self, repository: str, reference: str, *, read_platforms: bool = True
+    ) -> ManifestInfo:
+        """A tag's manifest and image config; for an index, linux/amd64's (else the first).
+
+        `read_platforms`: for an index, also read every other platform's manifest to know its
+        size (one request each; Docker Hub counts each as a pull, so public look-ups don't).
+        """
         digest, media_type, body = self._get_manifest_raw(repository, reference)
         platform_digest = ""
+        platforms: list[dict] = []
         manifest = body
         if media_type in LIST_TYPES or (not media_type and "manifests" in body):
-            platform_digest = _pick_platform(body.get("manifests") or [], self.host)
+            entries = _images_of(body.get("manifests") or [])
+            platform_digest = _pick_platform(entries, self.host)
             _, _, manifest = self._get_manifest_raw(repository, platform_digest)
+            for entry in entries:
+                size = None
+                if entry["digest"] == platform_digest:
+                    size = _pulled_size(manifest)
+                elif read_platforms:
+                    size = _pulled_size(self._get_manifest_raw(repository, entry["digest"])[2])
+                platform = entry.get("platform") or {}
+                platforms.append(
+                    {
+                        "os": str(platform.get("os") or ""),
+                        "architecture": str(platform.get("architecture") or ""),
+                        "variant": str(platform.get("variant") or ""),
+                        "digest": entry["digest"],
+                        "size": size,
+                    }
+                )
         elif media_type in DOCKER_SCHEMA1 or body.get("schemaVersion") == 1:
             raise RegistryProtocolError(
                 f"{repository}:{reference} on registry {self.host} uses the old Docker schema 1 "
@@ -373,12 +452,13 @@ class RegistryClient:
             raise RegistryProtocolError(
                 f"the image config of {repository}:{reference} is not JSON"
             ) from error
-        size = sum(int(layer.get("size") or 0) for layer in manifest.get("layers") or [])
         return ManifestInfo(
             digest=digest,
             media_type=media_type,
-            config=parse_config(config_ref["digest"], config_body, size),
+            config=parse_config(config_ref["digest"], config_body, _layers(manifest)),
             platform_digest=platform_digest,
+            size=_pulled_size(manifest),
+            platforms=platforms,
         )
 
     def delete_manifest(self, repository: str, digest: str) -> None:
@@ -388,6 +468,26 @@ class RegistryClient:
         if response.status_code == 404:
             return
         self._check(response, f"manifest {digest} in {repository}")
+
+
+def _pulled_size(manifest: dict) -> int:
+    """The bytes a pull of one image manifest downloads: its config and its layers
+    (compressed), not the manifest itself."""
+    config = manifest.get("config") or {}
+    return int(config.get("size") or 0) + sum(layer["size"] for layer in _layers(manifest))
+
+
+def _images_of(manifests: list[dict]) -> list[dict]:
+    """An index's entries that are images to run: not the attestations (SBOM, provenance)
+    that BuildKit adds as `unknown/unknown` entries."""
+    return [
+        entry
+        for entry in manifests
+        if isinstance(entry, dict)
+        and entry.get("digest")
+        and (entry.get("annotations") or {}).get("vnd.docker.reference.type")
+        != "attestation-manifest"
+    ]
 
 
 def _pick_platform(manifests: list[dict], host: str) -> str:
