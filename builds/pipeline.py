@@ -29,7 +29,7 @@ from builds import cache as build_cache
 from builds import dockerfile as df
 from records.models import Build, Image, Tag
 from registry import client as oci
-from registry.sync import store_layer
+from registry.sync import tag_fields
 from registry.tokens import build_credentials
 
 log = logging.getLogger(__name__)
@@ -350,9 +350,13 @@ def _read_back(build: Build, image: Image, digest: str) -> None:
         manifest = oci.client_for_image(image).get_manifest(image.repository, digest)
     except oci.RegistryError as error:
         raise BuildFailed(f"Pushed, but could not read the image back: {error}") from error
-    layer = store_layer(manifest.config)
-    now = timezone.now()
+    # Pushed for the person who started the build (for a webhook's, the image's owner). The
+    # registry's event for this push may come before or after; this wins, as an event for a
+    # digest already recorded changes nothing.
+    pusher = build.triggered_by or image.owner
     Tag.objects.filter(pk=build.tag_id).update(
-        layer=layer, digest=manifest.digest, media_type=manifest.media_type, pushed_at=now
+        **tag_fields(manifest),
+        pushed_by=pusher.get_username() if pusher else "",
+        pushed_at=timezone.now(),
     )
     Build.objects.filter(pk=build.pk).update(digest=manifest.digest)

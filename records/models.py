@@ -420,6 +420,17 @@ class Layer(models.Model):
     ports = models.JSONField(default=list)
     volumes = models.JSONField(default=list)
     size = models.BigIntegerField(default=0, help_text="Compressed size of the image's layers.")
+    os = models.CharField(max_length=50, blank=True)
+    architecture = models.CharField(max_length=50, blank=True)
+    variant = models.CharField(max_length=50, blank=True)
+    layers = models.JSONField(
+        default=list, blank=True, help_text="The manifest's layers: digest, size, media_type."
+    )
+    history = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Build steps: created, created_by, comment, empty_layer, size of its layer.",
+    )
 
     def __str__(self) -> str:
         return self.docker_id[:12]
@@ -436,6 +447,17 @@ class Tag(models.Model):
         max_length=100, blank=True, help_text="Manifest digest in the registry."
     )
     media_type = models.CharField(max_length=100, blank=True)
+    size = models.BigIntegerField(
+        null=True, blank=True, help_text="Bytes a pull downloads: config and compressed layers."
+    )
+    platforms = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="An index's images: os, architecture, variant, digest, size; [] for one image.",
+    )
+    pushed_by = models.CharField(
+        max_length=150, blank=True, help_text="Who pushed it (the registry's actor)."
+    )
     pushed_at = models.DateTimeField(null=True, blank=True)
     last_build_date = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(default=timezone.now, editable=False)

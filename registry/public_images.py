@@ -14,7 +14,7 @@ from records.models import Image, State, Tag
 from registry import client as oci
 from registry import names
 from registry.hosts import registry_for_host
-from registry.sync import store_layer
+from registry.sync import tag_fields
 
 log = logging.getLogger(__name__)
 
@@ -61,14 +61,18 @@ def fill_public_layer(tag: Tag) -> None:
     if tag.layer_id is not None or image.registry.is_tutum_registry or image.is_private_image:
         return
     try:
-        manifest = oci.client_for_image(image).get_manifest(image.repository, tag.name)
+        # Not every platform's manifest: Docker Hub counts each one read as a pull, so the
+        # other platforms of an index are listed without their sizes.
+        manifest = oci.client_for_image(image).get_manifest(
+            image.repository, tag.name, read_platforms=False
+        )
     except oci.RegistryError as error:
         log.warning("could not read %s: %s", tag, error)
         return
-    tag.layer = store_layer(manifest.config)
-    tag.digest = manifest.digest
-    tag.media_type = manifest.media_type
+    fields = tag_fields(manifest)
+    for name, value in fields.items():
+        setattr(tag, name, value)
     tag.state = State.SUCCESS
     tag.pushed_at = tag.pushed_at or timezone.now()
-    tag.save(update_fields=["layer", "digest", "media_type", "state", "pushed_at"])
+    tag.save(update_fields=[*fields, "state", "pushed_at"])
     image.refresh_state()

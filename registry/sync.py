@@ -29,6 +29,11 @@ def store_layer(config: oci.ImageConfig) -> Layer:
         "ports": config.ports,
         "volumes": config.volumes,
         "size": config.size,
+        "os": config.os,
+        "architecture": config.architecture,
+        "variant": config.variant,
+        "layers": config.layers,
+        "history": config.history,
     }
     try:
         with transaction.atomic():
@@ -37,6 +42,17 @@ def store_layer(config: oci.ImageConfig) -> Layer:
         # Two events for the same config at once: the other one stored it.
         layer = Layer.objects.get(docker_id=config.docker_id)
     return layer
+
+
+def tag_fields(manifest: oci.ManifestInfo) -> dict:
+    """A Tag's fields read from its manifest, its layer (image config) stored."""
+    return {
+        "layer": store_layer(manifest.config),
+        "digest": manifest.digest,
+        "media_type": manifest.media_type,
+        "size": manifest.size,
+        "platforms": manifest.platforms,
+    }
 
 
 def _owner_for(repository: str, actor_name: str):
@@ -77,20 +93,20 @@ def record_push(repository: str, tag: str, digest: str, actor_name: str = "") ->
     """Record a pushed tag with its layer read back from the registry (idempotent)."""
     image = _image_for(repository, actor_name)
     existing = Tag.objects.filter(image=image, name=tag).first()
-    if existing is not None and digest and existing.digest == digest and existing.layer_id:
+    if existing is not None and digest and existing.digest == digest and _complete(existing):
         return existing
     manifest = oci.client_for_image(image).get_manifest(repository, digest or tag)
-    layer = store_layer(manifest.config)
     now = timezone.now()
     # A build's own push arrives here before the build has finished: it stays Building.
     building = Build.objects.filter(
         tag__image=image, tag__name=tag, state__in=Build.ACTIVE
     ).exists()
     defaults = {
-        "layer": layer,
-        "digest": manifest.digest,
-        "media_type": manifest.media_type,
+        **tag_fields(manifest),
         "state": State.BUILDING if building else State.SUCCESS,
+        # The registry's actor: a username, `<team>+<name>` for a team access token, or for
+        # a build the person it pushes for; "" when the sync found the tag.
+        "pushed_by": actor_name,
         "pushed_at": now,
         "last_build_date": now,
     }
@@ -101,6 +117,12 @@ def record_push(repository: str, tag: str, digest: str, actor_name: str = "") ->
         tag_obj = Tag.objects.get(image=image, name=tag)
     image.refresh_state()
     return tag_obj
+
+
+def _complete(tag: Tag) -> bool:
+    """Whether a tag has everything a push records (tags recorded before sizes were kept
+    have no size, so a sync or a new event fills them in)."""
+    return tag.layer_id is not None and tag.size is not None
 
 
 def record_delete(repository: str, reference: str) -> int:
@@ -136,14 +158,15 @@ def sync_registry() -> SyncReport:
     for repository in client.catalog():
         report.repositories += 1
         image = Image.objects.filter(name=f"{registry.host}/{repository}").first()
-        known = {t.name: t.digest for t in image.tags.all()} if image else {}
+        known = {t.name: t.digest for t in image.tags.all() if _complete(t)} if image else {}
         try:
             names = client.list_tags(repository)
         except oci.RegistryNotFound:
             names = []
         for name in names:
             try:
-                manifest = client.get_manifest(repository, name)
+                # Only the digest matters here; record_push reads the rest when it changed.
+                manifest = client.get_manifest(repository, name, read_platforms=False)
                 if known.get(name) == manifest.digest:
                     report.unchanged += 1
                     continue
