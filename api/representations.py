@@ -8,6 +8,7 @@ for them is declared in serializers.py and checked against real responses by sch
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 
 from django.db import connection
 
@@ -43,7 +44,14 @@ def layer_json(layer: Layer | None) -> dict | None:
         "resource_uri": uris.layer_uri(layer.docker_id),
         "run_command": layer.run_command,
         "volumes": layer.volumes,
+        # Extensions: the manifest's layers, and the build steps from the config's history.
+        "layers": layer.layers,
+        "history": [{**step, "created": _rfc2822(step.get("created"))} for step in layer.history],
     }
+
+
+def _rfc2822(iso: str | None) -> str | None:
+    return uris.rfc2822(datetime.fromisoformat(iso)) if iso else None
 
 
 def buildable_tags(image: Image) -> set[str]:
@@ -57,15 +65,25 @@ def permissions_json(abilities) -> dict:
 def tag_json(tag: Tag, image_name: str, buildable: set[str], abilities) -> dict:
     """A tag; `tag.layer` should be loaded with select_related. `abilities`: what the caller
     may do with its image (teams.access)."""
+    layer = tag.layer
     return {
         "buildable": tag.name in buildable,
         "full_name": f"{image_name}:{tag.name}",
         "image": uris.image_uri(image_name),
-        "layer": layer_json(tag.layer),
+        "layer": layer_json(layer),
         "name": tag.name,
         "resource_uri": uris.tag_uri(image_name, tag.name),
         "state": tag.state,
-        "permissions": permissions_json(abilities),  # extension
+        # Extensions: what the registry serves, read when it was pushed or synced.
+        "digest": tag.digest,
+        "size": tag.size,
+        "os": layer.os if layer else "",
+        "architecture": layer.architecture if layer else "",
+        "variant": layer.variant if layer else "",
+        "platforms": tag.platforms,
+        "pushed_by": tag.pushed_by,
+        "pushed_at": uris.rfc2822(tag.pushed_at),
+        "permissions": permissions_json(abilities),
     }
 
 
@@ -258,7 +276,18 @@ def build_json(build, image_name: str, tag_name: str, workers_online: int) -> di
     }
 
 
-_TAG_COLUMNS = ("id", "name", "state", "digest", "media_type", "pushed_at", "last_build_date")
+_TAG_COLUMNS = (
+    "id",
+    "name",
+    "state",
+    "digest",
+    "media_type",
+    "size",
+    "platforms",
+    "pushed_by",
+    "pushed_at",
+    "last_build_date",
+)
 _LAYER_COLUMNS = (
     "id",
     "docker_id",
@@ -271,6 +300,11 @@ _LAYER_COLUMNS = (
     "ports",
     "volumes",
     "size",
+    "os",
+    "architecture",
+    "variant",
+    "layers",
+    "history",
 )
 
 

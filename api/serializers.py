@@ -42,6 +42,24 @@ class VolumeSerializer(serializers.Serializer):
 # Read representations (built in representations.py), declared here for the OpenAPI schema.
 
 
+class BlobSerializer(serializers.Serializer):
+    digest = serializers.CharField()
+    size = serializers.IntegerField(help_text="Bytes, compressed.")
+    media_type = serializers.CharField()
+
+
+class HistoryStepSerializer(serializers.Serializer):
+    created = DateField(allow_null=True)
+    created_by = serializers.CharField(help_text="The instruction, e.g. `/bin/sh -c apk add …`.")
+    comment = serializers.CharField()
+    empty_layer = serializers.BooleanField(help_text="The step changed the config only.")
+    size = serializers.IntegerField(
+        allow_null=True,
+        help_text="Bytes of the step's layer, compressed; 0 for an empty one, null if the "
+        "manifest has no layer for it.",
+    )
+
+
 class LayerSerializer(serializers.Serializer):
     author = serializers.CharField()
     creation = DateField(allow_null=True)
@@ -53,6 +71,21 @@ class LayerSerializer(serializers.Serializer):
     resource_uri = serializers.CharField()
     run_command = serializers.CharField()
     volumes = VolumeSerializer(many=True)
+    layers = BlobSerializer(many=True, help_text="Extension: the manifest's layers, in order.")
+    history = HistoryStepSerializer(
+        many=True, help_text="Extension: the build steps, from the image config's history."
+    )
+
+
+class PlatformSerializer(serializers.Serializer):
+    os = serializers.CharField()
+    architecture = serializers.CharField()
+    variant = serializers.CharField()
+    digest = serializers.CharField(help_text="The platform's own manifest.")
+    size = serializers.IntegerField(
+        allow_null=True,
+        help_text="Bytes a pull of this platform downloads; null when not read (public images).",
+    )
 
 
 class PermissionsSerializer(serializers.Serializer):
@@ -69,6 +102,23 @@ class TagSerializer(serializers.Serializer):
     name = serializers.CharField()
     resource_uri = serializers.CharField()
     state = serializers.ChoiceField(choices=State.choices)
+    # Extensions, read from the registry when the tag was pushed or synced.
+    digest = serializers.CharField(help_text="Extension: the manifest (or index) digest.")
+    size = serializers.IntegerField(
+        allow_null=True,
+        help_text="Extension: bytes a pull downloads, the image config and its compressed "
+        "layers (for an index, of the platform shown); null until read.",
+    )
+    os = serializers.CharField(help_text="Extension: from the image config.")
+    architecture = serializers.CharField(help_text="Extension: from the image config.")
+    variant = serializers.CharField(help_text="Extension: from the image config.")
+    platforms = PlatformSerializer(
+        many=True, help_text="Extension: a multi-platform image's platforms; [] for one image."
+    )
+    pushed_by = serializers.CharField(
+        help_text="Extension: who pushed it; for a build, the person it ran for."
+    )
+    pushed_at = DateField(allow_null=True, help_text="Extension: RFC 2822, UTC.")
     permissions = PermissionsSerializer(help_text="Extension: what you may do with its image.")
 
 
