@@ -84,6 +84,53 @@ class Port:
     protocol: str
 
 
+def _short_digest(digest: str) -> str:
+    """`sha256:` and the first 12 hex digits, as registries and Docker Hub shorten them."""
+    algorithm, _, hex_part = digest.partition(":")
+    return f"{algorithm}:{hex_part[:12]}" if hex_part else digest[:12]
+
+
+@dataclass(frozen=True)
+class Blob:
+    """One of an image's layers as its manifest lists it."""
+
+    digest: str
+    size: int | None
+    media_type: str
+
+    @property
+    def short_digest(self) -> str:
+        return _short_digest(self.digest)
+
+
+@dataclass(frozen=True)
+class BuildStep:
+    """One entry of the image config's history; `size` is its layer's (0: none made)."""
+
+    created: datetime | None
+    created_by: str
+    comment: str
+    empty_layer: bool
+    size: int | None
+
+
+@dataclass(frozen=True)
+class Platform:
+    os: str
+    architecture: str
+    variant: str
+    digest: str
+    size: int | None
+
+    @property
+    def name(self) -> str:
+        return "/".join(part for part in (self.os, self.architecture, self.variant) if part)
+
+    @property
+    def short_digest(self) -> str:
+        return _short_digest(self.digest)
+
+
 @dataclass(frozen=True)
 class Layer:
     docker_id: str
@@ -95,6 +142,9 @@ class Layer:
     labels: list[tuple[str, str]]
     ports: list[Port]
     volumes: list[str]
+    # Our API's extensions; another Tutum server sends none.
+    layers: list[Blob] = field(default_factory=list)
+    history: list[BuildStep] = field(default_factory=list)
 
     @property
     def short_id(self) -> str:
@@ -109,6 +159,19 @@ class Tag:
     buildable: bool
     layer: Layer | None
     can_write: bool = True  # see Image.can_write
+    # Our API's extensions, as the registry served the tag; another Tutum server sends none.
+    digest: str = ""
+    size: int | None = None
+    os: str = ""
+    architecture: str = ""
+    variant: str = ""
+    platforms: list[Platform] = field(default_factory=list)
+    pushed_by: str = ""
+    pushed_at: datetime | None = None
+
+    @property
+    def platform(self) -> str:
+        return "/".join(part for part in (self.os, self.architecture, self.variant) if part)
 
 
 @dataclass(frozen=True)
@@ -455,7 +518,29 @@ def _layer(data: dict | None) -> Layer | None:
         labels=[(e["key"], e.get("value", "")) for e in data.get("labels") or []],
         ports=[Port(int(p["port"]), p.get("protocol", "tcp")) for p in data.get("ports") or []],
         volumes=[v["container_path"] for v in data.get("volumes") or []],
+        layers=[
+            Blob(
+                digest=str(b.get("digest") or ""),
+                size=_size(b.get("size")),
+                media_type=str(b.get("media_type") or ""),
+            )
+            for b in data.get("layers") or []
+        ],
+        history=[
+            BuildStep(
+                created=parse_date(h.get("created")),
+                created_by=str(h.get("created_by") or ""),
+                comment=str(h.get("comment") or ""),
+                empty_layer=bool(h.get("empty_layer")),
+                size=_size(h.get("size")),
+            )
+            for h in data.get("history") or []
+        ],
     )
+
+
+def _size(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _tag_name_from_uri(uri: str) -> str:
@@ -511,6 +596,23 @@ def _tag(data: dict) -> Tag:
         buildable=bool(data.get("buildable")),
         layer=_layer(data.get("layer")),
         can_write=_permitted(data, "write"),
+        digest=str(data.get("digest") or ""),
+        size=_size(data.get("size")),
+        os=str(data.get("os") or ""),
+        architecture=str(data.get("architecture") or ""),
+        variant=str(data.get("variant") or ""),
+        platforms=[
+            Platform(
+                os=str(p.get("os") or ""),
+                architecture=str(p.get("architecture") or ""),
+                variant=str(p.get("variant") or ""),
+                digest=str(p.get("digest") or ""),
+                size=_size(p.get("size")),
+            )
+            for p in data.get("platforms") or []
+        ],
+        pushed_by=str(data.get("pushed_by") or ""),
+        pushed_at=parse_date(data.get("pushed_at")),
     )
 
 

@@ -198,7 +198,13 @@ def docker_run_command(tag: services.Tag, image_name: str) -> str:
 @api_login_required
 def tag_detail(request, name: str, tag: str):
     tag_obj = services.get_tag(request.api, name, tag)
-    context = {"name": name, "tag": tag_obj, "run_command": docker_run_command(tag_obj, name)}
+    context = {
+        "name": name,
+        "tag": tag_obj,
+        "run_command": docker_run_command(tag_obj, name),
+        # By digest, so it pulls this very image even after the tag moves on.
+        "pull_command": f"docker pull {name}@{tag_obj.digest}" if tag_obj.digest else "",
+    }
     if tag_obj.buildable:  # only tags with a build setting are built here
         context.update(_build_context(request, name, tag, can_write=tag_obj.can_write))
     return render(request, "images/tag_detail.html", context)

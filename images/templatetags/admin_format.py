@@ -93,6 +93,41 @@ def seconds(value: float | None) -> str:
     return f"{minutes} min {rest} s" if rest else f"{minutes} min"
 
 
+_SIZE_UNITS = ("kB", "MB", "GB", "TB")
+
+
+@register.filter
+def filesize(value: int | None) -> str:
+    """Bytes in decimal units, as Docker and registries show sizes: "532 B", "1.08 MB"."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return "—"
+    if value < 1000:
+        return f"{value} B"
+    size = value / 1000
+    for unit in _SIZE_UNITS[:-1]:
+        shown = f"{size:.3g}"  # three significant digits; "1e+03" once it rounds up to 1000
+        if "e" not in shown:
+            return f"{shown} {unit}"
+        size /= 1000
+    return f"{size:.3g} {_SIZE_UNITS[-1]}" if size < 999.5 else f"{size:.0f} {_SIZE_UNITS[-1]}"
+
+
+_NOP = re.compile(r"^/bin/sh -c #\(nop\)\s*")
+_SHELL = re.compile(r"^/bin/sh -c\s+")
+
+
+@register.filter
+def build_step(created_by: str) -> str:
+    """A history entry's `created_by` as Docker Hub shows it, on one line: `ENV A=1` rather
+    than `/bin/sh -c #(nop)  ENV A=1`, and `RUN …` for a shell step."""
+    text = " ".join(created_by.split())
+    if _NOP.match(text):
+        return _NOP.sub("", text)
+    if _SHELL.match(text):
+        return "RUN " + _SHELL.sub("", text)
+    return text
+
+
 _NOT_IN_IDS = re.compile(r"[^A-Za-z0-9_-]")
 
 
