@@ -105,9 +105,9 @@ class Blob:
 
 @dataclass(frozen=True)
 class BuildStep:
-    """One entry of the image config's history; `size` is its layer's (0: none made)."""
+    """One entry of the image config's history; `size` is its layer's (0: none made). Its
+    time is left out: the page does not show it, and tag lists carry every tag's steps."""
 
-    created: datetime | None
     created_by: str
     comment: str
     empty_layer: bool
@@ -528,7 +528,6 @@ def _layer(data: dict | None) -> Layer | None:
         ],
         history=[
             BuildStep(
-                created=parse_date(h.get("created")),
                 created_by=str(h.get("created_by") or ""),
                 comment=str(h.get("comment") or ""),
                 empty_layer=bool(h.get("empty_layer")),
