@@ -281,6 +281,51 @@ def test_a_build_runs_live_on_the_tag_page(
     page.context.close()
 
 
+@pytest.mark.registry
+@pytest.mark.parametrize("width", [1280, 375], ids=["desktop", "phone"])
+def test_a_multi_platform_tag_page_shows_its_platforms_and_build_steps(
+    browser, api_server, alice, buildah, our_registry, tmp_path, width
+):
+    from tests.fixtures_our_registry import wait_for_tag
+    from tests.test_tag_details import DOCKERFILE, LONG_STEP, platform_image
+
+    (tmp_path / "Dockerfile").write_text(DOCKERFILE.format(base=buildah.build_base()))
+    amd64 = "localhost/browser:amd64"
+    buildah.run("bud", "--pull-never", "--isolation", "chroot", "-t", amd64, str(tmp_path))
+    arm64 = platform_image(buildah, "localhost/browser:arm64", "arm64", "v8")
+    name = f"{H}/alice/multi"
+    digest = buildah.push_index([amd64, arm64], f"{name}:1", f"alice:{alice.key}")
+    wait_for_tag(name, "1", digest)
+    page = new_page(
+        browser,
+        api_server,
+        viewport={"width": width, "height": 900},
+        permissions=["clipboard-read", "clipboard-write"],
+    )
+    sign_in(page, alice)
+
+    page.goto(f"/images/{name}/-/tags/1/")
+
+    expect(page.get_by_text("Pushed by alice")).to_be_visible()
+    expect(page.get_by_text(f"docker pull {name}@{digest}")).to_be_visible()
+    page.get_by_role("button", name="Copy docker pull command").click()
+    assert page.evaluate("navigator.clipboard.readText()") == f"docker pull {name}@{digest}"
+    platforms = page.get_by_role("table", name="Platforms of this tag")
+    expect(platforms).to_contain_text("linux/amd64")
+    expect(platforms).to_contain_text("linux/arm64/v8")
+    steps = page.get_by_role("table", name="Build steps")
+    expect(steps).to_contain_text("ENV STAGE=test")
+    expect(steps).to_contain_text("no layer")
+    expect(steps.get_by_text(LONG_STEP)).to_be_hidden()
+    steps.get_by_text("Full command").click()
+    expect(steps.get_by_text(LONG_STEP)).to_be_visible()
+    expect(page.get_by_role("table", name="Layers as the manifest lists them")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert_accessible(page)
+    shoot(page, "tag-platforms" if width > 640 else "tag-platforms-phone")
+    page.context.close()
+
+
 def test_a_form_left_open_after_signing_out_elsewhere(browser, api_server, alice):
     page = new_page(browser, api_server)
     sign_in(page, alice)

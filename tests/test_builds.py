@@ -97,6 +97,13 @@ def test_a_build_clones_builds_pushes_and_the_tag_reflects_the_dockerfile(
     assert record["commit"] == sha
     assert record["duration"] > 0
     assert record["digest"] == Tag.objects.get(image__name=name, name="latest").digest
+    # What the tag page shows of the pushed image: who it was pushed for, and how it was made.
+    assert tag["digest"] == record["digest"]
+    assert tag["pushed_by"] == "alice"
+    assert tag["size"] > sum(blob["size"] for blob in layer["layers"]) > 0
+    steps = [step["created_by"] for step in layer["history"]]
+    assert any("ENV GREETING" in step for step in steps), steps
+    assert any('echo "built on $(uname -m)"' in step for step in steps), steps
     log = api.get(f"/api/v1/build/{record['uuid']}/log/").json()
     assert "STEP 1/10: FROM scratch" in log["text"]
     assert "Pushed" in log["text"]
