@@ -77,8 +77,18 @@ def populate(count: int, *, big_image_tags: int = 0) -> tuple[str, str, str]:
     layers = Layer.objects.bulk_create(_layer(i) for i in range(len(images)))
     tags = _tags(images[:count], layers)
     if big_image_tags:
+        # What a pushed multi-platform image has on its tag page: platforms, steps, layers.
+        for name, value in _pushed_layer().items():
+            setattr(layers[-1], name, value)
+        layers[-1].save()
         tags += [
-            Tag(image=images[-1], name=f"v{i:04d}", layer=layers[-1], state=State.SUCCESS)
+            Tag(
+                image=images[-1],
+                name=f"v{i:04d}",
+                layer=layers[-1],
+                state=State.SUCCESS,
+                **_pushed_tag(i),
+            )
             for i in range(big_image_tags)
         ]
     Tag.objects.bulk_create(tags, batch_size=2000)
@@ -145,6 +155,44 @@ def _layer(number: int):
         ports=[{"port": 80, "protocol": "tcp"}],
         volumes=[{"container_path": "/data"}],
     )
+
+
+def _pushed_layer() -> dict:
+    """An image config's details as a push records them: 12 steps, half of them layers."""
+    layers = [
+        {"digest": f"sha256:{n:064x}", "size": 3_000_000 * n, "media_type": "tar+gzip"}
+        for n in range(1, 7)
+    ]
+    history = [
+        {
+            "created": "2024-03-05T09:08:07+00:00",
+            "created_by": f"/bin/sh -c #(nop) ENV STEP={n}"
+            if n % 2
+            else f"/bin/sh -c apt-get update && apt-get install -y package-{n}",
+            "comment": "",
+            "empty_layer": bool(n % 2),
+            "size": 0 if n % 2 else layers[n // 2]["size"],
+        }
+        for n in range(12)
+    ]
+    return {"os": "linux", "architecture": "amd64", "layers": layers, "history": history}
+
+
+def _pushed_tag(number: int) -> dict:
+    from django.utils import timezone
+
+    platforms = [
+        {"os": "linux", "architecture": arch, "variant": variant, "digest": f"sha256:{n:064x}"}
+        | {"size": 63_000_000}
+        for n, (arch, variant) in enumerate([("amd64", ""), ("arm64", "v8")])
+    ]
+    return {
+        "digest": f"sha256:{number:064x}",
+        "size": 63_001_234,
+        "platforms": platforms,
+        "pushed_by": "bench",
+        "pushed_at": timezone.now(),
+    }
 
 
 def _tags(images: list, layers: list) -> list:
