@@ -30,10 +30,11 @@ from teams.access import Ability, TokenViewer, Viewer
 ICON_URL = "/static/img/docker.svg"
 
 
-def layer_json(layer: Layer | None) -> dict | None:
+def layer_json(layer: Layer | None, *, steps: bool = True) -> dict | None:
+    """A layer; `steps`: with its `layers` and `history` (not in tag lists, see tag_json)."""
     if layer is None:
         return None
-    return {
+    body = {
         "author": layer.author,
         "creation": uris.rfc2822(layer.creation),
         "docker_id": layer.docker_id,
@@ -44,10 +45,14 @@ def layer_json(layer: Layer | None) -> dict | None:
         "resource_uri": uris.layer_uri(layer.docker_id),
         "run_command": layer.run_command,
         "volumes": layer.volumes,
-        # Extensions: the manifest's layers, and the build steps from the config's history.
-        "layers": layer.layers,
-        "history": [{**step, "created": _rfc2822(step.get("created"))} for step in layer.history],
     }
+    if steps:
+        # Extensions: the manifest's layers, and the build steps from the config's history.
+        body["layers"] = layer.layers
+        body["history"] = [
+            {**step, "created": _rfc2822(step.get("created"))} for step in layer.history
+        ]
+    return body
 
 
 def _rfc2822(iso: str | None) -> str | None:
@@ -62,15 +67,18 @@ def permissions_json(abilities) -> dict:
     return {ability.value: ability in abilities for ability in Ability}
 
 
-def tag_json(tag: Tag, image_name: str, buildable: set[str], abilities) -> dict:
+def tag_json(
+    tag: Tag, image_name: str, buildable: set[str], abilities, *, steps: bool = True
+) -> dict:
     """A tag; `tag.layer` should be loaded with select_related. `abilities`: what the caller
-    may do with its image (teams.access)."""
+    may do with its image (teams.access). `steps`: its layer's layers and build steps, which
+    a tag list leaves out (a page of 25 tags would carry 25 histories nobody shows)."""
     layer = tag.layer
     return {
         "buildable": tag.name in buildable,
         "full_name": f"{image_name}:{tag.name}",
         "image": uris.image_uri(image_name),
-        "layer": layer_json(layer),
+        "layer": layer_json(layer, steps=steps),
         "name": tag.name,
         "resource_uri": uris.tag_uri(image_name, tag.name),
         "state": tag.state,

@@ -71,9 +71,16 @@ class LayerSerializer(serializers.Serializer):
     resource_uri = serializers.CharField()
     run_command = serializers.CharField()
     volumes = VolumeSerializer(many=True)
-    layers = BlobSerializer(many=True, help_text="Extension: the manifest's layers, in order.")
+    # Not in tag lists: only in a tag's own response and the layer's.
+    layers = BlobSerializer(
+        many=True,
+        required=False,
+        help_text="Extension: the manifest's layers, in order. Not in tag lists.",
+    )
     history = HistoryStepSerializer(
-        many=True, help_text="Extension: the build steps, from the image config's history."
+        many=True,
+        required=False,
+        help_text="Extension: the build steps, from the image config's history. Not in tag lists.",
     )
 
 

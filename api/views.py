@@ -169,12 +169,15 @@ def tag_list(request, name: str):
     image = get_image(request, name)
     queryset = filters.filter_tags(
         request.query_params,
-        Tag.objects.filter(image=image).select_related("layer").order_by("name"),
+        Tag.objects.filter(image=image)
+        .select_related("layer")
+        .defer("layer__layers", "layer__history")
+        .order_by("name"),
     )
     tags, meta = paginate(request, queryset)
     buildable = buildable_tags(image)
     abilities = access.abilities(request.user, image)
-    objects = [tag_json(t, image.name, buildable, abilities) for t in tags]
+    objects = [tag_json(t, image.name, buildable, abilities, steps=False) for t in tags]
     return Response({"meta": meta, "objects": objects})
 
 
