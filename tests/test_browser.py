@@ -322,6 +322,8 @@ def test_a_multi_platform_tag_page_shows_its_platforms_and_build_steps(
     expect(page.get_by_role("table", name="Layers as the manifest lists them")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     assert_accessible(page)
+    if width < 640:
+        assert not small_targets(page), small_targets(page)
     shoot(page, "tag-platforms" if width > 640 else "tag-platforms-phone")
     page.context.close()
 
