@@ -57,6 +57,28 @@ def test_a_public_tag_reads_its_layer_when_inspected(api, public_registry):
     assert api.get("/api/v1/image/busybox/").json()["state"] == "Success"
 
 
+def test_a_public_multi_platform_tag_sizes_only_the_platform_it_shows(
+    api, public_registry, buildah
+):
+    from tests.test_tag_details import platform_image
+
+    arm64 = platform_image(buildah, "localhost/public-multi:arm64", "arm64", "v8")
+    amd64 = platform_image(buildah, "localhost/public-multi:amd64", "amd64")
+    digest = buildah.push_index([arm64, amd64], f"{public_registry.host}/library/multi:1")
+    api.get("/api/v1/image/multi/")
+
+    tag = api.get("/api/v1/image/multi/tag/1/").json()
+
+    assert tag["digest"] == digest
+    assert (tag["os"], tag["architecture"]) == ("linux", "amd64")
+    # Docker Hub counts every manifest read as a pull: the other platform is listed unsized.
+    assert [(p["architecture"], p["size"] is None) for p in tag["platforms"]] == [
+        ("arm64", True),
+        ("amd64", False),
+    ]
+    assert tag["platforms"][1]["size"] == tag["size"] > 0
+
+
 def test_an_unknown_public_name_is_a_404(api, public_registry):
     response = api.get("/api/v1/image/no-such-image/")
 
