@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 from django.http import HttpResponse, JsonResponse
-from django.urls import path
+from django.urls import path, re_path
 
 from images import services
 from images.session import credentials
@@ -41,6 +41,12 @@ def floor(request):
     return HttpResponse(f"{page.total}")
 
 
+def tag_floor(request, name: str, tag: str):
+    """The tag page minus its own work: the session's key and the tag's API call, no page."""
+    found = services.get_tag(credentials(request), name, tag)
+    return HttpResponse(found.name)
+
+
 def hello(request):
     return JsonResponse({"hello": "world"})
 
@@ -49,5 +55,6 @@ urlpatterns = [
     path("baseline/images/", baseline_images),
     path("baseline/hello/", hello),
     path("baseline/floor/", floor),
+    re_path(r"^baseline/tag-floor/(?P<name>.+)/-/(?P<tag>[^/]+)/$", tag_floor),
     *project_urlpatterns,
 ]
