@@ -1,5 +1,5 @@
 """Django admin for staff: users' API keys, invitations, categories, images (jumpstart,
-categories)."""
+categories); teams, their tokens and the audit trail to look at."""
 
 from __future__ import annotations
 
@@ -7,14 +7,18 @@ from django.contrib import admin, messages
 
 from records.models import (
     ApiKey,
+    AuditEvent,
     BuildSetting,
     BuildSource,
     Category,
     Image,
     Invitation,
     Layer,
+    Membership,
     Registry,
     Tag,
+    Team,
+    TeamToken,
 )
 
 
@@ -55,6 +59,67 @@ class InvitationAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+class ReadOnly(admin.ModelAdmin):
+    """To look at (and delete, as staff may): changes go through the API, which checks the
+    rules (the last Owner, names shared with usernames) and writes the audit trail."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    fields = ["user", "role", "joined"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Team)
+class TeamAdmin(ReadOnly):
+    list_display = ["name", "description", "created", "created_by"]
+    search_fields = ["name", "description"]
+    readonly_fields = list_display
+    inlines = [MembershipInline]
+
+
+@admin.register(TeamToken)
+class TeamTokenAdmin(ReadOnly):
+    """Deleting a token here revokes it, as in the web admin; its secret is never kept."""
+
+    list_display = ["__str__", "prefix", "access", "all_images", "expires", "last_used"]
+    list_filter = ["access", "team"]
+    search_fields = ["name", "team__name", "prefix"]
+    fields = [
+        "team",
+        "name",
+        "prefix",
+        "access",
+        "all_images",
+        "images",
+        "created",
+        "created_by",
+        "expires",
+        "last_used",
+    ]
+    readonly_fields = fields
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnly):
+    list_display = ["time", "actor_name", "actor_kind", "action", "target", "team_name", "address"]
+    list_filter = ["action", "actor_kind"]
+    search_fields = ["actor_name", "target", "team_name", "address"]
+    readonly_fields = [*list_display, "details"]
+    date_hierarchy = "time"
 
 
 @admin.register(Category)

@@ -73,3 +73,39 @@ def test_staff_set_categories_and_the_jumpstart_flag(make_account, alice, make_i
     assert body["jumpstart"] is True
     assert body["categories"] == [{"name": "web"}]
     assert body["star_count"] == 3
+
+
+def test_staff_look_at_teams_tokens_and_the_audit_trail_without_changing_them(
+    make_account, alice, make_team
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from records.models import AuditEvent, TeamToken
+
+    client, _ = staff_client(make_account)
+    team = make_team("web", alice="Owner")
+    token = TeamToken.objects.create(
+        team=team,
+        name="ci",
+        secret_hash="x" * 64,
+        prefix="abcd1234",
+        expires=timezone.now() + timedelta(days=30),
+    )
+    AuditEvent.objects.create(
+        action="team.create", actor_kind="person", actor_name="alice", target="web", team=team
+    )
+
+    teams = client.get("/django-admin/api/team/").content.decode()
+    team_page = client.get(f"/django-admin/api/team/{team.pk}/change/").content.decode()
+    tokens = client.get("/django-admin/api/teamtoken/").content.decode()
+    events = client.get("/django-admin/api/auditevent/").content.decode()
+    change = client.post(f"/django-admin/api/team/{team.pk}/change/", {"name": "stolen"})
+    revoked = client.post(f"/django-admin/api/teamtoken/{token.pk}/delete/", {"post": "yes"})
+
+    assert "web" in teams and "alice" in team_page
+    assert "abcd1234" in tokens
+    assert "team.create" in events
+    assert change.status_code == 403
+    assert revoked.status_code == 302 and not TeamToken.objects.exists()
