@@ -20,7 +20,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
-from records.models import Image, Membership, Role, Team
+from records.models import Image, Membership, Role, Team, TeamToken
 from teams.tokens import NOT_FOR_TOKENS, TokenPrincipal
 
 
@@ -38,17 +38,6 @@ ROLE_ABILITIES = {
     Role.WRITER: frozenset({Ability.READ, Ability.WRITE}),
     Role.OWNER: EVERYTHING,
 }
-# The one sentence shown wherever a role is chosen.
-ROLE_SENTENCES = {
-    Role.READER: "Readers see and pull the team's private images.",
-    Role.WRITER: (
-        "Writers also register, edit and build the team's images, push to them and delete tags."
-    ),
-    Role.OWNER: (
-        "Owners also delete images, choose who can see them, and run the team: members, "
-        "invitations, access tokens and settings."
-    ),
-}
 _RANK = {Role.READER: 1, Role.WRITER: 2, Role.OWNER: 3}
 
 
@@ -61,7 +50,6 @@ class Viewer:
     """Someone asking, with their team roles read once per request (team id → role)."""
 
     user_id: int | None
-    username: str = ""
     is_staff: bool = False
     roles: dict[int, str] = field(default_factory=dict)
 
@@ -91,18 +79,29 @@ class TokenViewer:
         return self.abilities(image.owner_id, image.team_id, image.is_private_image)
 
 
-def _token_grants(principal: TokenPrincipal) -> frozenset[Ability]:
+def token_abilities(token: TeamToken) -> frozenset[Ability]:
     """Pull is read; push is also write (push and build); no token ever manages."""
-    return ROLE_ABILITIES[Role.WRITER] if principal.may_push else READ_ONLY
+    return ROLE_ABILITIES[Role.WRITER] if token.access == TeamToken.Access.PUSH else READ_ONLY
+
+
+def role_in(user, team_id: int) -> str | None:
+    """The person's role in a team (None: not a member); staff act as its Owners."""
+    if user.is_staff:
+        return Role.OWNER
+    return (
+        Membership.objects.filter(user_id=user.pk, team_id=team_id)
+        .values_list("role", flat=True)
+        .first()
+    )
 
 
 def viewer(user) -> Viewer | TokenViewer:
     if isinstance(user, TokenPrincipal):
-        return TokenViewer(user.team_id, _token_grants(user))
+        return TokenViewer(user.team_id, token_abilities(user.token))
     if user is None or isinstance(user, AnonymousUser) or not user.is_authenticated:
         return Viewer(user_id=None)
     roles = dict(Membership.objects.filter(user_id=user.pk).values_list("team_id", "role"))
-    return Viewer(user.pk, user.get_username(), bool(user.is_staff), roles)
+    return Viewer(user.pk, bool(user.is_staff), roles)
 
 
 def _team_ids(user) -> QuerySet:
@@ -131,18 +130,19 @@ def abilities(user, image: Image) -> frozenset[Ability]:
     access token, only the images in its scope.
     """
     if isinstance(user, TokenPrincipal):
-        return _token_grants(user) if user.in_scope(image) else NOTHING
+        return token_abilities(user.token) if user.in_scope(image) else NOTHING
     if user is None or not user.is_authenticated:
         return Viewer(user_id=None).abilities_for(image)
-    roles = {}
-    if image.team_id is not None and not user.is_staff:
-        role = (
-            Membership.objects.filter(user_id=user.pk, team_id=image.team_id)
-            .values_list("role", flat=True)
-            .first()
-        )
-        roles = {image.team_id: role} if role else {}
-    return Viewer(user.pk, user.get_username(), bool(user.is_staff), roles).abilities_for(image)
+    return _person_abilities(user, image, _image_role(user, image))
+
+
+def _image_role(user, image: Image) -> str | None:
+    return role_in(user, image.team_id) if image.team_id is not None else None
+
+
+def _person_abilities(user, image: Image, role: str | None) -> frozenset[Ability]:
+    roles = {image.team_id: role} if role else {}
+    return Viewer(user.pk, bool(user.is_staff), roles).abilities_for(image)
 
 
 def require(user, image: Image, ability: Ability) -> None:
@@ -150,23 +150,20 @@ def require(user, image: Image, ability: Ability) -> None:
 
     Callers have already found the image visible (a 404 otherwise), so naming it leaks nothing.
     """
-    if ability in abilities(user, image):
-        return
     if isinstance(user, TokenPrincipal):
+        if ability in abilities(user, image):
+            return
         if ability == Ability.WRITE and not user.may_push:
             raise PermissionDenied(
                 f"Token {user.get_username()} may only pull {image.name}: an Owner of team "
                 f"{image.team.name} can make a pull and push token."
             )
         raise PermissionDenied(NOT_FOR_TOKENS)
+    # The role is read once: for the answer, and for the reason when it is no.
+    role = _image_role(user, image)
+    if ability in _person_abilities(user, image, role):
+        return
     team = image.team.name if image.team_id else ""
-    role = (
-        Membership.objects.filter(user_id=user.pk, team_id=image.team_id)
-        .values_list("role", flat=True)
-        .first()
-        if team
-        else None
-    )
     if role is None:
         whose = f"team {team}" if team else "someone else"
         raise PermissionDenied(
@@ -199,10 +196,7 @@ def namespace_role(user, namespace: str) -> tuple[Team | None, str | None]:
     if team is None:
         own = namespace == user.get_username()
         return None, Role.OWNER if own or user.is_staff else None
-    if user.is_staff:
-        return team, Role.OWNER
-    role = Membership.objects.filter(user_id=user.pk, team=team).values_list("role", flat=True)
-    return team, role.first()
+    return team, role_in(user, team.pk)
 
 
 def writable_namespaces(user) -> list[str]:

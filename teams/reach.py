@@ -11,7 +11,8 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from records.models import Image, Membership, Role, TeamToken
-from teams.access import EVERYTHING, READ_ONLY, ROLE_ABILITIES, Ability
+from teams.access import EVERYTHING, READ_ONLY, ROLE_ABILITIES, Ability, token_abilities
+from teams.tokens import username_of
 
 _ROLE_ORDER = {Role.OWNER: 0, Role.WRITER: 1, Role.READER: 2}
 
@@ -68,22 +69,22 @@ def who_can_reach(image: Image) -> list[Grant]:
                     _display_name(member.user),
                 )
             )
+        # Scoped tokens are found by a subquery, so the count sees all their images (a join
+        # filtered to this image would count only it).
+        scoped = TeamToken.images.through.objects.filter(image=image).values("teamtoken_id")
         tokens = (
             TeamToken.objects.filter(team_id=image.team_id, expires__gt=timezone.now())
-            .filter(Q(all_images=True) | Q(images=image))
+            .filter(Q(all_images=True) | Q(pk__in=scoped))
             .select_related("team")
             .annotate(image_count=Count("images"))
             .order_by("name")
         )
         for token in tokens:
-            abilities = (
-                ROLE_ABILITIES[Role.WRITER] if token.access == TeamToken.Access.PUSH else READ_ONLY
-            )
             grants.append(
                 Grant(
                     "token",
-                    f"{token.team.name}+{token.name}",
-                    abilities,
+                    username_of(token),
+                    token_abilities(token),
                     _token_reason(token, token.image_count),
                     expires=token.expires,
                 )

@@ -437,3 +437,29 @@ def test_permission_matrix_on_a_persons_image(
         assert got == 200, (action, got)
     else:
         assert got == 403, (action, got)
+
+
+def test_a_token_scoped_to_several_images_says_how_many_others_it_reaches(
+    alice, make_team, make_image
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    team = make_team("web", alice="Owner")
+    site, blog, shop = (make_image(team, name) for name in ("site", "blog", "shop"))
+    client(alice).post(
+        "/api/v1/team/web/token/",
+        {
+            "name": "deploy",
+            "images": [site.name, blog.name, shop.name],
+            "expires": (timezone.now() + timedelta(days=30)).isoformat(),
+        },
+    )
+
+    rows = client(alice).get(f"/api/v1/image/{site.name}/access/").json()["objects"]
+
+    (token,) = [row for row in rows if row["kind"] == "token"]
+    assert token["reason"].startswith(
+        "team access token: pull, scoped to this and 2 other images, expires "
+    )
