@@ -12,10 +12,9 @@ from rest_framework.response import Response
 from api import uris
 from api.access import get_image
 from api.pagination import envelope_serializer
+from api.representations import permissions_json
 from api.schema import ERROR, NAME
-from records.models import Membership
-from teams import reach
-from teams.access import Ability
+from teams import access, reach
 
 
 class GrantSerializer(serializers.Serializer):
@@ -36,10 +35,6 @@ class ReachSerializer(serializers.Serializer):
     image_count = serializers.IntegerField()
 
 
-def _permissions(abilities) -> dict:
-    return {ability.value: ability in abilities for ability in Ability}
-
-
 def _whole_list(objects: list) -> dict:
     """The list envelope around a short list that is never paged."""
     count = len(objects)
@@ -52,7 +47,7 @@ def _grant_json(grant: reach.Grant) -> dict:
         "kind": grant.kind,
         "name": grant.name,
         "display_name": grant.display_name,
-        "permissions": _permissions(grant.abilities),
+        "permissions": permissions_json(grant.abilities),
         "reason": grant.reason,
         "expires": uris.rfc2822(grant.expires),
     }
@@ -80,10 +75,7 @@ def image_access(request, name: str):
     insider = (
         user.is_staff
         or image.owner_id == user.pk
-        or (
-            image.team_id is not None
-            and Membership.objects.filter(team_id=image.team_id, user_id=user.pk).exists()
-        )
+        or (image.team_id is not None and access.role_in(user, image.team_id) is not None)
     )
     if not insider:
         raise PermissionDenied(
@@ -106,7 +98,7 @@ def account_access(request):
                     "kind": r.kind,
                     "namespace": r.namespace,
                     "role": r.role,
-                    "permissions": _permissions(r.abilities),
+                    "permissions": permissions_json(r.abilities),
                     "reason": r.reason,
                     "image_count": r.image_count,
                 }

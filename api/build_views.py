@@ -94,7 +94,7 @@ def tag_build(request, name: str, tag: str):
     # A token is no person to record (the build's trigger says the API started it).
     person = None if is_team_token(request) else request.user
     build = build_rules.start_build(image, tag, user=person, trigger=body.validated_data["trigger"])
-    note(request, "tag.build", f"{image.name}:{tag}", team=image.team_id, build=str(build.uuid))
+    note(request, "tag.build", f"{image.name}:{tag}", team=image.team, build=str(build.uuid))
     tag_obj = Tag.objects.select_related("layer").get(pk=build.tag_id)
     response = Response(
         tag_json(tag_obj, image.name, buildable_tags(image), access.abilities(request.user, image)),
@@ -180,7 +180,7 @@ def build_cancel(request, uuid: str):
     require(request, build.tag.image, Ability.WRITE)
     build_rules.cancel(build, request.user)
     image = build.tag.image
-    note(request, "build.cancel", f"{image.name}:{build.tag.name}", team=image.team_id)
+    note(request, "build.cancel", f"{image.name}:{build.tag.name}", team=image.team)
     build = _get_build(request, uuid)
     return Response(_build_response(build))
 

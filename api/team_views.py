@@ -3,7 +3,6 @@ invitations by username or by link, and the team's access tokens."""
 
 from __future__ import annotations
 
-from django.db.models import Count
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view
@@ -103,10 +102,7 @@ def token_json(token: TeamToken) -> dict:
 
 
 def _counted(team: Team) -> Team:
-    return Team.objects.annotate(
-        member_count=Count("memberships", distinct=True),
-        image_count=Count("images", distinct=True),
-    ).get(pk=team.pk)
+    return membership.counted(Team.objects.filter(pk=team.pk)).get()
 
 
 def _owned_team(request, name: str) -> Team:

@@ -84,7 +84,7 @@ def image_list(request):
         serializer = ImageWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         image = registration.create_image(request.user, serializer.validated_data)
-        note(request, "image.register", image.name, team=image.team_id)
+        note(request, "image.register", image.name, team=image.team)
         return Response(image_json(request, image), status=status.HTTP_201_CREATED)
     queryset = filters.filter_images(
         request.query_params, visible_images(request.user), request.user
@@ -127,7 +127,7 @@ def image_detail(request, name: str):
     if request.method == "DELETE":
         require(request, image, Ability.MANAGE)
         registration.delete_image(image)
-        note(request, "image.delete", image.name, team=image.team_id)
+        note(request, "image.delete", image.name, team=image.team)
         return Response(status=status.HTTP_204_NO_CONTENT)
     require(request, image, Ability.WRITE)
     serializer = ImagePatchSerializer(data=request.data)
@@ -139,9 +139,9 @@ def image_detail(request, name: str):
     registration.update_image(image, serializer.validated_data, user=request.user)
     changed = sorted(set(serializer.validated_data) - {"is_private_image"})
     if changed:
-        note(request, "image.edit", image.name, team=image.team_id, fields=changed)
+        note(request, "image.edit", image.name, team=image.team, fields=changed)
     if visibility != was_private:
-        note(request, "image.visibility", image.name, team=image.team_id, private=visibility)
+        note(request, "image.visibility", image.name, team=image.team, private=visibility)
     return Response(image_json(request, image))
 
 

@@ -1111,13 +1111,21 @@ def list_members(creds: Credentials, team: str) -> list[Member]:
     return [_member(m) for m in body.get("objects") or []]
 
 
+def _member_path(team: str, username: str) -> str:
+    return _team_path(team, f"member/{quote(username, safe='')}/")
+
+
+def get_member(creds: Credentials, team: str, username: str) -> Member:
+    return _member(_request("GET", _member_path(team, username), creds=creds))
+
+
 def change_role(creds: Credentials, team: str, username: str, role: str) -> Member:
-    path = _team_path(team, f"member/{quote(username, safe='')}/")
-    return _member(_request("PATCH", path, creds=creds, json={"role": role}))
+    body = {"role": role}
+    return _member(_request("PATCH", _member_path(team, username), creds=creds, json=body))
 
 
 def remove_member(creds: Credentials, team: str, username: str) -> None:
-    _request("DELETE", _team_path(team, f"member/{quote(username, safe='')}/"), creds=creds)
+    _request("DELETE", _member_path(team, username), creds=creds)
 
 
 def list_team_invitations(creds: Credentials, team: str) -> list[TeamInvitation]:

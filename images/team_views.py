@@ -215,7 +215,7 @@ def member_role(request, team: str, username: str):
     form = RoleForm(request.POST or None)
     if request.method == "GET" or not form.is_valid():
         return redirect("images:team", team)
-    member = _member(request, team, username)
+    member = services.get_member(request.api, team, username)
     role = form.cleaned_data["role"]
     losses = role_losses(member.role, role)
     if losses and not form.cleaned_data["confirmed"]:
@@ -231,18 +231,11 @@ def member_role(request, team: str, username: str):
     return redirect("images:team", team)
 
 
-def _member(request, team: str, username: str) -> services.Member:
-    for member in services.list_members(request.api, team):
-        if member.username == username:
-            return member
-    raise services.NotFound(f"{username} is not a member of team {team}.")
-
-
 @api_login_required
 @require_http_methods(["GET", "POST"])
 def member_remove(request, team: str, username: str):
     """Removing someone (or leaving) asks first, saying what is lost at once."""
-    member = _member(request, team, username)
+    member = services.get_member(request.api, team, username)
     leaving = username == request.api.username
     if request.method == "POST":
         try:

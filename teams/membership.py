@@ -12,6 +12,7 @@ from django.http import Http404
 from accounts.usernames import validate_new_team_name
 from lib.errors import Conflict
 from records.models import Membership, Role, Team
+from teams import access
 
 
 def create_team(user, name: str, description: str = "") -> Team:
@@ -23,30 +24,32 @@ def create_team(user, name: str, description: str = "") -> Team:
     return team
 
 
+def counted(teams: QuerySet[Team]) -> QuerySet[Team]:
+    """Teams with their `member_count` and `image_count`."""
+    return teams.annotate(
+        member_count=Count("memberships", distinct=True),
+        image_count=Count("images", distinct=True),
+    )
+
+
 def teams_of(user) -> QuerySet[Team]:
     """The person's teams (staff: every team), with `role` (theirs, or None), `member_count`
     and `image_count`."""
     teams = Team.objects.all() if user.is_staff else Team.objects.filter(memberships__user=user)
     mine = Membership.objects.filter(user_id=user.pk)
-    return teams.annotate(
-        member_count=Count("memberships", distinct=True),
-        image_count=Count("images", distinct=True),
-        role=Subquery(mine.filter(team_id=OuterRef("pk")).values("role")[:1]),
-    ).order_by("name")
-
-
-def role_in(user, team: Team) -> str | None:
-    if user.is_staff:
-        return Role.OWNER
     return (
-        Membership.objects.filter(user_id=user.pk, team=team).values_list("role", flat=True).first()
+        counted(teams)
+        .annotate(
+            role=Subquery(mine.filter(team_id=OuterRef("pk")).values("role")[:1]),
+        )
+        .order_by("name")
     )
 
 
 def get_team(user, name: str) -> tuple[Team, str]:
     """The team `name` and the person's role in it; a team they are not in does not exist."""
     team = Team.objects.filter(name=name).first()
-    role = role_in(user, team) if team is not None else None
+    role = access.role_in(user, team.pk) if team is not None else None
     if role is None:
         raise Http404(f"You are not in a team named {name}.")
     return team, role
