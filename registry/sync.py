@@ -97,13 +97,14 @@ def record_push(repository: str, tag: str, digest: str, actor_name: str = "") ->
         return existing
     manifest = oci.client_for_image(image).get_manifest(repository, digest or tag)
     now = timezone.now()
-    # A build's own push arrives here before the build has finished: it stays Building.
+    # A build's own push arrives while the build runs: its state is the build's to set (the
+    # build may end between this check and the write, so the event never writes Building).
     building = Build.objects.filter(
         tag__image=image, tag__name=tag, state__in=Build.ACTIVE
     ).exists()
     defaults = {
         **tag_fields(manifest),
-        "state": State.BUILDING if building else State.SUCCESS,
+        **({} if building else {"state": State.SUCCESS}),
         # The registry's actor: a username, `<team>+<name>` for a team access token, or for
         # a build the person it pushes for; "" when the sync found the tag.
         "pushed_by": actor_name,
