@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from accounts import profiles
 from builds import git
-from lib.errors import Conflict, RegistryFailure
+from lib.errors import Conflict
 from records.models import BuildSetting, BuildSource, Image, Role, State, Tag, Team
 from registry import client as oci
 from registry import names
@@ -21,6 +21,10 @@ def _namespace_owner(name: str, user) -> Team | None:
     person's own namespace, or a team where they are a Writer (the team it returns)."""
     _, path = names.split_name(name)
     namespace = path.split("/")[0]
+    if namespace == names.BIN_NAMESPACE:
+        raise serializers.ValidationError(
+            {"name": [f"{namespace} is where deleted tags wait: choose your own namespace."]}
+        )
     team, role = access.namespace_role(user, namespace) if "/" in path else (None, None)
     if access.at_least(role, Role.WRITER):
         return team
@@ -210,16 +214,3 @@ def update_image(image: Image, data: dict, user=None) -> Image:
         if "build_source" in data:
             _apply_build_source(image, data["build_source"])
     return image
-
-
-def delete_image(image: Image) -> None:
-    """Delete the record and, on our registry, its manifests; nothing goes if the registry fails."""
-    if image.registry.is_tutum_registry:
-        digests = set(image.tags.exclude(digest="").values_list("digest", flat=True))
-        client = oci.client_for_image(image)
-        try:
-            for digest in sorted(digests):
-                client.delete_manifest(image.repository, digest)
-        except oci.RegistryError as error:
-            raise RegistryFailure(f"{error} The image was kept; try again.") from error
-    image.delete()

@@ -9,6 +9,7 @@ from api import (
     access_views,
     account_views,
     audit_views,
+    bin_views,
     build_views,
     joining_views,
     people_views,
@@ -21,19 +22,22 @@ from records.models import Image
 NAME = r"(?P<name>[^?#]+?)"
 
 
-@csrf_exempt  # as every API view: API clients authenticate each request, with no cookie
-def image_access_or_detail(request, name: str):
-    """`…/access/` lists who reaches an image, unless an image is really named `…/access`
-    (a valid name): that image's own endpoint wins, as Tutum's clients expect."""
-    literal = f"{name}/access"
-    if Image.objects.filter(name=literal).exists():
-        return views.image_detail(request, name=literal)
-    return access_views.image_access(request, name=name)
+def _or_image_named(suffix: str, view):
+    """`…/<suffix>/` is an extension of an image (who reaches it, its recently deleted tags),
+    unless an image is really named `…/<suffix>` (a valid name): that image's own endpoint
+    wins, as Tutum's clients expect."""
 
+    @csrf_exempt  # as every API view: API clients authenticate each request, with no cookie
+    def dispatch(request, name: str):
+        literal = f"{name}/{suffix}"
+        if Image.objects.filter(name=literal).exists():
+            return views.image_detail(request, name=literal)
+        return view(request, name=name)
 
-# drf-spectacular documents the route by the DRF view these attributes name.
-image_access_or_detail.cls = access_views.image_access.cls
-image_access_or_detail.initkwargs = access_views.image_access.initkwargs
+    # drf-spectacular documents the route by the DRF view these attributes name.
+    dispatch.cls = view.cls
+    dispatch.initkwargs = view.initkwargs
+    return dispatch
 
 
 urlpatterns = [
@@ -108,8 +112,20 @@ urlpatterns = [
     re_path(rf"^image/{NAME}/tag/(?P<tag>[^/]+)/build/$", build_views.tag_build, name="tag-build"),
     re_path(rf"^image/{NAME}/tag/(?P<tag>[^/]+)/$", views.tag_detail, name="tag-detail"),
     re_path(rf"^image/{NAME}/tag/$", views.tag_list, name="tag-list"),
-    re_path(rf"^image/{NAME}/access/$", image_access_or_detail, name="image-access"),
+    re_path(
+        rf"^image/{NAME}/deleted/$",
+        _or_image_named("deleted", bin_views.image_deleted),
+        name="image-deleted",
+    ),
+    re_path(
+        rf"^image/{NAME}/access/$",
+        _or_image_named("access", access_views.image_access),
+        name="image-access",
+    ),
     re_path(rf"^image/{NAME}/$", views.image_detail, name="image-detail"),
+    path("deleted/", bin_views.deleted_list, name="deleted-list"),
+    path("deleted/<int:entry_id>/", bin_views.deleted_detail, name="deleted-detail"),
+    path("deleted/<int:entry_id>/restore/", bin_views.deleted_restore, name="deleted-restore"),
     path("build/<uuid:uuid>/", build_views.build_detail, name="build-detail"),
     path("build/<uuid:uuid>/log/", build_views.build_log, name="build-log"),
     path("build/<uuid:uuid>/cancel/", build_views.build_cancel, name="build-cancel"),

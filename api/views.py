@@ -11,7 +11,7 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from accounts import keys
-from api import filters, registration
+from api import filters, recycling, registration
 from api.access import get_image, is_team_token, require, token_allowed, visible_images
 from api.auditing import note
 from api.pagination import envelope_serializer, paginate
@@ -35,6 +35,7 @@ from api.serializers import (
     RegistrySerializer,
     TagSerializer,
 )
+from lifecycle import bin as recycle_bin
 from records.models import ApiKey, Image, Layer, Registry, Tag
 from registry import public_images
 from teams import access
@@ -126,7 +127,7 @@ def image_detail(request, name: str):
         return Response(image_json(request, image))
     if request.method == "DELETE":
         require(request, image, Ability.MANAGE)
-        registration.delete_image(image)
+        recycle_bin.delete_image(image, by=request.user.get_username())
         note(request, "image.delete", image.name, team=image.team)
         return Response(status=status.HTTP_204_NO_CONTENT)
     require(request, image, Ability.WRITE)
@@ -182,14 +183,36 @@ def tag_list(request, name: str):
 
 
 @extend_schema(
+    methods=["GET"],
     operation_id="image_tags_retrieve",
     summary="Get an image tag",
     parameters=[NAME, TAG],
     responses={401: ERROR, 200: TagSerializer, 404: ERROR, 502: ERROR},
 )
+@extend_schema(
+    methods=["DELETE"],
+    operation_id="image_tags_destroy",
+    summary="Delete a tag (extension: to the recycle bin, restorable for RECYCLE_DAYS)",
+    parameters=[NAME, TAG],
+    responses={
+        204: None,
+        400: ERROR,
+        401: ERROR,
+        403: ERROR,
+        404: ERROR,
+        409: ERROR,
+        502: ERROR,
+        503: ERROR,
+    },
+)
 @token_allowed("GET")
-@api_view(["GET"])
+@api_view(["GET", "DELETE"])
 def tag_detail(request, name: str, tag: str):
+    if request.method == "DELETE":
+        image = get_image(request, name)
+        require(request, image, Ability.WRITE)
+        recycling.delete_tags(request, image, [tag])
+        return Response(status=status.HTTP_204_NO_CONTENT)
     return _tag_response(request, name, tag)
 
 

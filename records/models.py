@@ -459,6 +459,8 @@ class Tag(models.Model):
         max_length=150, blank=True, help_text="Who pushed it (the registry's actor)."
     )
     pushed_at = models.DateTimeField(null=True, blank=True)
+    # From the registry's pull events, at most once a minute (registry.events).
+    last_pulled = models.DateTimeField(null=True, blank=True)
     last_build_date = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -660,3 +662,77 @@ class AuditEvent(models.Model):
         return (
             f"{self.time:%Y-%m-%d %H:%M} {self.actor_name or 'system'} {self.action} {self.target}"
         )
+
+
+class BinEntry(models.Model):
+    """Something deleted that can still be restored: a tag, or an image with its tags.
+
+    A tag's manifest is kept in a hidden repository of our registry (`repository`, see
+    lifecycle.bin) so that garbage collection keeps its blobs until the entry is purged.
+    Names and owners are copied: the image may be gone.
+    """
+
+    class Kind(models.TextChoices):
+        TAG = "tag"
+        IMAGE = "image"
+
+    kind = models.CharField(max_length=5, choices=Kind.choices)
+    # The image while it exists (a tag's entry); an image entry's image is gone.
+    image = models.ForeignKey(
+        Image, null=True, blank=True, on_delete=models.SET_NULL, related_name="bin_entries"
+    )
+    # A tag deleted with its image belongs to the image's entry and is restored with it.
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="tag_entries"
+    )
+    image_name = models.CharField(max_length=255)
+    namespace = models.CharField(max_length=255, help_text="The first part of the image's path.")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.CASCADE, related_name="bin_entries"
+    )
+    tag_name = models.CharField(max_length=128, blank=True)
+    digest = models.CharField(max_length=100, blank=True)
+    media_type = models.CharField(max_length=100, blank=True)
+    size = models.BigIntegerField(null=True, blank=True)
+    platforms = models.JSONField(default=list, blank=True)
+    layer = models.ForeignKey(
+        Layer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    pushed_by = models.CharField(max_length=150, blank=True)
+    pushed_at = models.DateTimeField(null=True, blank=True)
+    last_build_date = models.DateTimeField(null=True, blank=True)
+    # The hidden repository holding the manifest; "" for an image entry or an unpushed tag.
+    repository = models.CharField(max_length=255, blank=True)
+    # An image entry: the image's settings to register it again (lifecycle.bin.snapshot).
+    snapshot = models.JSONField(default=dict, blank=True)
+    deleted_at = models.DateTimeField(default=timezone.now)
+    deleted_by = models.CharField(max_length=150, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-deleted_at", "-pk"]
+        indexes = [
+            models.Index(fields=["image", "-deleted_at"], name="bin_image"),
+            models.Index(fields=["namespace", "-deleted_at"], name="bin_namespace"),
+            models.Index(fields=["deleted_at"], name="bin_age"),
+        ]
+
+    def __str__(self) -> str:
+        if self.kind == self.Kind.IMAGE:
+            return self.image_name
+        return f"{self.image_name}:{self.tag_name}"
+
+
+class Maintenance(models.Model):
+    """Our registry's maintenance window (registry.maintenance): one row, `started` set while
+    garbage collection runs and pushes are refused."""
+
+    started = models.DateTimeField(null=True, blank=True)
+    # The latest expiry of a push token we issued: collection waits until none is valid.
+    push_tokens_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"maintenance since {self.started:%Y-%m-%d %H:%M}" if self.started else "none"

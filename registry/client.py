@@ -461,6 +461,60 @@ class RegistryClient:
             platforms=platforms,
         )
 
+    def manifest_bytes(self, repository: str, reference: str) -> RawManifest:
+        """A manifest exactly as stored, to put it elsewhere under the same digest."""
+        response = self._request(
+            "GET",
+            f"/v2/{repository}/manifests/{reference}",
+            [f"repository:{repository}:pull"],
+            headers={"Accept": ACCEPT},
+        )
+        self._check(response, f"manifest {reference} in {repository}")
+        digest = "sha256:" + hashlib.sha256(response.content).hexdigest()
+        media_type = response.headers.get("Content-Type", "").split(";")[0]
+        try:
+            body = json.loads(response.content)
+        except ValueError as error:
+            raise RegistryProtocolError(
+                f"registry {self.host} sent an unreadable manifest"
+            ) from error
+        return RawManifest(digest, media_type or body.get("mediaType", ""), response.content, body)
+
+    def put_manifest(self, repository: str, reference: str, manifest: RawManifest) -> None:
+        """Store a manifest under a tag or its digest; the registry checks its blobs are there."""
+        response = self._request(
+            "PUT",
+            f"/v2/{repository}/manifests/{reference}",
+            [f"repository:{repository}:pull,push"],
+            headers={"Content-Type": manifest.media_type},
+            data=manifest.content,
+        )
+        self._check(response, f"manifest {manifest.digest} in {repository}")
+        stored = response.headers.get("Docker-Content-Digest", manifest.digest)
+        if stored != manifest.digest:
+            raise RegistryProtocolError(
+                f"registry {self.host} stored {repository}:{reference} as {stored}, "
+                f"not {manifest.digest}"
+            )
+
+    def mount_blob(self, repository: str, digest: str, source: str) -> None:
+        """Link a blob of `source` into `repository` without copying it."""
+        scopes = [f"repository:{repository}:pull,push", f"repository:{source}:pull"]
+        response = self._request(
+            "POST",
+            f"/v2/{repository}/blobs/uploads/?mount={digest}&from={source}",
+            scopes,
+        )
+        if response.status_code == 201:
+            return
+        if response.status_code == 202:
+            # The registry could not mount it (not in `source`) and opened an upload instead.
+            location = response.headers.get("Location", "")
+            if location:
+                self._request("DELETE", urljoin(self.base_url + "/", location), scopes)
+            raise RegistryNotFound(f"no blob {digest} in {source} on registry {self.host}")
+        self._check(response, f"blob {digest} for {repository}")
+
     def delete_manifest(self, repository: str, digest: str) -> None:
         response = self._request(
             "DELETE", f"/v2/{repository}/manifests/{digest}", [f"repository:{repository}:delete"]
@@ -468,6 +522,33 @@ class RegistryClient:
         if response.status_code == 404:
             return
         self._check(response, f"manifest {digest} in {repository}")
+
+
+@dataclass(frozen=True)
+class RawManifest:
+    digest: str
+    media_type: str
+    content: bytes
+    body: dict
+
+    @property
+    def is_index(self) -> bool:
+        return self.media_type in LIST_TYPES or "manifests" in self.body
+
+    def children(self) -> list[str]:
+        """An index's manifests (attestations too: they are part of what was pushed)."""
+        return [
+            entry["digest"]
+            for entry in self.body.get("manifests") or []
+            if isinstance(entry, dict) and entry.get("digest")
+        ]
+
+    def blobs(self) -> list[str]:
+        """An image manifest's config and layers."""
+        config = (self.body.get("config") or {}).get("digest")
+        return ([config] if config else []) + [
+            layer["digest"] for layer in _layers(self.body) if layer["digest"]
+        ]
 
 
 def _pulled_size(manifest: dict) -> int:

@@ -3,11 +3,20 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
 
 from audit import trail
-from records.models import Image
+from records.models import Image, Tag
 from registry import sync as registry_sync
+from registry.names import BIN_NAMESPACE
+from registry.tokens import SERVICE_SUBJECT
+
+# A tag's last pull is written at most this often: a busy tag is pulled many times a minute.
+PULL_RESOLUTION = timedelta(minutes=1)
 
 MANIFEST_MEDIA_TYPES = {
     "application/vnd.oci.image.manifest.v1+json",
@@ -26,6 +35,11 @@ def apply(event: dict) -> bool:
         return False
     actor = (event.get("actor") or {}).get("name") or ""
     is_manifest = target.get("mediaType") in MANIFEST_MEDIA_TYPES
+    if actor == SERVICE_SUBJECT or repository.split("/")[0] == BIN_NAMESPACE:
+        # The API's own changes (the recycle bin's moves) are recorded as it makes them.
+        return False
+    if action == "pull" and is_manifest:
+        _note_pull(repository, target.get("tag") or "", target.get("digest") or "")
     if action == "push" and target.get("tag") and is_manifest:
         tag = registry_sync.record_push(
             repository, target["tag"], target.get("digest") or "", actor
@@ -42,6 +56,19 @@ def apply(event: dict) -> bool:
         registry_sync.record_delete(repository, target.get("tag") or target["digest"])
         return True
     return False
+
+
+def _note_pull(repository: str, tag: str, digest: str) -> None:
+    """Keep each tag's last pull (cleanup policies keep what is in use); by digest, every
+    tag on it."""
+    now = timezone.now()
+    tags = Tag.objects.filter(image__name=f"{settings.REGISTRY_HOST}/{repository}")
+    tags = tags.filter(name=tag) if tag else tags.filter(digest=digest)
+    if not tag and not digest:
+        return
+    tags.filter(Q(last_pulled__isnull=True) | Q(last_pulled__lt=now - PULL_RESOLUTION)).update(
+        last_pulled=now
+    )
 
 
 def _audit(event: dict, action: str, image: Image, tag: str, actor: str) -> None:

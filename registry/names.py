@@ -52,3 +52,8 @@ def validate_image_name(name: str) -> None:
 def validate_tag(tag: str) -> None:
     if not TAG_RE.fullmatch(tag or ""):
         raise ValidationError(f"'{tag}' is not a valid tag. {TAG_RULE}")
+
+
+# The recycle bin's hidden repositories (lifecycle.bin): `__` is a valid separator for the
+# registry but not in usernames or team names, so no namespace of ours can be this.
+BIN_NAMESPACE = "recycle__bin"

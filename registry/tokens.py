@@ -23,10 +23,13 @@ from django.conf import settings
 from django.core import signing
 
 from records.models import Image, Role
+from registry.names import BIN_NAMESPACE
 from teams import access
 from teams.access import Ability
 
 REPOSITORY_ACTIONS = ("pull", "push", "delete")
+# The API's own calls to our registry; the registry's events name it as their actor.
+SERVICE_SUBJECT = "tutumweb-api"
 # Build workers log in to our registry as this user with a signed, expiring password that
 # names the one repository the build may push to.
 BUILD_USERNAME = "$build"
@@ -115,7 +118,7 @@ def service_token(scopes: list[str]) -> str:
         if parsed:
             kind, name, actions = parsed
             access.append({"type": kind, "name": name, "actions": actions})
-    return issue_token("tutumweb-api", access)["token"]
+    return issue_token(SERVICE_SUBJECT, access)["token"]
 
 
 def build_credentials(repository: str, subject: str) -> tuple[str, str]:
@@ -152,7 +155,12 @@ def build_access(grant: dict, scopes: list[str]) -> list[dict]:
 
 def _repository_actions(user, repository: str, wanted: list[str]) -> list[str]:
     """The same rule as the API's (teams.access): pull needs read, push and delete need write;
-    a repository not yet registered may be pushed by the namespace's Writers."""
+    a repository not yet registered may be pushed by the namespace's Writers.
+
+    Nobody but the API deletes (a tag's deletion goes through the recycle bin, lifecycle.bin)
+    or reaches the bin's repositories."""
+    if repository.split("/")[0] == BIN_NAMESPACE:
+        return []
     image = (
         Image.objects.filter(name=f"{settings.REGISTRY_HOST}/{repository}")
         .only("is_private_image", "owner_id", "team_id")
@@ -168,7 +176,7 @@ def _repository_actions(user, repository: str, wanted: list[str]) -> list[str]:
         may_pull = may_write = bool(user and user.is_staff)
     granted = []
     for action in wanted:
-        if (action == "pull" and may_pull) or (action in ("push", "delete") and may_write):
+        if (action == "pull" and may_pull) or (action == "push" and may_write):
             granted.append(action)
     return granted
 

@@ -148,9 +148,15 @@ class Buildah:
         cmd: str | None = None,
         author: str | None = None,
         docker_format: bool = False,
+        files: dict[str, bytes] | None = None,
     ) -> str:
-        """Commit a variant of the base image with the given config, as `ref`."""
+        """Commit a variant of the base image with the given config, as `ref`; `files`
+        (path → content) go into a layer of their own above the base's."""
         container = self.run("from", "--pull-never", self.build_base()).stdout.strip()
+        for number, (path, content) in enumerate((files or {}).items()):
+            source = self.root / f"file-{number}"
+            source.write_bytes(content)
+            self.run("copy", container, str(source), path)
         options: list[str] = []
         for key, value in (env or {}).items():
             options += ["--env", f"{key}={value}"]

@@ -214,6 +214,9 @@ PASSWORD_RESET_TIMEOUT = int(float(os.environ.get("RESET_LINK_HOURS", "24")) * 3
 INVITE_DAYS = int(os.environ.get("INVITE_DAYS", "7"))
 # How long the audit trail keeps an event; housekeeping deletes older ones.
 AUDIT_DAYS = int(os.environ.get("AUDIT_DAYS", "400"))
+# Deleted tags and images stay restorable this long (lifecycle.bin), then housekeeping purges
+# them and garbage collection frees their storage.
+RECYCLE_DAYS = int(os.environ.get("RECYCLE_DAYS", "14"))
 # Anyone who can reach the admin may make themselves an account (off: only by invitation).
 ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", False)
 # Email, from one URL (dj-email-url), e.g. submission://user:password@smtp.example.com or
