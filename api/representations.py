@@ -91,6 +91,7 @@ def tag_json(
         "platforms": tag.platforms,
         "pushed_by": tag.pushed_by,
         "pushed_at": uris.rfc2822(tag.pushed_at),
+        "last_pulled": uris.rfc2822(tag.last_pulled),
         "permissions": permissions_json(abilities),
     }
 
@@ -294,6 +295,7 @@ _TAG_COLUMNS = (
     "platforms",
     "pushed_by",
     "pushed_at",
+    "last_pulled",
     "last_build_date",
 )
 _LAYER_COLUMNS = (

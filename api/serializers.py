@@ -126,6 +126,9 @@ class TagSerializer(serializers.Serializer):
         help_text="Extension: who pushed it; for a build, the person it ran for."
     )
     pushed_at = DateField(allow_null=True, help_text="Extension: RFC 2822, UTC.")
+    last_pulled = DateField(
+        allow_null=True, help_text="Extension: its last pull from our registry, to the minute."
+    )
     permissions = PermissionsSerializer(help_text="Extension: what you may do with its image.")
 
 

@@ -168,6 +168,7 @@ class Tag:
     platforms: list[Platform] = field(default_factory=list)
     pushed_by: str = ""
     pushed_at: datetime | None = None
+    last_pulled: datetime | None = None
 
     @property
     def platform(self) -> str:
@@ -612,6 +613,7 @@ def _tag(data: dict) -> Tag:
         ],
         pushed_by=str(data.get("pushed_by") or ""),
         pushed_at=parse_date(data.get("pushed_at")),
+        last_pulled=parse_date(data.get("last_pulled")),
     )
 
 
@@ -1321,3 +1323,95 @@ def account_access(creds: Credentials) -> list[Reach]:
         )
         for r in body
     ]
+
+
+# -- the recycle bin -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeletedTag:
+    name: str
+    digest: str
+    size: int | None
+
+
+@dataclass(frozen=True)
+class BinEntry:
+    """A deleted tag or image, restorable until `purge_after`."""
+
+    id: int
+    kind: str  # "tag" or "image"
+    image: str
+    tag: str | None
+    tags: list[DeletedTag]
+    digest: str
+    size: int | None
+    deleted_at: datetime | None
+    deleted_by: str
+    reason: str
+    purge_after: datetime | None
+    image_exists: bool
+
+    @property
+    def short_digest(self) -> str:
+        return _short_digest(self.digest)
+
+
+@dataclass(frozen=True)
+class Restored:
+    image: str
+    tags: list[str]
+
+
+def _bin_entry(data: dict) -> BinEntry:
+    return BinEntry(
+        id=int(data["id"]),
+        kind=data.get("kind") or "tag",
+        image=data.get("image") or "",
+        tag=data.get("tag"),
+        tags=[
+            DeletedTag(t.get("name") or "", t.get("digest") or "", _size(t.get("size")))
+            for t in data.get("tags") or []
+        ],
+        digest=data.get("digest") or "",
+        size=_size(data.get("size")),
+        deleted_at=parse_date(data.get("deleted_at")),
+        deleted_by=data.get("deleted_by") or "",
+        reason=data.get("reason") or "",
+        purge_after=parse_date(data.get("purge_after")),
+        image_exists=bool(data.get("image_exists")),
+    )
+
+
+def delete_tags(creds: Credentials, name: str, tags: list[str]) -> list[BinEntry]:
+    """Move tags to the recycle bin, all or none."""
+    body = _request(
+        "POST", f"/api/v1/image/{_path(name)}/deleted/", creds=creds, json={"tags": tags}
+    )
+    return [_bin_entry(entry) for entry in body or []]
+
+
+def image_bin(creds: Credentials, name: str, *, offset: int = 0) -> Page[BinEntry]:
+    params = {"limit": PAGE_SIZE, "offset": offset}
+    body = _request("GET", f"/api/v1/image/{_path(name)}/deleted/", creds=creds, params=params)
+    return _page(body, _bin_entry)
+
+
+def list_bin(creds: Credentials, *, namespace: str = "", offset: int = 0) -> Page[BinEntry]:
+    params: dict = {"limit": PAGE_SIZE, "offset": offset}
+    if namespace:
+        params["namespace"] = namespace
+    return _page(_request("GET", "/api/v1/deleted/", creds=creds, params=params), _bin_entry)
+
+
+def get_bin_entry(creds: Credentials, entry_id: int) -> BinEntry:
+    return _bin_entry(_request("GET", f"/api/v1/deleted/{entry_id}/", creds=creds))
+
+
+def restore(creds: Credentials, entry_id: int) -> Restored:
+    body = _request("POST", f"/api/v1/deleted/{entry_id}/restore/", creds=creds)
+    return Restored(image=body["image"], tags=list(body.get("tags") or []))
+
+
+def purge(creds: Credentials, entry_id: int) -> None:
+    _request("DELETE", f"/api/v1/deleted/{entry_id}/", creds=creds)

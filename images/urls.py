@@ -6,6 +6,7 @@ from django.urls import path, re_path
 
 from images import (
     account_views,
+    bin_views,
     joining_views,
     people_views,
     start_views,
@@ -78,6 +79,9 @@ urlpatterns = [
         name="team-token-revoke",
     ),
     path("activity/", team_views.activity, name="activity"),
+    path("deleted/", bin_views.recently_deleted, name="recently-deleted"),
+    path("deleted/<int:entry_id>/restore/", bin_views.restore, name="restore"),
+    path("deleted/<int:entry_id>/delete/", bin_views.purge, name="purge"),
     path(
         "teams/<str:team>/members/<str:username>/role/",
         team_views.member_role,
@@ -98,6 +102,8 @@ urlpatterns = [
     re_path(rf"^images/{NAME}/-/$", views.image_detail, name="detail"),
     re_path(rf"^images/{NAME}/-/edit/$", views.image_edit, name="edit"),
     re_path(rf"^images/{NAME}/-/delete/$", views.image_delete, name="delete"),
+    re_path(rf"^images/{NAME}/-/delete-tags/$", bin_views.tags_delete, name="tags-delete"),
+    re_path(rf"^images/{NAME}/-/deleted/$", bin_views.image_bin, name="image-bin"),
     re_path(rf"^images/{NAME}/-/tags/(?P<tag>[^/]+)/$", views.tag_detail, name="tag"),
     re_path(rf"^images/{NAME}/-/tags/(?P<tag>[^/]+)/build/$", views.tag_build, name="build"),
     re_path(rf"^images/{NAME}/-/tags/(?P<tag>[^/]+)/state/$", views.tag_state, name="state"),

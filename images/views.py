@@ -6,6 +6,7 @@ import re
 from contextlib import suppress
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.http import JsonResponse
@@ -137,11 +138,20 @@ def image_list(request):
     }
     if request.htmx and not request.htmx.boosted:
         return render(request, "images/_image_rows.html", context)
-    # Registries change rarely; the filter's choices need not cost an API call per page view.
-    context["registries"] = cache.get_or_set(
+    context["registries"] = registries(request)
+    return render(request, "images/image_list.html", context)
+
+
+def registries(request) -> list[services.Registry]:
+    # Registries change rarely; the list need not cost an API call per page view.
+    return cache.get_or_set(
         f"registries:{request.api.username}", lambda: services.list_registries(request.api), 60
     )
-    return render(request, "images/image_list.html", context)
+
+
+def on_our_registry(request, name: str) -> bool:
+    """Tags are deleted (to the recycle bin) only on our registry; others keep their own."""
+    return any(r.is_ours and name.startswith(r.host + "/") for r in registries(request))
 
 
 def _tag_page(request, name: str) -> tuple[services.Page, str, str]:
@@ -157,7 +167,15 @@ def _tag_page(request, name: str) -> tuple[services.Page, str, str]:
 @api_login_required
 def image_detail(request, name: str):
     tags, tag_search, tag_query = _tag_page(request, name)
-    context = {"tags": tags, "tag_search": tag_search, "tag_query": tag_query, "name": name}
+    ours = on_our_registry(request, name)
+    context = {
+        "tags": tags,
+        "tag_search": tag_search,
+        "tag_query": tag_query,
+        "name": name,
+        "on_our_registry": ours,
+        "tags_deletable": ours and any(t.can_write for t in tags.items),
+    }
     if request.htmx and request.htmx.target == "tag-rows":
         return render(request, "images/_tag_rows.html", context)
     image = services.get_image(request.api, name)
@@ -401,10 +419,19 @@ def image_delete(request, name: str):
     image = services.get_image(request.api, name)
     form = DeleteForm(request.POST or None, image_name=image.name)
     if request.method == "POST" and form.is_valid():
-        services.delete_image(request.api, image.name)
-        messages.success(request, f"{image.name} was deleted.")
+        try:
+            services.delete_image(request.api, image.name)
+        except services.Conflict as error:
+            messages.error(request, error.message)
+            return redirect("images:detail", image.name)
+        messages.success(
+            request,
+            f"{image.name} was deleted. You can restore it from Recently deleted for "
+            f"{settings.RECYCLE_DAYS} days.",
+        )
         return redirect("images:list")
-    return render(request, "images/image_delete.html", {"image": image, "form": form})
+    context = {"image": image, "form": form, "recycle_days": settings.RECYCLE_DAYS}
+    return render(request, "images/image_delete.html", context)
 
 
 def csrf_failure(request, reason: str = ""):
