@@ -13,6 +13,7 @@ from api import (
     build_views,
     joining_views,
     people_views,
+    policy_views,
     registry_views,
     team_views,
     views,
@@ -113,6 +114,16 @@ urlpatterns = [
     re_path(rf"^image/{NAME}/tag/(?P<tag>[^/]+)/$", views.tag_detail, name="tag-detail"),
     re_path(rf"^image/{NAME}/tag/$", views.tag_list, name="tag-list"),
     re_path(
+        rf"^image/{NAME}/cleanup-policy/preview/$",
+        _or_image_named("cleanup-policy/preview", policy_views.image_policy_preview),
+        name="image-policy-preview",
+    ),
+    re_path(
+        rf"^image/{NAME}/cleanup-policy/$",
+        _or_image_named("cleanup-policy", policy_views.image_policy),
+        name="image-policy",
+    ),
+    re_path(
         rf"^image/{NAME}/deleted/$",
         _or_image_named("deleted", bin_views.image_deleted),
         name="image-deleted",
@@ -124,6 +135,16 @@ urlpatterns = [
     ),
     re_path(rf"^image/{NAME}/$", views.image_detail, name="image-detail"),
     path("deleted/", bin_views.deleted_list, name="deleted-list"),
+    path(
+        "namespace/<str:namespace>/cleanup-policy/",
+        policy_views.namespace_policy,
+        name="namespace-policy",
+    ),
+    path(
+        "namespace/<str:namespace>/cleanup-policy/preview/",
+        policy_views.namespace_policy_preview,
+        name="namespace-policy-preview",
+    ),
     path("deleted/<int:entry_id>/", bin_views.deleted_detail, name="deleted-detail"),
     path("deleted/<int:entry_id>/restore/", bin_views.deleted_restore, name="deleted-restore"),
     path("build/<uuid:uuid>/", build_views.build_detail, name="build-detail"),

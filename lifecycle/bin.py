@@ -525,3 +525,12 @@ def entries_for(user) -> QuerySet[BinEntry]:
         | Q(kind=BinEntry.Kind.TAG, team_id__in=writes)
         | Q(kind=BinEntry.Kind.IMAGE, team_id__in=owns)
     )
+
+
+def held_layers():
+    """The layer lists of what waits in the bin: their blobs are kept until it is purged."""
+    return (
+        BinEntry.objects.filter(layer__isnull=False)
+        .values_list("layer__layers", flat=True)
+        .distinct()
+    )

@@ -736,3 +736,53 @@ class Maintenance(models.Model):
 
     def __str__(self) -> str:
         return f"maintenance since {self.started:%Y-%m-%d %H:%M}" if self.started else "none"
+
+
+class CleanupPolicy(models.Model):
+    """Which tags an image (or every image of a namespace without its own) sheds on its own
+    (lifecycle.policies): what is removed goes to the recycle bin, never straight away."""
+
+    image = models.OneToOneField(
+        Image, null=True, blank=True, on_delete=models.CASCADE, related_name="cleanup_policy"
+    )
+    namespace = models.CharField(max_length=255, blank=True, help_text="For a namespace's policy.")
+    # A tag goes when it breaks every rule that is set (outside the N most recent, older
+    # than D days) and no keep rule saves it (patterns, pulled in the last P days).
+    keep_last = models.PositiveIntegerField(null=True, blank=True)
+    older_than_days = models.PositiveIntegerField(null=True, blank=True)
+    keep_patterns = models.JSONField(default=list, blank=True)
+    keep_pulled_days = models.PositiveIntegerField(null=True, blank=True)
+    # Saved knowing it removes every tag of an image (asked twice): only then may a run.
+    may_empty_images = models.BooleanField(default=False)
+    enabled = models.BooleanField(default=True)
+    updated = models.DateTimeField(default=timezone.now)
+    updated_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["namespace"],
+                condition=models.Q(image__isnull=True),
+                name="one_policy_per_namespace",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"cleanup of {self.image.name if self.image_id else self.namespace + '/*'}"
+
+
+class PolicyRun(models.Model):
+    """One run of a cleanup policy, kept for its history."""
+
+    policy = models.ForeignKey(CleanupPolicy, on_delete=models.CASCADE, related_name="runs")
+    started = models.DateTimeField(default=timezone.now)
+    # [{"image": name, "tag": name, "size": bytes}] — what went to the recycle bin.
+    removed = models.JSONField(default=list, blank=True)
+    removed_bytes = models.BigIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.policy} at {self.started:%Y-%m-%d %H:%M}: {len(self.removed)} tags"

@@ -1,0 +1,207 @@
+"""Cleanup policies: which tags an image sheds on a schedule, shown before they are saved.
+
+A tag goes when it breaks every removal rule that is set (it is not among the N most recent;
+it was pushed more than D days ago) and no keep rule saves it (a pattern such as `latest` or
+`v*`; pulled in the last P days). What goes is moved to the recycle bin (lifecycle.bin),
+never deleted straight away. The preview and the run choose with the same function, so a
+preview is what the run then removes, given the same tags and clock.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from rest_framework import exceptions
+
+from audit import trail
+from lifecycle import bin as recycle_bin
+from records.models import CleanupPolicy, Image, PolicyRun, State, Tag
+from registry.hosts import registry_for_host
+
+log = logging.getLogger(__name__)
+WHO = "cleanup policy"
+
+
+@dataclass(frozen=True)
+class Rules:
+    keep_last: int | None = None
+    older_than_days: int | None = None
+    keep_patterns: tuple[str, ...] = ()
+    keep_pulled_days: int | None = None
+
+    @classmethod
+    def of(cls, policy: CleanupPolicy) -> Rules:
+        return cls(
+            policy.keep_last,
+            policy.older_than_days,
+            tuple(policy.keep_patterns),
+            policy.keep_pulled_days,
+        )
+
+    def keeps_by_pattern(self, tag: str) -> bool:
+        return any(fnmatch.fnmatchcase(tag, pattern) for pattern in self.keep_patterns)
+
+
+def _pushed(tag: Tag) -> datetime:
+    return tag.pushed_at or tag.last_build_date or tag.created
+
+
+def choose(image: Image, rules: Rules, now: datetime) -> tuple[list[Tag], int]:
+    """(the tags this policy removes from the image, newest first; how many pushed tags the
+    image has). Tags being built, and tags never pushed, are never chosen."""
+    tags = sorted(image.tags.exclude(digest="").select_related("layer"), key=_pushed, reverse=True)
+    going = []
+    # The N most recent are counted among the tags no pattern keeps: `latest` and `v1.2`
+    # kept by patterns do not use up the N places meant for the rest.
+    ranked = [t for t in tags if not rules.keeps_by_pattern(t.name)]
+    for rank, tag in enumerate(ranked):
+        if tag.state == State.BUILDING:
+            continue
+        outside = rules.keep_last is None or rank >= rules.keep_last
+        old = rules.older_than_days is None or _pushed(tag) < now - timedelta(
+            days=rules.older_than_days
+        )
+        pulled = (
+            rules.keep_pulled_days is not None
+            and tag.last_pulled is not None
+            and tag.last_pulled >= now - timedelta(days=rules.keep_pulled_days)
+        )
+        if outside and old and not pulled:
+            going.append(tag)
+    return going, len(tags)
+
+
+def images_of_namespace(namespace: str) -> QuerySet[Image]:
+    """The namespace's images on our registry that have no policy of their own."""
+    host = settings.REGISTRY_HOST
+    return Image.objects.filter(
+        name__startswith=f"{host}/{namespace}/", registry=registry_for_host(host)
+    ).filter(Q(cleanup_policy__isnull=True) | Q(cleanup_policy__enabled=False))
+
+
+@dataclass
+class ImagePreview:
+    image: Image
+    going: list[Tag]
+    total: int
+
+    @property
+    def empties(self) -> bool:
+        return bool(self.going) and len(self.going) == self.total
+
+
+@dataclass
+class Preview:
+    images: list[ImagePreview] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return sum(len(i.going) for i in self.images)
+
+    @property
+    def size(self) -> int:
+        return sum(t.size or 0 for i in self.images for t in i.going)
+
+    @property
+    def emptied(self) -> list[str]:
+        return [i.image.name for i in self.images if i.empties]
+
+    def freed(self) -> int:
+        """The bytes purging these tags frees: their layers no other tag (here or in the
+        recycle bin) uses. For a multi-platform tag only its shown platform's layers are
+        known, so this is at least what is freed."""
+        going_ids = {t.pk for i in self.images for t in i.going}
+        blobs = {
+            layer["digest"]: layer["size"]
+            for i in self.images
+            for t in i.going
+            if t.layer is not None
+            for layer in t.layer.layers
+        }
+        if not blobs:
+            return 0
+        others = Tag.objects.exclude(pk__in=going_ids).filter(layer__isnull=False)
+        used = set()
+        for layers in others.values_list("layer__layers", flat=True).distinct():
+            used.update(layer["digest"] for layer in layers or [])
+        for layers in recycle_bin.held_layers():
+            used.update(layer["digest"] for layer in layers or [])
+        return sum(size for digest, size in blobs.items() if digest not in used)
+
+
+def preview(rules: Rules, images, now: datetime | None = None) -> Preview:
+    now = now or timezone.now()
+    result = Preview()
+    for image in images:
+        going, total = choose(image, rules, now)
+        result.images.append(ImagePreview(image, going, total))
+    return result
+
+
+def images_for(policy: CleanupPolicy):
+    return [policy.image] if policy.image_id else list(images_of_namespace(policy.namespace))
+
+
+def check_rules(rules: Rules) -> None:
+    if rules.keep_last is None and rules.older_than_days is None:
+        raise exceptions.ValidationError(
+            {
+                "keep_last": [
+                    "Say how many recent tags to keep, or after how many days a tag goes "
+                    "(or both): without either, the policy would remove nothing."
+                ]
+            }
+        )
+
+
+def run(policy: CleanupPolicy, now: datetime | None = None) -> PolicyRun:
+    """Move what the policy chooses to the recycle bin, image by image; keep the history."""
+    now = now or timezone.now()
+    record = PolicyRun(policy=policy, started=now)
+    errors = []
+    scope = policy.image.name if policy.image_id else f"{policy.namespace}/*"
+    for image_preview in preview(Rules.of(policy), images_for(policy), now).images:
+        image, going = image_preview.image, image_preview.going
+        if not going:
+            continue
+        if image_preview.empties and not policy.may_empty_images:
+            errors.append(
+                f"{image.name}: kept every tag; the policy would remove all of them and was "
+                "not saved to allow that."
+            )
+            continue
+        try:
+            recycle_bin.delete_tags(
+                image, [t.name for t in going], by=WHO, reason=f"cleanup policy of {scope}"
+            )
+        except exceptions.APIException as error:
+            errors.append(f"{image.name}: {error.detail}")
+            continue
+        record.removed += [{"image": image.name, "tag": t.name, "size": t.size} for t in going]
+        trail.record(
+            "policy.run",
+            image.name,
+            team=image.team_id,
+            details={"tags": [t.name for t in going], "policy": scope},
+        )
+        record.removed_bytes += sum(t.size or 0 for t in going)
+    record.error = "\n".join(errors)
+    record.save()
+    return record
+
+
+def run_all(now: datetime | None = None) -> list[PolicyRun]:
+    """Housekeeping: every enabled policy, image policies first (they win over namespace's)."""
+    runs = []
+    for policy in CleanupPolicy.objects.filter(enabled=True).order_by("namespace", "pk"):
+        try:
+            runs.append(run(policy, now))
+        except Exception:  # one policy's failure must not stop the others
+            log.exception("cleanup: %s", policy)
+    return runs
