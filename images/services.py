@@ -1415,3 +1415,127 @@ def restore(creds: Credentials, entry_id: int) -> Restored:
 
 def purge(creds: Credentials, entry_id: int) -> None:
     _request("DELETE", f"/api/v1/deleted/{entry_id}/", creds=creds)
+
+
+# -- cleanup policies ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Policy:
+    keep_last: int | None
+    older_than_days: int | None
+    keep_patterns: list[str]
+    keep_pulled_days: int | None
+    enabled: bool
+    may_empty_images: bool
+    updated: datetime | None
+    updated_by: str
+
+
+@dataclass(frozen=True)
+class PolicyRun:
+    started: datetime | None
+    removed: list[dict]
+    removed_bytes: int
+    error: str
+
+
+@dataclass(frozen=True)
+class PolicyPage:
+    policy: Policy | None
+    runs: list[PolicyRun]
+
+
+@dataclass(frozen=True)
+class GoingTag:
+    name: str
+    size: int | None
+    pushed_at: datetime | None
+    last_pulled: datetime | None
+
+
+@dataclass(frozen=True)
+class PreviewImage:
+    image: str
+    total: int
+    tags: list[GoingTag]
+
+
+@dataclass(frozen=True)
+class PolicyPreview:
+    count: int
+    size: int
+    freed: int
+    emptied_images: list[str]
+    images: list[PreviewImage]
+
+
+def _policy_path(*, image: str = "", namespace: str = "") -> str:
+    if image:
+        return f"/api/v1/image/{_path(image)}/cleanup-policy/"
+    return f"/api/v1/namespace/{quote(namespace, safe='')}/cleanup-policy/"
+
+
+def get_policy(creds: Credentials, *, image: str = "", namespace: str = "") -> PolicyPage:
+    body = _request("GET", _policy_path(image=image, namespace=namespace), creds=creds)
+    policy = body.get("policy")
+    return PolicyPage(
+        policy=None
+        if policy is None
+        else Policy(
+            keep_last=policy.get("keep_last"),
+            older_than_days=policy.get("older_than_days"),
+            keep_patterns=list(policy.get("keep_patterns") or []),
+            keep_pulled_days=policy.get("keep_pulled_days"),
+            enabled=bool(policy.get("enabled")),
+            may_empty_images=bool(policy.get("may_empty_images")),
+            updated=parse_date(policy.get("updated")),
+            updated_by=policy.get("updated_by") or "",
+        ),
+        runs=[
+            PolicyRun(
+                started=parse_date(run.get("started")),
+                removed=list(run.get("removed") or []),
+                removed_bytes=int(run.get("removed_bytes") or 0),
+                error=run.get("error") or "",
+            )
+            for run in body.get("runs") or []
+        ],
+    )
+
+
+def preview_policy(
+    creds: Credentials, rules: dict, *, image: str = "", namespace: str = ""
+) -> PolicyPreview:
+    path = _policy_path(image=image, namespace=namespace) + "preview/"
+    body = _request("POST", path, creds=creds, json=rules)
+    return PolicyPreview(
+        count=int(body.get("count") or 0),
+        size=int(body.get("size") or 0),
+        freed=int(body.get("freed") or 0),
+        emptied_images=list(body.get("emptied_images") or []),
+        images=[
+            PreviewImage(
+                image=item["image"],
+                total=int(item.get("total") or 0),
+                tags=[
+                    GoingTag(
+                        t["name"],
+                        _size(t.get("size")),
+                        parse_date(t.get("pushed_at")),
+                        parse_date(t.get("last_pulled")),
+                    )
+                    for t in item.get("tags") or []
+                ],
+            )
+            for item in body.get("images") or []
+        ],
+    )
+
+
+def save_policy(creds: Credentials, rules: dict, *, image: str = "", namespace: str = "") -> None:
+    _request("PUT", _policy_path(image=image, namespace=namespace), creds=creds, json=rules)
+
+
+def delete_policy(creds: Credentials, *, image: str = "", namespace: str = "") -> None:
+    _request("DELETE", _policy_path(image=image, namespace=namespace), creds=creds)

@@ -9,6 +9,7 @@ from images import (
     bin_views,
     joining_views,
     people_views,
+    policy_views,
     start_views,
     team_views,
     views,
@@ -80,6 +81,7 @@ urlpatterns = [
     ),
     path("activity/", team_views.activity, name="activity"),
     path("deleted/", bin_views.recently_deleted, name="recently-deleted"),
+    path("cleanup/<str:namespace>/", policy_views.namespace_policy, name="namespace-policy"),
     path("deleted/<int:entry_id>/restore/", bin_views.restore, name="restore"),
     path("deleted/<int:entry_id>/delete/", bin_views.purge, name="purge"),
     path(
@@ -104,6 +106,7 @@ urlpatterns = [
     re_path(rf"^images/{NAME}/-/delete/$", views.image_delete, name="delete"),
     re_path(rf"^images/{NAME}/-/delete-tags/$", bin_views.tags_delete, name="tags-delete"),
     re_path(rf"^images/{NAME}/-/deleted/$", bin_views.image_bin, name="image-bin"),
+    re_path(rf"^images/{NAME}/-/cleanup/$", policy_views.image_policy, name="image-policy"),
     re_path(rf"^images/{NAME}/-/tags/(?P<tag>[^/]+)/$", views.tag_detail, name="tag"),
     re_path(rf"^images/{NAME}/-/tags/(?P<tag>[^/]+)/build/$", views.tag_build, name="build"),
     re_path(rf"^images/{NAME}/-/tags/(?P<tag>[^/]+)/state/$", views.tag_state, name="state"),
