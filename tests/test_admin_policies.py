@@ -34,7 +34,7 @@ def test_the_preview_names_the_tags_and_saving_is_offered_only_under_it(
 
     preview = text(signed_in.post(path, {**rules, "action": "preview"}))
     assert "These 2 tags" in preview and "would go" in preview
-    assert "<td data-label=\"Tag\">pr-2</td>" in preview and "pr-1" in preview
+    assert '<td data-label="Tag">pr-2</td>' in preview and "pr-1" in preview
     assert "Save this policy" in preview and not CleanupPolicy.objects.exists()
 
     fingerprint = '{"keep_last": 1, "keep_patterns": ["latest"], "keep_pulled_days": null, '

@@ -16,7 +16,7 @@ from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings
 from playwright.sync_api import expect, sync_playwright
 
-from records.models import Image
+from records.models import BinEntry, Image
 from tests.fixtures_api import ApiClient
 
 H = settings.REGISTRY_HOST
@@ -698,11 +698,71 @@ def test_a_team_is_made_joined_by_link_and_run_by_its_owner(
     assert Image.objects.get(name=name).team.name == team
 
 
+@pytest.mark.registry
+@pytest.mark.parametrize("width", [1280, 375], ids=["desktop", "phone"])
+def test_tags_are_deleted_found_in_recently_deleted_restored_and_a_policy_is_previewed_and_saved(
+    browser, api_server, alice, buildah, push_image, width
+):
+    suffix = "" if width > 640 else "-phone"
+    for tag in ("latest", "nightly-1", "nightly-2", "nightly-3"):
+        ref = buildah.make_image(f"localhost/flow-{tag}:1", files={f"/{tag}": os.urandom(64)})
+        pushed = push_image(alice, f"app{width}", tag=tag, ref=ref)
+    name = pushed.name
+    page = new_page(browser, api_server, viewport={"width": width, "height": 900})
+    sign_in(page, alice)
+
+    # Two tags ticked, confirmed by name, deleted.
+    page.goto(f"/images/{name}/-/")
+    page.get_by_label("Choose nightly-1").check()
+    page.get_by_label("Choose nightly-2").check()
+    page.get_by_role("button", name="Delete chosen tags…").click()
+    expect(page.get_by_role("heading", name="Delete these 2 tags?")).to_be_visible()
+    expect(page.get_by_text(f"{name}:nightly-1")).to_be_visible()
+    fits(page, width)
+    assert_accessible(page)
+    shoot(page, f"tags-delete{suffix}")
+    page.get_by_role("button", name="Delete 2 tags").click()
+    expect(page.get_by_text("Deleted nightly-1, nightly-2.")).to_be_visible()
+
+    # Both wait in Recently deleted; one comes back.
+    page.get_by_role("link", name="Recently deleted tags").click()
+    bin_rows = page.get_by_role("table", name="Recently deleted")
+    expect(bin_rows).to_contain_text("nightly-1")
+    expect(bin_rows).to_contain_text("nightly-2")
+    fits(page, width)
+    assert_accessible(page)
+    if width < 640:
+        assert not small_targets(page), small_targets(page)
+    shoot(page, f"recently-deleted{suffix}")
+    page.get_by_role("button", name=f"Restore {name}:nightly-1").click()
+    expect(page.get_by_text(f"{name}:nightly-1 is back, with the same digest.")).to_be_visible()
+
+    # A policy, read before it is saved.
+    page.goto(f"/images/{name}/-/")
+    page.get_by_role("link", name="Cleanup policy").click()
+    page.get_by_label("Keep the most recent").fill("1")
+    page.get_by_label("Always keep tags named").fill("latest")
+    page.get_by_role("button", name="Preview what would go").click()
+    preview = page.locator("#preview")
+    expect(preview.get_by_role("heading", level=2)).to_contain_text("This tag,")
+    expect(preview).to_contain_text("nightly-1")
+    fits(page, width)
+    assert_accessible(page)
+    if width < 640:
+        assert not small_targets(page), small_targets(page)
+    shoot(page, f"cleanup-preview{suffix}")
+    page.get_by_role("button", name="Save this policy").click()
+    expect(page.get_by_text("Saved. It runs once a day.")).to_be_visible()
+    expect(page.get_by_label("Keep the most recent")).to_have_value("1")
+    page.context.close()
+
+
 PHONE = {"width": 375, "height": 812}
 # Controls a finger presses; links inside sentences are not (WCAG's inline exception).
 TOUCH_TARGETS = (
     "button:visible, .button:visible, select:visible, input[type=text]:visible, "
     "input[type=search]:visible, input[type=password]:visible, input[type=email]:visible, "
+    "input[type=number]:visible, "
     "summary:visible, header nav a:visible, .pager a:visible, td.name a:visible"
 )
 
@@ -726,6 +786,17 @@ def test_every_main_page_fits_a_phone(
     for i in range(3):
         make_image(root, f"service-{i}", tags=["latest", "v1.2.3"], description=f"Service {i} " * 8)
     site = make_image(team, "site", description="The team's website")
+    BinEntry.objects.create(
+        kind=BinEntry.Kind.TAG,
+        image=site,
+        image_name=site.name,
+        namespace="web",
+        team=team,
+        tag_name="v0.9",
+        digest="sha256:" + "ab" * 32,
+        size=48_000_000,
+        deleted_by="root",
+    )
     suffix = "" if scheme == "light" else "-dark"
     page = new_page(browser, api_server, viewport=PHONE, color_scheme=scheme)
 
@@ -741,6 +812,8 @@ def test_every_main_page_fits_a_phone(
         ("team-page", "/teams/web/"),
         ("activity-list", "/activity/"),
         ("people-list", "/people/"),
+        ("deleted", "/deleted/"),
+        ("cleanup", f"/images/{site.name}/-/cleanup/"),
     ]
     for label, path in checked:
         page.goto(path)
