@@ -185,7 +185,7 @@ def _require_for_entry(request, entry: BinEntry) -> None:
     operation_id="deleted_destroy",
     summary="Delete for good now (Owners)",
     parameters=[ENTRY_ID],
-    responses={204: None, 401: ERROR, 403: ERROR, 404: ERROR, 502: ERROR},
+    responses={204: None, 401: ERROR, 403: ERROR, 404: ERROR, 502: ERROR, 503: ERROR},
 )
 @api_view(["GET", "DELETE"])
 def deleted_detail(request, entry_id: int):
@@ -209,7 +209,15 @@ class RestoredSerializer(serializers.Serializer):
     summary="Restore a deleted tag or image",
     parameters=[ENTRY_ID],
     request=None,
-    responses={200: RestoredSerializer, 401: ERROR, 403: ERROR, 404: ERROR, 409: ERROR, 502: ERROR},
+    responses={
+        200: RestoredSerializer,
+        401: ERROR,
+        403: ERROR,
+        404: ERROR,
+        409: ERROR,
+        502: ERROR,
+        503: ERROR,
+    },
 )
 @api_view(["POST"])
 def deleted_restore(request, entry_id: int):

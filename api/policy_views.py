@@ -19,7 +19,7 @@ from api import uris
 from api.access import get_image, require
 from api.auditing import note
 from api.schema import ERROR, NAME
-from lifecycle import policies
+from lifecycle import policies, sizes
 from records.models import CleanupPolicy, Image, Role
 from teams import access
 from teams.access import Ability
@@ -99,10 +99,13 @@ def preview_json(result: policies.Preview) -> dict:
     }
 
 
-def policy_json(policy: CleanupPolicy | None) -> dict:
+def policy_json(policy: CleanupPolicy | None, storage_size: int) -> dict:
+    """The policy, its last runs, and the storage of what it governs (layers shared by
+    several tags counted once)."""
     if policy is None:
-        return {"policy": None, "runs": []}
+        return {"policy": None, "runs": [], "storage_size": storage_size}
     return {
+        "storage_size": storage_size,
         "policy": {
             "keep_last": policy.keep_last,
             "older_than_days": policy.older_than_days,
@@ -125,6 +128,10 @@ def policy_json(policy: CleanupPolicy | None) -> dict:
     }
 
 
+def _storage(images, namespace: str) -> int:
+    return sizes.of_namespace(namespace) if namespace else sizes.of_image(images[0])
+
+
 def _save(request, policy: CleanupPolicy, images) -> Response:
     serializer = PolicySerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
@@ -145,7 +152,7 @@ def _save(request, policy: CleanupPolicy, images) -> Response:
     policy.may_empty_images = bool(result.emptied) and data["confirm_empty"]
     policy.updated, policy.updated_by = timezone.now(), request.user.get_username()
     policy.save()
-    return Response(policy_json(policy))
+    return Response(policy_json(policy, _storage(images, policy.namespace)))
 
 
 def _preview(request, images) -> Response:
@@ -158,7 +165,7 @@ def _preview(request, images) -> Response:
 
 def _policy_endpoint(request, existing, new, images, target: str, team) -> Response:
     if request.method == "GET":
-        return Response(policy_json(existing))
+        return Response(policy_json(existing, _storage(images, new.namespace)))
     if request.method == "DELETE":
         if existing is not None:
             existing.delete()
@@ -181,7 +188,7 @@ def _ours(image: Image) -> None:
     operation_id="image_policy_retrieve",
     summary="An image's cleanup policy and its runs",
     parameters=[NAME],
-    responses={200: None, 401: ERROR, 403: ERROR, 404: ERROR},
+    responses={200: None, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR},
 )
 @extend_schema(
     methods=["PUT"],
@@ -196,7 +203,7 @@ def _ours(image: Image) -> None:
     operation_id="image_policy_destroy",
     summary="Remove an image's cleanup policy (Owners)",
     parameters=[NAME],
-    responses={204: None, 401: ERROR, 403: ERROR, 404: ERROR},
+    responses={204: None, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR},
 )
 @api_view(["GET", "PUT", "DELETE"])
 def image_policy(request, name: str):

@@ -156,6 +156,10 @@ class CategorySerializer(serializers.Serializer):
 
 class ImageSerializer(serializers.Serializer):
     build_source = BuildSourceReadSerializer(allow_null=True)
+    storage_size = serializers.IntegerField(
+        required=False,
+        help_text="Extension, one image only: bytes its tags' layers take, each counted once.",
+    )
     categories = CategorySerializer(many=True)
     description = serializers.CharField()
     icon_url = serializers.CharField()

@@ -36,6 +36,7 @@ from api.serializers import (
     TagSerializer,
 )
 from lifecycle import bin as recycle_bin
+from lifecycle import sizes
 from records.models import ApiKey, Image, Layer, Registry, Tag
 from registry import public_images
 from teams import access
@@ -112,9 +113,9 @@ def image_list(request):
 @extend_schema(
     methods=["DELETE"],
     operation_id="images_destroy",
-    summary="Delete an image",
+    summary="Delete an image (extension: to the recycle bin, restorable for RECYCLE_DAYS)",
     parameters=[NAME],
-    responses={401: ERROR, 204: None, 403: ERROR, 404: ERROR, 502: ERROR},
+    responses={401: ERROR, 204: None, 403: ERROR, 404: ERROR, 409: ERROR, 502: ERROR, 503: ERROR},
 )
 @token_allowed("GET")
 @api_view(["GET", "PATCH", "DELETE"])
@@ -124,7 +125,10 @@ def image_detail(request, name: str):
         return _tag_response(request, *cli_tag)
     image = get_image(request, name)
     if request.method == "GET":
-        return Response(image_json(request, image))
+        data = image_json(request, image)
+        # Extension: the storage its tags take, layers they share counted once.
+        data["storage_size"] = sizes.of_image(image)
+        return Response(data)
     if request.method == "DELETE":
         require(request, image, Ability.MANAGE)
         recycle_bin.delete_image(image, by=request.user.get_username())

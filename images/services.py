@@ -262,6 +262,8 @@ class Image:
     # and let it refuse.
     can_write: bool = True
     can_manage: bool = True
+    # Our API's extension, on one image: its layers' bytes, each counted once.
+    storage_size: int | None = None
 
     @property
     def tag_count(self) -> int:
@@ -581,6 +583,7 @@ def _image(data: dict) -> Image:
         team=data.get("team"),
         can_write=_permitted(data, "write"),
         can_manage=_permitted(data, "manage"),
+        storage_size=_size(data.get("storage_size")),
     )
 
 
@@ -1444,6 +1447,7 @@ class PolicyRun:
 class PolicyPage:
     policy: Policy | None
     runs: list[PolicyRun]
+    storage_size: int = 0  # of what it governs, layers shared by tags counted once
 
 
 @dataclass(frozen=True)
@@ -1501,6 +1505,7 @@ def get_policy(creds: Credentials, *, image: str = "", namespace: str = "") -> P
             )
             for run in body.get("runs") or []
         ],
+        storage_size=int(body.get("storage_size") or 0),
     )
 
 

@@ -1,0 +1,32 @@
+"""How much storage tags take, each layer counted once however many tags share it.
+
+Read from what the registry told us at push time (each tag's image config and layers): for a
+multi-platform tag only the platform shown (linux/amd64) is known in detail, so the figures
+are at least what is stored. Image configs and manifests (a few KB each) are left out.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from records.models import Tag
+
+
+def blobs(tags: QuerySet[Tag]) -> dict[str, int]:
+    """Each distinct layer of these tags, with its compressed size."""
+    found: dict[str, int] = {}
+    layer_lists = tags.filter(layer__isnull=False).values_list("layer__layers", flat=True)
+    for layers in layer_lists.distinct():
+        for layer in layers or []:
+            found[layer["digest"]] = layer["size"]
+    return found
+
+
+def of_image(image) -> int:
+    return sum(blobs(image.tags.all()).values())
+
+
+def of_namespace(namespace: str) -> int:
+    prefix = f"{settings.REGISTRY_HOST}/{namespace}/"
+    return sum(blobs(Tag.objects.filter(image__name__startswith=prefix)).values())
