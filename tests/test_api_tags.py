@@ -47,6 +47,7 @@ def test_a_tag_has_every_field_of_the_spec(api, alice, make_image):
         "platforms": [],
         "pushed_by": "",
         "pushed_at": None,
+        "last_pulled": None,
         "permissions": {"read": True, "write": True, "manage": True},
     }
 
