@@ -87,8 +87,8 @@ def note_write_token(expires: datetime) -> bool:
         )
         if counted:
             return True
-        if Maintenance.objects.filter(pk=_ROW).exists():
-            return False
+        # No row yet (a fresh database), or a window is on: only the second UPDATE tells,
+        # as a concurrent request may have just created the row.
         Maintenance.objects.get_or_create(pk=_ROW)
     return False
 
