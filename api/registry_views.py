@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from accounts.credentials import SignInsPaused, refusal_message, user_for_credentials
 from api.auth import REALM, Throttled, parse_authorization
 from registry import events as push_events
-from registry import tokens
+from registry import maintenance, tokens
 from registry.client import RegistryError
 from teams import tokens as team_tokens
 
@@ -32,6 +32,21 @@ ERROR = {"type": "object", "properties": {"error": {"type": "string"}}}
 
 class EventsParser(JSONParser):
     media_type = "application/vnd.docker.distribution.events.v1+json"
+
+
+def _maintenance_refusal() -> Response:
+    """buildah and docker show a token server's message only from a 401 whose body has
+    `errors` (or `details`): a 503 or 403 body is dropped for "invalid status code"."""
+    response = Response(
+        {
+            "errors": [{"code": "UNAUTHORIZED", "message": maintenance.MESSAGE}],
+            "details": maintenance.MESSAGE,
+        },
+        status=status.HTTP_401_UNAUTHORIZED,
+    )
+    response["Retry-After"] = str(maintenance.RETRY_AFTER)
+    response["WWW-Authenticate"] = REALM
+    return response
 
 
 def _unauthorized(message: str, challenge: str) -> Response:
@@ -46,7 +61,9 @@ def _unauthorized(message: str, challenge: str) -> Response:
     description=(
         "Called by registry clients with Basic username:apikey (or password), or a team "
         "access token's `<team>+<name>:secret`. Grants only the actions the user (or the "
-        "token, in its scope) may do; an empty `access` is a valid answer."
+        "token, in its scope) may do; an empty `access` is a valid answer. While our "
+        "registry's storage is being tidied, a request asking for push or delete is refused "
+        "with 401, an `errors` body and `Retry-After`."
     ),
     parameters=[
         OpenApiParameter("service", str, required=True),
@@ -104,6 +121,9 @@ def registry_token(request):
             status=status.HTTP_400_BAD_REQUEST,
         )
     scopes = [s for value in request.query_params.getlist("scope") for s in value.split(" ") if s]
+    if tokens.asks_to_write(scopes) and maintenance.is_on():
+        # Pulls and logins (no scope) go on; a push now could lose blobs to the collection.
+        return _maintenance_refusal()
     if grant is not None:
         access, subject = tokens.build_access(grant, scopes), grant.get("subject", "")
     else:

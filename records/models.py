@@ -733,6 +733,8 @@ class Maintenance(models.Model):
     started = models.DateTimeField(null=True, blank=True)
     # The latest expiry of a push token we issued: collection waits until none is valid.
     push_tokens_until = models.DateTimeField(null=True, blank=True)
+    # When garbage collection last ran to its end (housekeeping runs it every GC_EVERY_HOURS).
+    last_collected = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"maintenance since {self.started:%Y-%m-%d %H:%M}" if self.started else "none"

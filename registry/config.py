@@ -6,6 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import yaml
 from django.conf import settings
 
 
@@ -58,3 +59,9 @@ def write_registry_config(path: Path, config: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
     path.write_text(json.dumps(config, indent=2))
+
+
+def storage_directory(path: Path | None = None) -> Path:
+    """The filesystem storage root the registry config at `path` (REGISTRY_CONFIG) names."""
+    config = yaml.safe_load((path or settings.REGISTRY_CONFIG).read_text())
+    return Path(config["storage"]["filesystem"]["rootdirectory"])

@@ -1,10 +1,32 @@
 """Our registry's maintenance window: while garbage collection runs, nothing may write to the
 registry (a blob pushed during the collection's mark and sweep could be swept from under the
 manifest that needs it), so pushes and the API's own registry changes are refused with a
-plain "try again in a minute"."""
+plain "try again in a minute".
+
+Who can write is who holds a push token, so the window is kept at the token server:
+
+- every token granting push or delete records its expiry in the one Maintenance row, in the
+  same UPDATE that checks no window is on (`note_write_token`); a token is therefore either
+  issued before the window began, and counted, or refused;
+- `window()` sets `started`, then waits until every write token counted has expired (plus the
+  leeway the registry allows past `exp`) and no upload has been touched for a few seconds,
+  runs the work and always ends;
+- a window whose process died ends by itself after STALE.
+"""
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
 from rest_framework import exceptions
 
 from records.models import Maintenance
@@ -13,13 +35,120 @@ MESSAGE = (
     "Our registry is tidying up its storage, which takes a minute or so: "
     "try again in a minute. Nothing was changed."
 )
+RETRY_AFTER = 60
+# A window older than this was left by a process that died: the next look ends it.
+STALE = timedelta(minutes=30)
+# CNCF Distribution 2.8 accepts a token up to 60 s past its `exp` (clock skew leeway; checked
+# against Debian's 2.8.2: a token expired 55 s ago still opened an upload, 65 s ago not).
+REGISTRY_LEEWAY = timedelta(seconds=60)
+# An upload whose files changed this recently is still being written.
+UPLOAD_QUIET = timedelta(seconds=10)
+# How often the window looks again while it waits.
+POLL_SECONDS = 0.5
+_ROW = 1
 
 
 class Unavailable(exceptions.APIException):
     status_code = 503
     default_detail = MESSAGE
-    wait = 60  # DRF's exception handler sends it as Retry-After
+    wait = RETRY_AFTER  # DRF's exception handler sends it as Retry-After
+
+
+class Busy(Exception):
+    """Another window is on, or the registry could not be made quiet: no collection now."""
+
+
+def _live(now: datetime) -> Q:
+    return Q(started__isnull=False, started__gte=now - STALE)
 
 
 def is_on() -> bool:
-    return Maintenance.objects.filter(pk=1, started__isnull=False).exists()
+    """Whether a window is on; a stale one is ended on the way."""
+    now = timezone.now()
+    Maintenance.objects.filter(pk=_ROW, started__lt=now - STALE).update(started=None)
+    return Maintenance.objects.filter(_live(now), pk=_ROW).exists()
+
+
+def note_write_token(expires: datetime) -> bool:
+    """Count a token granting push or delete that expires at `expires`; False (nothing
+    counted) if a window is on, and then the token must not grant them.
+
+    One conditional UPDATE, so it cannot interleave with `begin()` setting `started`."""
+    now = timezone.now()
+    for _ in range(2):
+        counted = (
+            Maintenance.objects.filter(pk=_ROW)
+            .exclude(_live(now))
+            .update(
+                push_tokens_until=Greatest(
+                    Coalesce(F("push_tokens_until"), Value(expires)), Value(expires)
+                )
+            )
+        )
+        if counted:
+            return True
+        # No row yet (a fresh database), or a window is on: only the second UPDATE tells,
+        # as a concurrent request may have just created the row.
+        Maintenance.objects.get_or_create(pk=_ROW)
+    return False
+
+
+def begin() -> datetime:
+    """Start a window, or raise Busy if another (not stale) one is on; when it started."""
+    now = timezone.now()
+    Maintenance.objects.get_or_create(pk=_ROW)
+    started = Maintenance.objects.filter(pk=_ROW).exclude(_live(now)).update(started=now)
+    if not started:
+        raise Busy("Another maintenance window is on.")
+    return now
+
+
+def end() -> None:
+    Maintenance.objects.filter(pk=_ROW).update(started=None)
+
+
+def _uploads_active(storage: Path, now: float) -> bool:
+    """Whether any upload under the registry's repositories was written to just now."""
+    quiet_since = now - UPLOAD_QUIET.total_seconds()
+    for directory, subdirectories, files in os.walk(storage / "docker/registry/v2/repositories"):
+        # Manifests and layer links are no uploads; skipping them keeps the walk short.
+        subdirectories[:] = [d for d in subdirectories if d not in ("_manifests", "_layers")]
+        if "_uploads" not in Path(directory).parts:
+            continue
+        for name in files:
+            try:
+                if os.stat(os.path.join(directory, name)).st_mtime >= quiet_since:
+                    return True
+            except FileNotFoundError:  # the upload finished while we looked
+                continue
+    return False
+
+
+def wait_until_quiet(storage: Path, started: datetime) -> None:
+    """Wait until no write token counted before `started` is valid and no upload is being
+    written; raise Busy if uploads still run when every token has surely expired."""
+    # Tokens are counted only until `started`, so none is valid after this, whatever the row
+    # says (a TTL lowered since, a clock moved).
+    latest = started + timedelta(seconds=settings.REGISTRY_TOKEN_TTL) + REGISTRY_LEEWAY
+    while True:
+        now = timezone.now()
+        counted = (
+            Maintenance.objects.filter(pk=_ROW).values_list("push_tokens_until", flat=True).first()
+        )
+        tokens_done = counted is None or now >= min(counted + REGISTRY_LEEWAY, latest)
+        if tokens_done and not _uploads_active(storage, time.time()):
+            return
+        if now >= latest + UPLOAD_QUIET:
+            raise Busy("An upload is still being written to the registry.")
+        time.sleep(POLL_SECONDS)
+
+
+@contextmanager
+def window(storage: Path) -> Iterator[datetime]:
+    """Refuse writes, wait until the registry at `storage` is quiet, run the block, end."""
+    started = begin()
+    try:
+        wait_until_quiet(storage, started)
+        yield started
+    finally:
+        end()

@@ -6,13 +6,16 @@ The registry's port is chosen when this plugin loads, before test modules are co
 
 from __future__ import annotations
 
+import os
 import secrets
 import time
 from dataclasses import dataclass
 
 import pytest
+import requests
 from django.conf import settings
 
+from registry import client as oci
 from registry import config as registry_config
 from registry import tokens as registry_token
 from tests.fixtures_registry import RegistryProcess, free_port, start_registry
@@ -40,6 +43,8 @@ def our_registry(live_server, tmp_path_factory) -> RegistryProcess:
     config["notifications"]["endpoints"][0]["backoff"] = "200ms"
     extra = {key: config[key] for key in ("auth", "notifications", "storage", "log")}
     registry = start_registry(root, extra, port=_PORT)
+    # Garbage collection (lifecycle.collect) runs on the config the registry was started with.
+    settings.REGISTRY_CONFIG = root / "config.yml"
     yield registry
     registry.stop()
 
@@ -81,3 +86,30 @@ def push_image(our_registry, buildah, transactional_db):
         return Pushed(name=name, repository=repository, tag=tag, digest=digest)
 
     return push
+
+
+def digest_served(registry, repository: str, reference: str) -> str | None:
+    """The digest our registry serves for a tag or digest, or None if it serves nothing."""
+    token = registry_token.service_token([f"repository:{repository}:pull"])
+    response = requests.get(
+        f"{registry.url}/v2/{repository}/manifests/{reference}",
+        headers={"Authorization": f"Bearer {token}", "Accept": oci.ACCEPT},
+        timeout=10,
+    )
+    if response.status_code == 404:
+        return None
+    response.raise_for_status()
+    return response.headers["Docker-Content-Digest"]
+
+
+@pytest.fixture
+def three_tags(push_image, buildah, alice):
+    """Tags a, b, c of alice/app sharing the base layer, each with a layer of its own (200 KB
+    of random bytes, so it does not compress), and d on the same manifest as a."""
+    pushed = {}
+    for tag in ("a", "b", "c"):
+        ref = buildah.make_image(f"localhost/bin-{tag}:1", files={f"/{tag}": os.urandom(200_000)})
+        pushed[tag] = push_image(alice, "app", tag=tag, ref=ref)
+    pushed["d"] = push_image(alice, "app", tag="d", ref="localhost/bin-a:1")
+    assert pushed["d"].digest == pushed["a"].digest
+    return pushed

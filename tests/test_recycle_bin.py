@@ -4,8 +4,6 @@ comes back must be exactly what went."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import requests
 
@@ -13,42 +11,15 @@ from records.models import BinEntry, Tag
 from registry import client as oci
 from registry.tokens import service_token
 from tests.fixtures_api import ApiClient
-from tests.fixtures_our_registry import wait_for_tag
+from tests.fixtures_our_registry import digest_served, wait_for_tag
 
 pytestmark = [pytest.mark.registry, pytest.mark.django_db(transaction=True)]
-
-
-def digest_served(registry, repository: str, reference: str) -> str | None:
-    """The digest our registry serves for a tag or digest, or None if it serves nothing."""
-    token = service_token([f"repository:{repository}:pull"])
-    response = requests.get(
-        f"{registry.url}/v2/{repository}/manifests/{reference}",
-        headers={"Authorization": f"Bearer {token}", "Accept": oci.ACCEPT},
-        timeout=10,
-    )
-    if response.status_code == 404:
-        return None
-    response.raise_for_status()
-    return response.headers["Docker-Content-Digest"]
 
 
 def settle(push_image, account, repo: str) -> None:
     """Wait until the registry's events so far have reached the API: they arrive in order, so
     a new push being recorded means every earlier event was."""
     push_image(account, repo, tag="settle")
-
-
-@pytest.fixture
-def three_tags(push_image, buildah, alice):
-    """Tags a, b, c of alice/app sharing the base layer, each with a layer of its own, and d
-    on the same manifest as a."""
-    pushed = {}
-    for tag in ("a", "b", "c"):
-        ref = buildah.make_image(f"localhost/bin-{tag}:1", files={f"/{tag}": os.urandom(50_000)})
-        pushed[tag] = push_image(alice, "app", tag=tag, ref=ref)
-    pushed["d"] = push_image(alice, "app", tag="d", ref="localhost/bin-a:1")
-    assert pushed["d"].digest == pushed["a"].digest
-    return pushed
 
 
 def test_a_deleted_tag_stops_pulling_while_the_others_pull_with_the_same_digests(

@@ -1,9 +1,11 @@
-"""Deleting what has expired, so the database stays the size of what is in use."""
+"""Deleting what has expired, so the database and the registry's storage stay the size of
+what is in use."""
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from axes.models import AccessAttempt
 from django.conf import settings
@@ -14,6 +16,10 @@ from django_tasks_db.models import DBTaskResult
 from accounts import invitations
 from accounts import sessions as admin_sessions
 from audit import trail
+from lifecycle import bin as recycle_bin
+from lifecycle.collect import Collected, CollectFailed, collect
+from records.models import Maintenance
+from registry import maintenance
 from teams import invitations as team_invitations
 
 # Builds keep their own record (api.models.Build); the queue's copy of a finished build task
@@ -54,3 +60,37 @@ def sweep() -> Swept:
         invitations.delete_stale() + team_invitations.delete_stale(),
         trail.prune(),
     )
+
+
+@dataclass
+class Reclaimed:
+    purged: recycle_bin.Purged
+    collected: Collected | None = None
+    skipped: str = ""  # why no garbage collection ran
+
+
+def _collection_due(purged: recycle_bin.Purged) -> bool:
+    if purged.entries or purged.orphans:
+        return True
+    if not settings.GC_EVERY_HOURS:
+        return False
+    last = Maintenance.objects.filter(pk=1).values_list("last_collected", flat=True).first()
+    return last is None or timezone.now() - last >= timedelta(hours=settings.GC_EVERY_HOURS)
+
+
+def reclaim(now: datetime | None = None) -> Reclaimed:
+    """Purge what has been in the recycle bin longer than RECYCLE_DAYS (`now`: a test's
+    clock), then collect the registry's garbage if that purged anything or GC_EVERY_HOURS
+    have passed: a purge alone frees no byte."""
+    reclaimed = Reclaimed(recycle_bin.purge_expired(now))
+    if not _collection_due(reclaimed.purged):
+        reclaimed.skipped = "not due"
+    elif not settings.REGISTRY_CONFIG.exists():
+        reclaimed.skipped = f"no registry config at {settings.REGISTRY_CONFIG}"
+    else:
+        try:
+            reclaimed.collected = collect()
+        except (maintenance.Busy, CollectFailed, OSError, subprocess.TimeoutExpired) as error:
+            # The next round tries again; a purged blob only waits longer to be freed.
+            reclaimed.skipped = str(error)
+    return reclaimed

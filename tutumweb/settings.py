@@ -315,6 +315,14 @@ REGISTRY_TOKEN_KEY = Path(
 ).resolve()
 REGISTRY_NOTIFICATION_SECRET = os.environ.get("REGISTRY_NOTIFICATION_SECRET", "")
 REGISTRY_TIMEOUT = float(os.environ.get("REGISTRY_TIMEOUT", "10"))
+# The registry's config file: `make run` writes it and starts the registry with it; garbage
+# collection (lifecycle.collect) runs on it and finds the storage directory in it.
+REGISTRY_CONFIG = Path(
+    os.environ.get("REGISTRY_CONFIG", DATA_DIR / "registry" / "config.yml")
+).resolve()
+# Housekeeping collects the registry's garbage after purging the recycle bin, and at least
+# this often (0: only after a purge).
+GC_EVERY_HOURS = float(os.environ.get("GC_EVERY_HOURS", "24"))
 # Where public names without a host (`ubuntu`, `tutum/hello-world`) are looked up.
 PUBLIC_REGISTRY_HOST = os.environ.get("PUBLIC_REGISTRY_HOST", "docker.io")
 PUBLIC_REGISTRY_URL = os.environ.get("PUBLIC_REGISTRY_URL", "https://registry-1.docker.io").rstrip(

@@ -1,4 +1,5 @@
-"""Delete expired admin sessions, old sign-in failures and old finished build tasks."""
+"""Delete expired admin sessions, old sign-in failures and old finished build tasks; purge
+the recycle bin and free the registry storage it held."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from tutumweb.housekeeping import sweep
+from tutumweb.housekeeping import Reclaimed, reclaim, sweep
 
 
 class Command(BaseCommand):
-    help = "Delete expired sessions, sign-in failures past their lockout and old task results."
+    help = (
+        "Delete expired sessions, sign-in failures past their lockout and old task results; "
+        "purge the recycle bin and collect the registry's garbage."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -30,6 +34,24 @@ class Command(BaseCommand):
                 f"{swept.invitations} old invitations, {swept.audit_events} audit events "
                 "older than AUDIT_DAYS"
             )
+            self.stdout.write(_describe(reclaim()))
             if not every:
                 return
             time.sleep(every)
+
+
+def _describe(reclaimed: Reclaimed) -> str:
+    purged = reclaimed.purged
+    text = (
+        f"recycle bin: purged {purged.entries} expired entries and {purged.orphans} orphan "
+        f"repositories ({purged.failed} failed); "
+    )
+    collected = reclaimed.collected
+    if collected is None:
+        return text + f"garbage collection skipped: {reclaimed.skipped}"
+    return text + (
+        f"garbage collection freed {collected.bytes_freed} bytes ({collected.bytes_before} "
+        f"-> {collected.bytes_after}), {collected.blobs_deleted} blobs, "
+        f"{collected.bin_repositories_removed} empty bin repositories; pushes paused "
+        f"{collected.window_seconds:.1f} s (collection {collected.gc_seconds:.1f} s)"
+    )

@@ -29,8 +29,9 @@ class Command(BaseCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
         registry_token.ensure_signing_key()
         registry_for_host(settings.REGISTRY_HOST)
+        # Where the Procfile starts the registry from and garbage collection reads it.
         registry_config.write_registry_config(
-            data_dir / "registry" / "config.yml",
+            settings.REGISTRY_CONFIG,
             registry_config.registry_config(
                 addr=urlsplit(settings.REGISTRY_URL).netloc,
                 storage_dir=data_dir / "registry" / "storage",

@@ -1,0 +1,123 @@
+"""Garbage collection: free the registry's blobs no manifest references any more (what the
+recycle bin purged, what pushes replaced), inside the maintenance window.
+
+`docker-registry garbage-collect` works on the storage files while the registry keeps
+serving (there is no blob descriptor cache to go stale, registry.config). Never with
+`--delete-untagged`: in 2.8 it aborts on a repository holding only digest-pushed manifests
+(the bin's) and would delete an index's images, which are untagged.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.utils import timezone
+
+from records.models import Maintenance
+from registry import config as registry_config
+from registry import maintenance
+from registry.names import BIN_NAMESPACE
+
+log = logging.getLogger(__name__)
+
+# "7 blobs marked, 3 blobs and 0 manifests eligible for deletion" (on stdout, whatever the
+# log level); a manifest deleted through the API is already unlinked, so counted in "blobs".
+_SUMMARY = re.compile(r"(\d+) blobs marked, (\d+) blobs and (\d+) manifests eligible")
+GC_TIMEOUT = 20 * 60  # below maintenance.STALE, so nobody else starts a window meanwhile
+
+
+class CollectFailed(Exception):
+    """garbage-collect did not finish; the message says why."""
+
+
+@dataclass
+class Collected:
+    bytes_before: int
+    bytes_after: int
+    blobs_deleted: int
+    bin_repositories_removed: int
+    window_seconds: float  # pushes refused this long: waiting for quiet, then collecting
+    gc_seconds: float
+
+    @property
+    def bytes_freed(self) -> int:
+        return self.bytes_before - self.bytes_after
+
+
+def tree_bytes(root: Path) -> int:
+    """The sum of the sizes of the files under `root` (what is stored, not disk blocks)."""
+    total = 0
+    for directory, _, files in os.walk(root):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(directory, name)).st_size
+            except FileNotFoundError:
+                continue
+    return total
+
+
+def _garbage_collect(config: Path) -> int:
+    """Run garbage-collect; how many blobs it deleted."""
+    result = subprocess.run(
+        ["docker-registry", "garbage-collect", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=GC_TIMEOUT,
+        # Our own REGISTRY_* settings would read as config overrides to docker-registry.
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+    )
+    if result.returncode != 0:
+        tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+        raise CollectFailed(f"garbage-collect exited with {result.returncode}: {' '.join(tail)}")
+    summary = _SUMMARY.search(result.stdout)
+    return int(summary.group(2)) + int(summary.group(3)) if summary else 0
+
+
+def _remove_empty_bin_repositories(storage: Path) -> int:
+    """Remove the bin's repositories whose manifests were all purged, so the catalog does not
+    grow with every deletion. Only inside the window: nothing can put a manifest back now."""
+    removed = 0
+    bin_root = storage / "docker/registry/v2/repositories" / BIN_NAMESPACE
+    if not bin_root.is_dir():
+        return 0
+    for repository in bin_root.iterdir():
+        revisions = repository / "_manifests" / "revisions"
+        if any(files for _, _, files in os.walk(revisions)):
+            continue
+        shutil.rmtree(repository)
+        removed += 1
+    return removed
+
+
+def collect() -> Collected:
+    """Run garbage collection inside the maintenance window (maintenance.Busy if another
+    one is on); the figures."""
+    config = settings.REGISTRY_CONFIG
+    storage = registry_config.storage_directory(config)
+    opened = time.monotonic()
+    with maintenance.window(storage):
+        before = tree_bytes(storage)
+        started = time.monotonic()
+        deleted = _garbage_collect(config)
+        gc_seconds = time.monotonic() - started
+        removed = _remove_empty_bin_repositories(storage)
+        after = tree_bytes(storage)
+    Maintenance.objects.filter(pk=1).update(last_collected=timezone.now())
+    collected = Collected(
+        bytes_before=before,
+        bytes_after=after,
+        blobs_deleted=deleted,
+        bin_repositories_removed=removed,
+        window_seconds=time.monotonic() - opened,
+        gc_seconds=gc_seconds,
+    )
+    log.info("garbage collection: %s", collected)
+    return collected
