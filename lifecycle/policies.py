@@ -196,10 +196,19 @@ def run(policy: CleanupPolicy, now: datetime | None = None) -> PolicyRun:
     return record
 
 
+# Housekeeping runs hourly; a policy runs once a day (a little less, so the hour it runs at
+# does not creep later each day).
+RUN_EVERY = timedelta(hours=23)
+
+
 def run_all(now: datetime | None = None) -> list[PolicyRun]:
-    """Housekeeping: every enabled policy, image policies first (they win over namespace's)."""
+    """Housekeeping: every enabled policy that has not run in the last day, image policies
+    first (an image's own policy wins over its namespace's)."""
+    now = now or timezone.now()
     runs = []
-    for policy in CleanupPolicy.objects.filter(enabled=True).order_by("namespace", "pk"):
+    recent = PolicyRun.objects.filter(started__gt=now - RUN_EVERY).values("policy_id")
+    due = CleanupPolicy.objects.filter(enabled=True).exclude(pk__in=recent)
+    for policy in due.order_by("namespace", "pk"):
         try:
             runs.append(run(policy, now))
         except Exception:  # one policy's failure must not stop the others

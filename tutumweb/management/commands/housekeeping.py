@@ -7,6 +7,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from lifecycle import policies
 from tutumweb.housekeeping import Reclaimed, reclaim, sweep
 
 
@@ -33,6 +34,11 @@ class Command(BaseCommand):
                 f"{swept.admin_sign_ins} expired admin sign-ins, "
                 f"{swept.invitations} old invitations, {swept.audit_events} audit events "
                 "older than AUDIT_DAYS"
+            )
+            runs = policies.run_all()
+            removed = sum(len(run.removed) for run in runs)
+            self.stdout.write(
+                f"cleanup policies: {len(runs)} ran, {removed} tags moved to the recycle bin"
             )
             self.stdout.write(_describe(reclaim()))
             if not every:

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("api", "0013_recycle_bin"),
+        ("api", "0014_cleanup_policies"),
     ]
 
     operations = [
