@@ -380,24 +380,8 @@ class RegistryClient:
         return self._paged("/v2/_catalog", "repositories", ["registry:catalog:*"], "catalog", None)
 
     def _get_manifest_raw(self, repository: str, reference: str) -> tuple[str, str, dict]:
-        response = self._request(
-            "GET",
-            f"/v2/{repository}/manifests/{reference}",
-            [f"repository:{repository}:pull"],
-            headers={"Accept": ACCEPT},
-        )
-        self._check(response, f"tag {reference} in {repository}")
-        try:
-            body = response.json()
-        except ValueError as error:
-            raise RegistryProtocolError(
-                f"registry {self.host} sent an unreadable manifest"
-            ) from error
-        media_type = body.get("mediaType") or response.headers.get("Content-Type", "").split(";")[0]
-        digest = response.headers.get("Docker-Content-Digest") or (
-            "sha256:" + hashlib.sha256(response.content).hexdigest()
-        )
-        return digest, media_type, body
+        manifest = self.manifest_bytes(repository, reference, what=f"tag {reference}")
+        return manifest.digest, manifest.media_type, manifest.body
 
     def get_manifest(
         self, repository: str, reference: str, *, read_platforms: bool = True
@@ -461,24 +445,28 @@ class RegistryClient:
             platforms=platforms,
         )
 
-    def manifest_bytes(self, repository: str, reference: str) -> RawManifest:
-        """A manifest exactly as stored, to put it elsewhere under the same digest."""
+    def manifest_bytes(self, repository: str, reference: str, *, what: str = "") -> RawManifest:
+        """A manifest exactly as stored (to put it elsewhere under the same digest)."""
         response = self._request(
             "GET",
             f"/v2/{repository}/manifests/{reference}",
             [f"repository:{repository}:pull"],
             headers={"Accept": ACCEPT},
         )
-        self._check(response, f"manifest {reference} in {repository}")
-        digest = "sha256:" + hashlib.sha256(response.content).hexdigest()
-        media_type = response.headers.get("Content-Type", "").split(";")[0]
+        self._check(response, f"{what or 'manifest ' + reference} in {repository}")
         try:
             body = json.loads(response.content)
         except ValueError as error:
             raise RegistryProtocolError(
                 f"registry {self.host} sent an unreadable manifest"
             ) from error
-        return RawManifest(digest, media_type or body.get("mediaType", ""), response.content, body)
+        if not isinstance(body, dict):
+            raise RegistryProtocolError(f"registry {self.host} sent an unreadable manifest")
+        media_type = body.get("mediaType") or response.headers.get("Content-Type", "").split(";")[0]
+        digest = response.headers.get("Docker-Content-Digest") or (
+            "sha256:" + hashlib.sha256(response.content).hexdigest()
+        )
+        return RawManifest(digest, media_type, response.content, body)
 
     def put_manifest(self, repository: str, reference: str, manifest: RawManifest) -> None:
         """Store a manifest under a tag or its digest; the registry checks its blobs are there."""
