@@ -21,7 +21,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from records.models import Maintenance
+from records.models import BinEntry, Maintenance
 from registry import config as registry_config
 from registry import maintenance
 from registry.names import BIN_NAMESPACE
@@ -81,16 +81,21 @@ def _garbage_collect(config: Path) -> int:
     return int(summary.group(2)) + int(summary.group(3)) if summary else 0
 
 
-def _remove_empty_bin_repositories(storage: Path) -> int:
-    """Remove the bin's repositories whose manifests were all purged, so the catalog does not
-    grow with every deletion. Only inside the window: nothing can put a manifest back now."""
+def _remove_spent_bin_repositories(storage: Path) -> int:
+    """Remove the bin's repositories that hold nothing any more, and those no entry owns (a
+    copy that failed half-way leaves manifests no tag names, which the registry's API cannot
+    list), so the catalog does not grow with every deletion and the collection frees their
+    blobs. Only inside the window, before collecting: nothing can put a manifest back now,
+    and an entry is saved before its copy starts, so a copy in progress is owned."""
     removed = 0
     bin_root = storage / "docker/registry/v2/repositories" / BIN_NAMESPACE
     if not bin_root.is_dir():
         return 0
+    owned = {str(pk) for pk in BinEntry.objects.values_list("pk", flat=True)}
     for repository in bin_root.iterdir():
         revisions = repository / "_manifests" / "revisions"
-        if any(files for _, _, files in os.walk(revisions)):
+        holds = any(files for _, _, files in os.walk(revisions))
+        if holds and repository.name in owned:
             continue
         shutil.rmtree(repository)
         removed += 1
@@ -105,10 +110,10 @@ def collect() -> Collected:
     opened = time.monotonic()
     with maintenance.window(storage):
         before = tree_bytes(storage)
+        removed = _remove_spent_bin_repositories(storage)
         started = time.monotonic()
         deleted = _garbage_collect(config)
         gc_seconds = time.monotonic() - started
-        removed = _remove_empty_bin_repositories(storage)
         after = tree_bytes(storage)
     Maintenance.objects.filter(pk=1).update(last_collected=timezone.now())
     collected = Collected(
