@@ -108,6 +108,11 @@ def collect() -> Collected:
     config = settings.REGISTRY_CONFIG
     storage = registry_config.storage_directory(config)
     opened = time.monotonic()
+    if not (storage / "docker/registry/v2/repositories").is_dir():
+        # Nothing was ever pushed (garbage-collect fails on an empty storage): nothing to free.
+        Maintenance.objects.update_or_create(pk=1, defaults={"last_collected": timezone.now()})
+        before = tree_bytes(storage) if storage.is_dir() else 0
+        return Collected(before, before, 0, 0, time.monotonic() - opened, 0.0)
     with maintenance.window(storage):
         before = tree_bytes(storage)
         removed = _remove_spent_bin_repositories(storage)

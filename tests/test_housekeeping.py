@@ -16,7 +16,9 @@ from django_tasks_db.models import DBTaskResult
 
 from accounts import sessions as admin_sessions
 from builds.tasks import run_build
+from lifecycle.collect import collect
 from records.models import ApiKey, AuditEvent, Invitation, Team, TeamInvitation
+from registry import config as registry_config
 
 pytestmark = pytest.mark.django_db
 NOW = timezone.now()
@@ -95,3 +97,21 @@ def test_housekeeping_deletes_what_expired_and_keeps_the_rest(alice, settings, t
     assert list(Invitation.objects.all()) == [recently_expired]
     assert list(TeamInvitation.objects.all()) == [kept_invitation]
     assert list(AuditEvent.objects.all()) == [recent_event]
+
+
+@pytest.mark.django_db
+def test_a_registry_nothing_was_pushed_to_has_nothing_to_collect(settings, tmp_path):
+    config = registry_config.registry_config(
+        addr="127.0.0.1:5999",
+        storage_dir=tmp_path / "storage",
+        realm="http://127.0.0.1:1/",
+        notify_url="http://127.0.0.1:1/",
+        secret="s",
+        cert_path=tmp_path / "token.crt",
+    )
+    registry_config.write_registry_config(tmp_path / "config.yml", config)
+    settings.REGISTRY_CONFIG = tmp_path / "config.yml"
+
+    collected = collect()
+
+    assert (collected.bytes_freed, collected.blobs_deleted) == (0, 0)
