@@ -305,11 +305,6 @@ def entries_of_image(image: Image) -> QuerySet[BinEntry]:
     return BinEntry.objects.filter(image=image, kind=BinEntry.Kind.TAG, parent=None)
 
 
-def entries_in_namespace(namespace: str) -> QuerySet[BinEntry]:
-    """What was deleted in a namespace: tags of images that still exist, and images."""
-    return BinEntry.objects.filter(namespace=namespace, parent=None)
-
-
 def as_image(entry: BinEntry) -> Image:
     """An unsaved image with the entry's owner and team, to ask teams.access who may act."""
     return Image(
@@ -525,13 +520,4 @@ def entries_for(user) -> QuerySet[BinEntry]:
         Q(owner_id=user.pk)
         | Q(kind=BinEntry.Kind.TAG, team_id__in=writes)
         | Q(kind=BinEntry.Kind.IMAGE, team_id__in=owns)
-    )
-
-
-def held_layers():
-    """The layer lists of what waits in the bin: their blobs are kept until it is purged."""
-    return (
-        BinEntry.objects.filter(layer__isnull=False)
-        .values_list("layer__layers", flat=True)
-        .distinct()
     )

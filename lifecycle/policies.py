@@ -21,6 +21,7 @@ from rest_framework import exceptions
 
 from audit import trail
 from lifecycle import bin as recycle_bin
+from lifecycle import sizes
 from records.models import CleanupPolicy, Image, PolicyRun, State, Tag
 from registry.hosts import registry_for_host
 
@@ -117,21 +118,12 @@ class Preview:
         recycle bin) uses. For a multi-platform tag only its shown platform's layers are
         known, so this is at least what is freed."""
         going_ids = {t.pk for i in self.images for t in i.going}
-        blobs = {
-            layer["digest"]: layer["size"]
-            for i in self.images
-            for t in i.going
-            if t.layer is not None
-            for layer in t.layer.layers
-        }
-        if not blobs:
+        if not going_ids:
             return 0
-        others = Tag.objects.exclude(pk__in=going_ids).filter(layer__isnull=False)
-        used = set()
-        for layers in others.values_list("layer__layers", flat=True).distinct():
-            used.update(layer["digest"] for layer in layers or [])
-        for layers in recycle_bin.held_layers():
-            used.update(layer["digest"] for layer in layers or [])
+        blobs = sizes.blobs(Tag.objects.filter(pk__in=going_ids))
+        used = (
+            sizes.blobs(Tag.objects.exclude(pk__in=going_ids)).keys() | sizes.held_in_bin().keys()
+        )
         return sum(size for digest, size in blobs.items() if digest not in used)
 
 

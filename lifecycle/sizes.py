@@ -10,17 +10,26 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.models import QuerySet
 
-from records.models import Tag
+from records.models import BinEntry, Tag
 
 
-def blobs(tags: QuerySet[Tag]) -> dict[str, int]:
-    """Each distinct layer of these tags, with its compressed size."""
+def _distinct(layer_lists) -> dict[str, int]:
     found: dict[str, int] = {}
-    layer_lists = tags.filter(layer__isnull=False).values_list("layer__layers", flat=True)
     for layers in layer_lists.distinct():
         for layer in layers or []:
             found[layer["digest"]] = layer["size"]
     return found
+
+
+def blobs(tags: QuerySet[Tag]) -> dict[str, int]:
+    """Each distinct layer of these tags, with its compressed size."""
+    return _distinct(tags.filter(layer__isnull=False).values_list("layer__layers", flat=True))
+
+
+def held_in_bin() -> dict[str, int]:
+    """The layers of what waits in the recycle bin: kept until it is purged."""
+    entries = BinEntry.objects.filter(layer__isnull=False)
+    return _distinct(entries.values_list("layer__layers", flat=True))
 
 
 def of_image(image) -> int:
