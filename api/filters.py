@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Subquery
 from rest_framework import serializers
 
-from records.models import State
+from records.models import State, Team
+from teams.access import PUBLIC
 
 _TRUE = {"true", "True", "1"}
 _FALSE = {"false", "False", "0"}
@@ -65,7 +66,8 @@ def filter_images(params, queryset: QuerySet, user) -> QuerySet:
     elif is_user_image is False:
         queryset = queryset.exclude(owner=user)
     if team := params.get("team"):
-        queryset = queryset.filter(team__name=team)
+        # The team's id first, so that its images are one range of the image_team index.
+        queryset = queryset.filter(team_id=Subquery(Team.objects.filter(name=team).values("pk")))
     if registry := params.get("registry"):
         # A host, or the registry's resource URI as the API returns it.
         match = re.fullmatch(r"/api/v1/registry/(.+)/", registry)
@@ -81,6 +83,41 @@ def filter_images(params, queryset: QuerySet, user) -> QuerySet:
     if ordering := _ordering(params, IMAGE_ORDERINGS):
         queryset = queryset.order_by(*ordering)
     return queryset
+
+
+# Filters served by an index of their own (the name, the trigram search, the owner's or the
+# team's images) rather than by the reaches' ranges (api/listing.py).
+_NARROWING = ("name", "name__icontains", "team")
+_FILTERS = (
+    *_NARROWING,
+    "jumpstart",
+    "is_user_image",
+    "registry",
+    "categories__name",
+    "categories",
+    "state",
+)
+
+
+def reaches_to_read(params, reaches: list[int] | None) -> list[int] | None:
+    """Which of the viewer's reaches (teams.access.Viewer.reaches) the list reads, or None
+    when a narrowing filter (or a team token's scope) picks the images instead."""
+    if reaches is None or any(params.get(name) for name in _NARROWING):
+        return None
+    if _boolean(params, "is_user_image") is True:
+        return None
+    private = _boolean(params, "is_private_image")
+    if private is True:
+        return [reach for reach in reaches if reach != PUBLIC]
+    if private is False:
+        return [PUBLIC]
+    return reaches
+
+
+def counted_by_reach(params) -> bool:
+    """Whether the list's total is the sum of its reaches' counts: no filter but
+    is_private_image (which only picks reaches) is on."""
+    return not any(params.get(name) for name in _FILTERS)
 
 
 def filter_tags(params, queryset: QuerySet) -> QuerySet:

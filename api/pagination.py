@@ -22,20 +22,56 @@ def _non_negative_int(request, name: str, default: int) -> int:
     return value
 
 
+# total_count is exact up to this many objects; past it, counting would cost as much as the
+# list is long, so it says this many and `total_count_exact` is false (README: "Lists").
+COUNT_LIMIT = 10_000
+
+
+def window(request) -> tuple[int, int]:
+    """The page asked for: (limit, offset). `limit=0` asks for the largest page
+    (settings.API_MAX_LIMIT), as in Tastypie."""
+    limit = _non_negative_int(request, "limit", DEFAULT_LIMIT)
+    limit = settings.API_MAX_LIMIT if limit == 0 else min(limit, settings.API_MAX_LIMIT)
+    return limit, _non_negative_int(request, "offset", 0)
+
+
 def paginate(request, queryset: QuerySet, values: tuple[str, ...] = ()) -> tuple[list, dict]:
     """Slice `queryset` by `limit`/`offset`; `next`/`previous` keep every other query parameter.
 
-    `limit=0` asks for the largest page (settings.API_MAX_LIMIT), as in Tastypie. `values`:
-    the page as rows of these fields (QuerySet.values), counted before they are asked for, so
-    that the count joins none of the tables they come from and can scan an index.
+    `values`: the page as rows of these fields (QuerySet.values). The page is read with one
+    row more than asked for, which says whether there is a next page; the count
+    (capped_count) is only needed when there is one or the page is past the end.
     """
-    limit = _non_negative_int(request, "limit", DEFAULT_LIMIT)
-    limit = settings.API_MAX_LIMIT if limit == 0 else min(limit, settings.API_MAX_LIMIT)
-    offset = _non_negative_int(request, "offset", 0)
-    total = queryset.count()
-    if values:
-        queryset = queryset.values(*values)
-    objects = list(queryset[offset : offset + limit]) if offset < total else []
+    limit, offset = window(request)
+    rows = queryset.values(*values) if values else queryset
+    objects = list(rows[offset : offset + limit + 1])
+
+    def count() -> tuple[int, bool]:
+        return capped_count(queryset)
+
+    return page(request, objects, limit, offset, count)
+
+
+def capped_count(queryset: QuerySet) -> tuple[int, bool]:
+    """(how many, exact): counting stops past COUNT_LIMIT."""
+    counted = queryset.order_by()[: COUNT_LIMIT + 1].count()
+    return min(counted, COUNT_LIMIT), counted <= COUNT_LIMIT
+
+
+def page(request, objects: list, limit: int, offset: int, count) -> tuple[list, dict]:
+    """The envelope of `objects` (up to limit + 1 of them, read at `offset`). `count()`:
+    (total, exact), called only when the page itself does not tell the total."""
+    has_next = len(objects) > limit
+    objects = objects[:limit]
+    if objects and not has_next:
+        total, exact = offset + len(objects), True
+    elif not objects and offset == 0:
+        total, exact = 0, True
+    else:
+        total, exact = count()
+        if not exact:
+            # Past COUNT_LIMIT the count is a floor: never less than the pages seen so far.
+            total = max(total, offset + len(objects) + int(has_next))
 
     def link(new_offset: int) -> str:
         params = request.query_params.copy()
@@ -45,11 +81,13 @@ def paginate(request, queryset: QuerySet, values: tuple[str, ...] = ()) -> tuple
 
     meta = {
         "limit": limit,
-        "next": link(offset + limit) if offset + limit < total else None,
+        "next": link(offset + limit) if has_next else None,
         "offset": offset,
         "previous": link(max(offset - limit, 0)) if offset > 0 else None,
         "total_count": total,
     }
+    if not exact:
+        meta["total_count_exact"] = False
     return objects, meta
 
 
@@ -59,6 +97,10 @@ class ListMetaSerializer(serializers.Serializer):
     offset = serializers.IntegerField()
     previous = serializers.CharField(allow_null=True)
     total_count = serializers.IntegerField()
+    total_count_exact = serializers.BooleanField(
+        required=False,
+        help_text="Extension: false when total_count is a floor (more than COUNT_LIMIT).",
+    )
 
 
 def envelope_serializer(name: str, item: serializers.Serializer) -> type[serializers.Serializer]:

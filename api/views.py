@@ -11,7 +11,7 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from accounts import keys
-from api import filters, recycling, registration
+from api import filters, listing, recycling, registration
 from api.access import get_image, is_team_token, require, token_allowed, visible_images
 from api.auditing import note
 from api.pagination import envelope_serializer, paginate
@@ -88,11 +88,16 @@ def image_list(request):
         image = registration.create_image(request.user, serializer.validated_data)
         note(request, "image.register", image.name, team=image.team)
         return Response(image_json(request, image), status=status.HTTP_201_CREATED)
-    queryset = filters.filter_images(
-        request.query_params, visible_images(request.user), request.user
-    )
-    images, meta = paginate(request, queryset, values=IMAGE_FIELDS)
-    return Response({"meta": meta, "objects": images_json(images, access.viewer(request.user))})
+    params, viewer = request.query_params, access.viewer(request.user)
+    reaches = filters.reaches_to_read(params, viewer.reaches)
+    if reaches is None:
+        queryset = filters.filter_images(params, visible_images(request.user), request.user)
+        images, meta = paginate(request, queryset, values=IMAGE_FIELDS)
+    else:
+        queryset = filters.filter_images(params, Image.objects.all(), request.user)
+        counted = filters.counted_by_reach(params)
+        images, meta = listing.image_page(request, queryset, reaches, IMAGE_FIELDS, counted=counted)
+    return Response({"meta": meta, "objects": images_json(images, viewer)})
 
 
 @extend_schema(

@@ -271,6 +271,7 @@ class Image(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="images",
+        db_index=False,  # image_owner below, with the name that orders a person's images
     )
     # Indexed by image_team below, with the name that orders a team's images.
     team = models.ForeignKey(
@@ -297,12 +298,33 @@ class Image(models.Model):
     last_build_date = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(default=timezone.now, editable=False)
 
+    # Who sees an image besides the public, as one number the database keeps (teams.access):
+    # 0 for a public image, the owner's id for a private one, minus the team's id for a
+    # team's private image. A person sees the reaches 0, their id and minus their teams' ids,
+    # each one range of the indexes below, so a page of the list reads each range's first
+    # rows instead of walking every image (api/listing.py, bench/scale.py).
+    reach = models.GeneratedField(
+        expression=models.Case(
+            models.When(is_private_image=False, then=models.Value(0)),
+            models.When(team__isnull=False, then=-models.F("team_id")),
+            default=models.F("owner_id"),
+            output_field=models.BigIntegerField(),
+        ),
+        output_field=models.BigIntegerField(null=True),
+        db_persist=True,
+    )
+
     class Meta:
         ordering = ["name"]
-        # Covers the visibility filter (public, mine, or my teams') so counting a page scans
-        # an index, not the table (bench/api_list.py).
+        # One per list order (api/filters.py IMAGE_ORDERINGS) within a reach; a person's own
+        # images and a team's by name for the is_user_image and team filters.
         indexes = [
-            models.Index(fields=["is_private_image", "owner", "team"], name="image_visibility"),
+            models.Index(fields=["reach", "name"], name="image_reach_name"),
+            models.Index(fields=["reach", "last_build_date", "name"], name="image_reach_built"),
+            models.Index(
+                fields=["reach", "-last_build_date", "name"], name="image_reach_built_desc"
+            ),
+            models.Index(fields=["owner", "name"], name="image_owner"),
             models.Index(fields=["team", "name"], name="image_team"),
         ]
 
@@ -353,6 +375,18 @@ class Image(models.Model):
         last = self.tags.aggregate(last=models.Max("last_build_date"))["last"]
         Image.objects.filter(pk=self.pk).update(state=state, last_build_date=last)
         self.state, self.last_build_date = state, last
+
+
+class ImageCount(models.Model):
+    """How many images have each reach (Image.reach), kept by the database's own triggers
+    (migration 0016) on every insert, delete and change of visibility or namespace, so that
+    a list's total_count is a few rows read, not every image counted (api/listing.py)."""
+
+    reach = models.BigIntegerField(primary_key=True)
+    images = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"reach {self.reach}: {self.images} images"
 
 
 class BuildSource(models.Model):

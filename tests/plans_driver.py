@@ -1,0 +1,205 @@
+"""Driven by test_query_plans.py in a process of its own, on the database DATABASE_URL names
+(SQLite or PostgreSQL): fill it with a catalogue, ask the API for each list, and print each
+SQL statement it ran with the database's plan for it, as JSON.
+
+Run: DATABASE_URL=... python -m tests.plans_driver
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import django
+
+IMAGES = 20_000
+TEAMS = 20
+TAGS = 3
+BIG = 3_000  # tags of one image
+
+
+def populate() -> dict:
+    """IMAGES images over a person (half public) and TEAMS teams (one in ten public), with
+    TAGS tags each, one image with BIG tags; `member` is in half the teams and owns 10."""
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from records.models import (
+        ApiKey,
+        Category,
+        Image,
+        Layer,
+        Membership,
+        Registry,
+        Role,
+        State,
+        Tag,
+        Team,
+    )
+
+    users = get_user_model()
+    owner = users.objects.create_user("owner")
+    member = users.objects.create_user("member")
+    _, owner_key = ApiKey.issue(owner)
+    _, member_key = ApiKey.issue(member)
+    teams = Team.objects.bulk_create(Team(name=f"team{t:02d}") for t in range(TEAMS))
+    Membership.objects.bulk_create(
+        Membership(team=team, user=member, role=Role.WRITER) for team in teams[::2]
+    )
+    registry = Registry.objects.create(host="127.0.0.1:5000", name="ours", is_tutum_registry=True)
+    now = timezone.now()
+
+    def image(number: int) -> Image:
+        team = teams[number % TEAMS] if number % 3 else None
+        owner_of = None if team else (member if number % 1000 == 1 else owner)
+        return Image(
+            name=f"127.0.0.1:5000/{team.name if team else owner_of.username}/app{number:06d}",
+            owner=owner_of,
+            team=team,
+            registry=registry,
+            is_private_image=(number % 10 != 0) if team else (number % 2 == 0),
+            jumpstart=number % 100 == 0,
+            state=State.FAILED if number % 50 == 0 else State.SUCCESS,
+            last_build_date=None if number % 7 == 0 else now - timezone.timedelta(minutes=number),
+        )
+
+    images = Image.objects.bulk_create((image(n) for n in range(IMAGES)), batch_size=2000)
+    big = Image.objects.create(
+        name="127.0.0.1:5000/owner/many-tags", owner=owner, registry=registry
+    )
+    category = Category.objects.create(name="Databases")
+    category.images.add(*images[:10_000:5])
+    Category.objects.create(name="Web").images.add(*images[1:10_000:5])
+    layers = Layer.objects.bulk_create(
+        (Layer(docker_id=f"{n:064x}", creation=now) for n in range(IMAGES + 1)), batch_size=2000
+    )
+    Tag.objects.bulk_create(
+        (
+            Tag(image=img, name=name, layer=layer, state=State.SUCCESS)
+            for img, layer in zip(images, layers, strict=False)
+            for name in ("latest", "v1", "v2")[:TAGS]
+        ),
+        batch_size=5000,
+    )
+    Tag.objects.bulk_create(
+        (Tag(image=big, name=f"v{n:05d}", layer=layers[-1]) for n in range(BIG)),
+        batch_size=5000,
+    )
+    return {
+        "owner": f"ApiKey owner:{owner_key}",
+        "member": f"ApiKey member:{member_key}",
+        "some_image": images[2].name,
+        "team": teams[10].name,  # one in ten of its images is public
+    }
+
+
+def explain(sql: str, *, seqscan: bool = True) -> list[str]:
+    """The plan's lines. `seqscan=False` (PostgreSQL): the plan with sequential scans priced
+    out, i.e. whether an index can serve the statement at all, whatever the table's size."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("EXPLAIN QUERY PLAN " + sql)
+            return [row[3] for row in cursor.fetchall()]
+        cursor.execute(f"SET enable_seqscan = {'on' if seqscan else 'off'}")
+        cursor.execute("EXPLAIN " + sql)
+        lines = [row[0] for row in cursor.fetchall()]
+        cursor.execute("SET enable_seqscan = on")
+        return lines
+
+
+def plain_page(who: str, path: str) -> dict:
+    """What the image list should answer, from the visibility rule applied the plain way
+    (every image tested), to hold the ranges' page against."""
+    from urllib.parse import urlsplit
+
+    from django.contrib.auth import get_user_model
+    from django.http import QueryDict
+
+    from api import filters
+    from teams.access import visible_images
+
+    user = get_user_model().objects.get(username=who)
+    params = QueryDict(urlsplit(path).query)
+    queryset = filters.filter_images(params, visible_images(user), user)
+    limit = int(params.get("limit") or 25)
+    offset = int(params.get("offset") or 0)
+    names = list(queryset.values_list("name", flat=True)[offset : offset + limit])
+    return {"total_count": queryset.count(), "names": names}
+
+
+def plans(paths: dict[str, tuple[str, str]], auths: dict[str, str]) -> dict:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    found = {}
+    for label, (who, path) in paths.items():
+        client = Client(headers={"Authorization": auths[who]}, SERVER_NAME="localhost")
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(path)
+        assert response.status_code == 200, (path, response.status_code, response.content[:500])
+        statements = []
+        for query in queries.captured_queries:
+            sql = query["sql"]
+            # The key's lookup and its last-used write are the same for every request.
+            if "api_apikey" in sql or not sql.lstrip().upper().startswith("SELECT"):
+                continue
+            statements.append(
+                {"sql": sql, "plan": explain(sql), "indexed_plan": explain(sql, seqscan=False)}
+            )
+        body = response.json()
+        found[label] = {"total_count": body.get("meta", {}).get("total_count"), "sql": statements}
+        if path.startswith("/api/v1/image/?"):
+            found[label]["names"] = [image["name"] for image in body["objects"]]
+            found[label]["expected"] = plain_page(who, path)
+    return found
+
+
+def main() -> None:
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    made = populate()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    name, team = made["some_image"], made["team"]
+    big = "127.0.0.1:5000/owner/many-tags"
+    paths = {}
+    for who in ("owner", "member"):
+        for label, query in [
+            ("first page", ""),
+            ("order_by=name", "order_by=name"),
+            ("order_by=-name", "order_by=-name"),
+            ("order_by=last_build_date", "order_by=last_build_date"),
+            ("order_by=-last_build_date", "order_by=-last_build_date"),
+            ("limit=100", "limit=100"),
+            ("is_private_image=false", "is_private_image=false"),
+            ("is_private_image=true", "is_private_image=true"),
+            ("is_user_image=true", "is_user_image=true"),
+            ("is_user_image=false", "is_user_image=false"),
+            ("jumpstart=true", "jumpstart=true"),
+            ("state=Failed", "state=Failed"),
+            ("registry", "registry=127.0.0.1:5000"),
+            ("categories__name", "categories__name=Databases"),
+            ("team", f"team={team}"),
+            ("name", f"name={name}"),
+            ("deep offset", "offset=9000"),
+            ("past the end", "offset=30000"),
+        ]:
+            paths[f"{who} {label}"] = (who, f"/api/v1/image/?{query}")
+    paths["owner one image"] = ("owner", f"/api/v1/image/{big}/")
+    for label, query in [
+        ("tags", ""),
+        ("tags order_by=-name", "order_by=-name"),
+        ("tags state", "state=Empty"),
+    ]:
+        paths[f"owner {label}"] = ("owner", f"/api/v1/image/{big}/tag/?{query}")
+    print(json.dumps({"vendor": connection.vendor, "paths": plans(paths, made)}))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
