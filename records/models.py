@@ -305,6 +305,8 @@ class Image(models.Model):
             models.Index(fields=["is_private_image", "owner", "team"], name="image_visibility"),
             models.Index(fields=["team", "name"], name="image_team"),
         ]
+        # Searching by part of the name reads a trigram index that lives outside the model,
+        # created by migration 0017: records/name_search.py.
 
     def __str__(self) -> str:
         return self.name
