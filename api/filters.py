@@ -7,6 +7,7 @@ import re
 from django.db.models import QuerySet, Subquery
 from rest_framework import serializers
 
+from records import name_search
 from records.models import State, Team
 from teams.access import PUBLIC
 
@@ -52,7 +53,7 @@ def filter_images(params, queryset: QuerySet, user) -> QuerySet:
     if name := params.get("name"):
         queryset = queryset.filter(name=name)
     if contains := params.get("name__icontains"):
-        queryset = queryset.filter(name__icontains=contains)
+        queryset = name_search.name_contains(queryset, contains)
     for field in ("jumpstart", "is_private_image"):
         value = _boolean(params, field)
         if value is not None:

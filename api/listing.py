@@ -14,7 +14,8 @@ from django.db import connection
 from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 
-from api.pagination import COUNT_LIMIT, page, window
+from api import pagination
+from api.pagination import page, window
 from records.models import Image, ImageCount
 
 # Stands for the reach in the one compiled SQL of a range; no image has it (ids are > 0).
@@ -38,14 +39,14 @@ def image_page(
         if counted:
             kept = ImageCount.objects.filter(reach__in=reaches).values_list("images", flat=True)
             return sum(kept), True
-        capped_sql, capped_params = _ranges_sql(queryset, reaches, COUNT_LIMIT + 1)
+        capped_sql, capped_params = _ranges_sql(queryset, reaches, pagination.COUNT_LIMIT + 1)
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT COUNT(*) FROM (SELECT 1 FROM ({capped_sql}) AS ranges LIMIT %s) AS c",
-                [*capped_params, COUNT_LIMIT + 1],
+                [*capped_params, pagination.COUNT_LIMIT + 1],
             )
             counted_rows = cursor.fetchone()[0]
-        return min(counted_rows, COUNT_LIMIT), counted_rows <= COUNT_LIMIT
+        return min(counted_rows, pagination.COUNT_LIMIT), counted_rows <= pagination.COUNT_LIMIT
 
     return page(request, objects, limit, offset, count)
 

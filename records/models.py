@@ -327,6 +327,8 @@ class Image(models.Model):
             models.Index(fields=["owner", "name"], name="image_owner"),
             models.Index(fields=["team", "name"], name="image_team"),
         ]
+        # Searching by part of the name reads a trigram index that lives outside the model,
+        # created by migration 0017: records/name_search.py.
 
     def __str__(self) -> str:
         return self.name
