@@ -86,6 +86,36 @@ def filter_images(params, queryset: QuerySet, user) -> QuerySet:
     return queryset
 
 
+def from_cursor(params, queryset: QuerySet) -> QuerySet:
+    """The images after or before the name_cursor, nearest first (a page `before` it is
+    turned round by api.pagination)."""
+    cursor = name_cursor(params)
+    if cursor is None:
+        return queryset
+    side, name = cursor
+    descending = params.get("order_by") == "-name"
+    later = (side == "after") != descending
+    queryset = queryset.filter(**{"name__gt" if later else "name__lt": name})
+    if side == "before":
+        queryset = queryset.order_by("name" if descending else "-name")
+    return queryset
+
+
+def name_cursor(params) -> tuple[str, str] | None:
+    """Extension: `after=<name>` (the page after that image) or `before=<name>`, in name
+    order: a page found in the name index wherever it is, where a deep `offset` reads every
+    image before it. ("after" | "before", name), or None."""
+    after, before = params.get("after"), params.get("before")
+    if not after and not before:
+        return None
+    if after and before:
+        raise serializers.ValidationError({"before": ["Give either after or before, not both."]})
+    if (params.get("order_by") or "name") not in ("name", "-name"):
+        side = "after" if after else "before"
+        raise serializers.ValidationError({side: ["Works with order_by=name or -name only."]})
+    return ("after", after) if after else ("before", before)
+
+
 # Filters served by an index of their own (the name, the trigram search, the owner's or the
 # team's images) rather than by the reaches' ranges (api/listing.py).
 _NARROWING = ("name", "name__icontains", "team")

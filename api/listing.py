@@ -23,13 +23,22 @@ _ANY_REACH = -(2**62)
 
 
 def image_page(
-    request, queryset: QuerySet, reaches: list[int], values: tuple[str, ...], *, counted: bool
+    request,
+    queryset: QuerySet,
+    reaches: list[int],
+    values: tuple[str, ...],
+    *,
+    counted: bool,
+    side: str | None = None,
+    whole: QuerySet | None = None,
 ) -> tuple[list, dict]:
     """The page of `queryset` (filtered and ordered, without the visibility rule) within
-    `reaches`. `counted`: no filter but the visibility is on, so ImageCount is the total."""
+    `reaches`. `counted`: no filter but the visibility is on, so ImageCount is the total.
+    `side`, `whole`: read after or before a name (api.filters.from_cursor), and the list it is
+    a page of, which the total counts."""
     limit, offset = window(request)
     if not reaches:
-        return page(request, [], limit, offset, lambda: (0, True))
+        return page(request, [], limit, offset, lambda: (0, True), side)
     sql, params = _ranges_sql(queryset, reaches, offset + limit + 1)
     ordering = queryset.query.order_by or Image._meta.ordering
     merged = Image.objects.filter(_id_among(sql, params)).order_by(*ordering)
@@ -39,7 +48,8 @@ def image_page(
         if counted:
             kept = ImageCount.objects.filter(reach__in=reaches).values_list("images", flat=True)
             return sum(kept), True
-        capped_sql, capped_params = _ranges_sql(queryset, reaches, pagination.COUNT_LIMIT + 1)
+        listed = queryset if whole is None else whole
+        capped_sql, capped_params = _ranges_sql(listed, reaches, pagination.COUNT_LIMIT + 1)
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT COUNT(*) FROM (SELECT 1 FROM ({capped_sql}) AS ranges LIMIT %s) AS c",
@@ -48,7 +58,7 @@ def image_page(
             counted_rows = cursor.fetchone()[0]
         return min(counted_rows, pagination.COUNT_LIMIT), counted_rows <= pagination.COUNT_LIMIT
 
-    return page(request, objects, limit, offset, count)
+    return page(request, objects, limit, offset, count, side)
 
 
 def _id_among(sql: str, params: list) -> RawSQL:

@@ -7,6 +7,8 @@ from django.db.models import QuerySet
 from rest_framework import serializers
 
 DEFAULT_LIMIT = 25
+# Past any list there is, and inside what the databases take in LIMIT and OFFSET.
+LARGEST = 10**9
 
 
 def _non_negative_int(request, name: str, default: int) -> int:
@@ -19,6 +21,8 @@ def _non_negative_int(request, name: str, default: int) -> int:
         value = -1
     if value < 0:
         raise serializers.ValidationError({name: [f"'{raw}' is not a whole number of 0 or more."]})
+    if value > LARGEST:
+        raise serializers.ValidationError({name: [f"'{raw}' is more than {LARGEST:,}."]})
     return value
 
 
@@ -35,21 +39,30 @@ def window(request) -> tuple[int, int]:
     return limit, _non_negative_int(request, "offset", 0)
 
 
-def paginate(request, queryset: QuerySet, values: tuple[str, ...] = ()) -> tuple[list, dict]:
+def paginate(
+    request,
+    queryset: QuerySet,
+    values: tuple[str, ...] = (),
+    side: str | None = None,
+    *,
+    counted: QuerySet | None = None,
+) -> tuple[list, dict]:
     """Slice `queryset` by `limit`/`offset`; `next`/`previous` keep every other query parameter.
 
     `values`: the page as rows of these fields (QuerySet.values). The page is read with one
     row more than asked for, which says whether there is a next page; the count
     (capped_count) is only needed when there is one or the page is past the end.
+    `side`, `counted`: a page read after or before a name (api.filters.from_cursor), and the
+    whole list it is a page of, which total_count counts.
     """
     limit, offset = window(request)
     rows = queryset.values(*values) if values else queryset
     objects = list(rows[offset : offset + limit + 1])
 
     def count() -> tuple[int, bool]:
-        return capped_count(queryset)
+        return capped_count(queryset if counted is None else counted)
 
-    return page(request, objects, limit, offset, count)
+    return page(request, objects, limit, offset, count, side)
 
 
 def capped_count(queryset: QuerySet) -> tuple[int, bool]:
@@ -58,9 +71,14 @@ def capped_count(queryset: QuerySet) -> tuple[int, bool]:
     return min(counted, COUNT_LIMIT), counted <= COUNT_LIMIT
 
 
-def page(request, objects: list, limit: int, offset: int, count) -> tuple[list, dict]:
+def page(
+    request, objects: list, limit: int, offset: int, count, side: str | None = None
+) -> tuple[list, dict]:
     """The envelope of `objects` (up to limit + 1 of them, read at `offset`). `count()`:
-    (total, exact), called only when the page itself does not tell the total."""
+    (total, exact), called only when the page itself does not tell the total. `side`: the
+    page was read `after` or `before` a name (api.filters.name_cursor)."""
+    if side is not None:
+        return _cursor_page(request, objects, limit, offset, count, side)
     has_next = len(objects) > limit
     objects = objects[:limit]
     if objects and not has_next:
@@ -84,6 +102,37 @@ def page(request, objects: list, limit: int, offset: int, count) -> tuple[list, 
         "next": link(offset + limit) if has_next else None,
         "offset": offset,
         "previous": link(max(offset - limit, 0)) if offset > 0 else None,
+        "total_count": total,
+    }
+    if not exact:
+        meta["total_count_exact"] = False
+    return objects, meta
+
+
+def _cursor_page(request, objects, limit, offset, count, side) -> tuple[list, dict]:
+    """A page read from a name on: `next` and `previous` go on from its last and first
+    names. Coming from one side, there is always something on that side."""
+    more = len(objects) > limit
+    objects = objects[:limit]
+    if side == "before":
+        objects.reverse()
+    total, exact = count()
+
+    def link(key: str, row) -> str:
+        params = request.query_params.copy()
+        for name in ("after", "before", "offset"):
+            params.pop(name, None)
+        params["limit"] = str(limit)
+        params[key] = row["name"]
+        return f"{request.path}?{params.urlencode()}"
+
+    later = more if side == "after" else True
+    earlier = True if side == "after" else more
+    meta = {
+        "limit": limit,
+        "next": link("after", objects[-1]) if objects and later else None,
+        "offset": offset,
+        "previous": link("before", objects[0]) if objects and earlier else None,
         "total_count": total,
     }
     if not exact:

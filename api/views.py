@@ -54,6 +54,12 @@ IMAGE_FILTERS = [
     OpenApiParameter("categories", str, description="Same as categories__name."),
     OpenApiParameter("state", str, enum=["Empty", "Building", "Success", "Failed"]),
     OpenApiParameter("order_by", str, enum=list(filters.IMAGE_ORDERINGS)),
+    OpenApiParameter(
+        "after", str, description="Extension: the page after this image name (name order)."
+    ),
+    OpenApiParameter(
+        "before", str, description="Extension: the page before this image name (name order)."
+    ),
 ]
 
 
@@ -90,13 +96,25 @@ def image_list(request):
         return Response(image_json(request, image), status=status.HTTP_201_CREATED)
     params, viewer = request.query_params, access.viewer(request.user)
     reaches = filters.reaches_to_read(params, viewer.reaches)
+    cursor = filters.name_cursor(params)
+    side = cursor[0] if cursor else None
+    # The total counts the whole list, wherever a cursor starts the page.
     if reaches is None:
-        queryset = filters.filter_images(params, visible_images(request.user), request.user)
-        images, meta = paginate(request, queryset, values=IMAGE_FIELDS)
+        whole = filters.filter_images(params, visible_images(request.user), request.user)
+        images, meta = paginate(
+            request, filters.from_cursor(params, whole), IMAGE_FIELDS, side, counted=whole
+        )
     else:
-        queryset = filters.filter_images(params, Image.objects.all(), request.user)
-        counted = filters.counted_by_reach(params)
-        images, meta = listing.image_page(request, queryset, reaches, IMAGE_FIELDS, counted=counted)
+        whole = filters.filter_images(params, Image.objects.all(), request.user)
+        images, meta = listing.image_page(
+            request,
+            filters.from_cursor(params, whole),
+            reaches,
+            IMAGE_FIELDS,
+            counted=filters.counted_by_reach(params),
+            side=side,
+            whole=whole,
+        )
     return Response({"meta": meta, "objects": images_json(images, viewer)})
 
 

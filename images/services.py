@@ -354,14 +354,21 @@ class Page(Generic[T]):
     total: int
     offset: int
     limit: int
+    # From the answer's `next` and `previous` when it has them (None: work it out).
+    more: bool | None = None
+    earlier: bool | None = None
+    # The API stopped counting (total_count_exact: false): `total` is a floor.
+    total_exact: bool = True
+    # Read from a name on (the image list's after/before): positions are not known.
+    keyed: bool = False
 
     @property
     def has_previous(self) -> bool:
-        return self.offset > 0
+        return self.earlier if self.earlier is not None else self.offset > 0
 
     @property
     def has_next(self) -> bool:
-        return self.offset + self.limit < self.total
+        return self.more if self.more is not None else self.offset + self.limit < self.total
 
     @property
     def previous_offset(self) -> int:
@@ -620,7 +627,7 @@ def _tag(data: dict) -> Tag:
     )
 
 
-def _page(body: dict, parse) -> Page:
+def _page(body: dict, parse, *, keyed: bool = False) -> Page:
     meta = body.get("meta") or {}
     objects = body.get("objects") or []
     return Page(
@@ -628,6 +635,10 @@ def _page(body: dict, parse) -> Page:
         total=int(meta.get("total_count", len(objects))),
         offset=int(meta.get("offset", 0)),
         limit=int(meta.get("limit", PAGE_SIZE)) or PAGE_SIZE,
+        more=meta["next"] is not None if "next" in meta else None,
+        earlier=meta["previous"] is not None if "previous" in meta else None,
+        total_exact=meta.get("total_count_exact", True) is not False,
+        keyed=keyed,
     )
 
 
@@ -687,13 +698,22 @@ def list_images(
     order: str = "",
     offset: int = 0,
     limit: int = PAGE_SIZE,
+    after: str = "",
+    before: str = "",
 ) -> Page[Image]:
+    """A page of images; `after`/`before` an image's name (in name order) finds the page in
+    the name index where a deep `offset` would read every image before it."""
     params = {"limit": limit, "offset": offset, **(filters or {})}
     if search:
         params["name__icontains"] = search
     if order:
         params["order_by"] = order
-    return _page(_request("GET", "/api/v1/image/", creds=creds, params=params), _image)
+    if after:
+        params["after"] = after
+    elif before:
+        params["before"] = before
+    body = _request("GET", "/api/v1/image/", creds=creds, params=params)
+    return _page(body, _image, keyed=bool(after or before))
 
 
 def get_image(creds: Credentials, name: str) -> Image:

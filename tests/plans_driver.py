@@ -164,8 +164,11 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     made = populate()
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+    if connection.vendor == "postgresql":
+        # What autovacuum does on a running server. SQLite plans without statistics, as a
+        # database nobody ever ran ANALYZE on does.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     name, team = made["some_image"], made["team"]
     big = "127.0.0.1:5000/owner/many-tags"
     paths = {}

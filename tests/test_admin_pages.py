@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.utils.http import urlencode
 
 from records.models import BuildSetting, Image
 from tests.fixtures_registry import free_port
@@ -115,16 +116,32 @@ def test_htmx_requests_get_only_the_rows(signed_in, alice, make_image):
     assert "<html" not in text(response)
 
 
-def test_the_list_pages(signed_in, alice, make_image):
+def test_the_list_pages_on_from_the_last_name_shown(signed_in, alice, make_image):
+    for i in range(27):
+        make_image(alice, f"app{i:02d}", tags=[])
+    after = urlencode({"after": f"{H}/alice/app24"})
+
+    first = text(signed_in.get("/"))
+    second = text(signed_in.get(f"/?{after}"))
+    back = text(signed_in.get("/?" + urlencode({"before": f"{H}/alice/app25"})))
+
+    assert "Showing 1–25 of 27 images" in first
+    assert f'href="?{after}"' in first and "offset=" not in first
+    assert "Showing 2 of 27 images" in second
+    assert "alice/app25" in second and "alice/app00" not in second
+    assert 'href="?' + urlencode({"before": f"{H}/alice/app25"}) + '"' in second
+    assert "alice/app00" in back and "alice/app24" in back and "alice/app25" not in back
+
+
+def test_the_list_sorted_by_build_date_pages_by_offset(signed_in, alice, make_image):
     for i in range(27):
         make_image(alice, f"app{i:02d}", tags=[])
 
-    first = text(signed_in.get("/"))
-    second = text(signed_in.get("/?offset=25"))
+    first = text(signed_in.get("/?sort=-last_build_date"))
+    second = text(signed_in.get("/?sort=-last_build_date&offset=25"))
 
-    assert "Showing 1–25 of 27 images" in first
-    assert "offset=25" in first
-    assert "alice/app25" in second and "alice/app00" not in second
+    assert 'href="?sort=-last_build_date&amp;offset=25"' in first
+    assert "Showing 26–27 of 27 images" in second
 
 
 def test_an_empty_list_invites_to_register(signed_in):

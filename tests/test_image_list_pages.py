@@ -1,10 +1,12 @@
-"""total_count: what it promises, and the counts the database keeps for it."""
+"""The image list's pages: total_count and the counts the database keeps for it, next and
+previous, and pages found after or before a name."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count
+from django.utils.http import urlencode
 
 from api import pagination
 from records import counting
@@ -99,3 +101,53 @@ def test_next_is_exact_at_the_last_full_page(api, alice, make_image):
     assert beyond["objects"] == []
     assert (beyond["meta"]["total_count"], beyond["meta"]["next"]) == (4, None)
     assert beyond["meta"]["previous"] == "/api/v1/image/?limit=2&offset=2"
+
+
+def names(body) -> list[str]:
+    return [image["name"].rsplit("/", 1)[1] for image in body["objects"]]
+
+
+def test_pages_after_and_before_a_name_are_the_pages_offsets_give(api, alice, make_image):
+    for i in range(7):
+        make_image(alice, f"app{i}", private=i % 3 == 0)
+
+    first = api.get("/api/v1/image/?limit=3").json()
+    second = api.get(f"/api/v1/image/?limit=3&after={H}/alice/app2").json()
+    last = api.get(second["meta"]["next"]).json()
+    back = api.get(last["meta"]["previous"]).json()
+    down = api.get(f"/api/v1/image/?limit=3&order_by=-name&after={H}/alice/app4").json()
+
+    assert names(first) == ["app0", "app1", "app2"]
+    assert names(second) == ["app3", "app4", "app5"]
+    assert second["meta"]["next"] == "/api/v1/image/?" + urlencode(
+        {"limit": 3, "after": f"{H}/alice/app5"}
+    )
+    assert (names(last), last["meta"]["next"]) == (["app6"], None)
+    assert names(back) == ["app3", "app4", "app5"]
+    assert names(down) == ["app3", "app2", "app1"]
+    # The total is the whole list's, wherever the page starts.
+    assert {second["meta"]["total_count"], last["meta"]["total_count"]} == {7}
+
+
+def test_a_page_after_a_name_keeps_the_filters(api, alice, make_image):
+    for i in range(5):
+        make_image(alice, f"app{i}", private=i % 2 == 0, jumpstart=i != 1)
+
+    public = api.get(f"/api/v1/image/?is_private_image=false&after={H}/alice/app1").json()
+    jump = api.get(f"/api/v1/image/?jumpstart=true&limit=2&after={H}/alice/app0").json()
+
+    assert names(public) == ["app3"]
+    assert (names(jump), jump["meta"]["total_count"]) == (["app2", "app3"], 4)
+
+
+def test_a_cursor_works_in_name_order_only_and_one_at_a_time(api):
+    by_date = api.get("/api/v1/image/?order_by=last_build_date&after=x")
+    both = api.get("/api/v1/image/?after=a&before=b")
+    huge = api.get("/api/v1/image/?offset=54444272794782371151872")
+
+    assert by_date.status_code == 400
+    assert by_date.json()["fields"] == {"after": ["Works with order_by=name or -name only."]}
+    assert both.json()["fields"] == {"before": ["Give either after or before, not both."]}
+    assert huge.json()["fields"] == {
+        "offset": ["'54444272794782371151872' is more than 1,000,000,000."]
+    }
