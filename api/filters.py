@@ -23,8 +23,8 @@ IMAGE_ORDERINGS = {
 TAG_ORDERINGS = {
     "name": ("name",),
     "-name": ("-name",),
-    "creation": ("layer__creation", "name"),
-    "-creation": ("-layer__creation", "name"),
+    "creation": ("creation", "name"),
+    "-creation": ("-creation", "name"),
 }
 
 

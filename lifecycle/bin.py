@@ -356,6 +356,7 @@ def _put_back(client, image: Image, entry: BinEntry) -> None:
             ) from error
     fields = {field: getattr(entry, field) for field in _TAG_FIELDS}
     fields["state"] = State.SUCCESS if entry.digest else State.EMPTY
+    fields["creation"] = entry.layer.creation if entry.layer_id else None
     Tag.objects.update_or_create(image=image, name=entry.tag_name, defaults=fields)
 
 

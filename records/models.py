@@ -499,11 +499,19 @@ class Tag(models.Model):
     last_pulled = models.DateTimeField(null=True, blank=True)
     last_build_date = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(default=timezone.now, editable=False)
+    # Its layer's `creation`, copied when the layer is set (registry.sync, lifecycle.bin) so
+    # that a tag list in creation order is a range of an index. A layer is an image config,
+    # named by its digest: its creation never changes.
+    creation = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["image", "name"], name="unique_tag_per_image")
+        ]
+        indexes = [
+            models.Index(fields=["image", "creation", "name"], name="tag_creation"),
+            models.Index(fields=["image", "-creation", "name"], name="tag_creation_desc"),
         ]
 
     def __str__(self) -> str:

@@ -48,6 +48,7 @@ def tag_fields(manifest: oci.ManifestInfo) -> dict:
     """A Tag's fields read from its manifest, its layer (image config) stored."""
     return {
         "layer": store_layer(manifest.config),
+        "creation": manifest.config.created,
         "digest": manifest.digest,
         "media_type": manifest.media_type,
         "size": manifest.size,

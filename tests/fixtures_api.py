@@ -124,6 +124,7 @@ def make_image(our_registry_row):
                 state=State.SUCCESS,
                 digest=f"sha256:{n:064x}",
                 last_build_date=LAYER_FIELDS["creation"],
+                creation=layer.creation,
             )
         image.refresh_state()
         return image

@@ -21,6 +21,8 @@ BIG = 3_000  # tags of one image
 def populate() -> dict:
     """IMAGES images over a person (half public) and TEAMS teams (one in ten public), with
     TAGS tags each, one image with BIG tags; `member` is in half the teams and owns 10."""
+    from datetime import timedelta
+
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
@@ -60,7 +62,7 @@ def populate() -> dict:
             is_private_image=(number % 10 != 0) if team else (number % 2 == 0),
             jumpstart=number % 100 == 0,
             state=State.FAILED if number % 50 == 0 else State.SUCCESS,
-            last_build_date=None if number % 7 == 0 else now - timezone.timedelta(minutes=number),
+            last_build_date=None if number % 7 == 0 else now - timedelta(minutes=number),
         )
 
     images = Image.objects.bulk_create((image(n) for n in range(IMAGES)), batch_size=2000)
@@ -82,7 +84,10 @@ def populate() -> dict:
         batch_size=5000,
     )
     Tag.objects.bulk_create(
-        (Tag(image=big, name=f"v{n:05d}", layer=layers[-1]) for n in range(BIG)),
+        (
+            Tag(image=big, name=f"v{n:05d}", layer=layers[-1], creation=now - timedelta(hours=n))
+            for n in range(BIG)
+        ),
         batch_size=5000,
     )
     return {
@@ -199,6 +204,8 @@ def main() -> None:
         ("tags", ""),
         ("tags order_by=-name", "order_by=-name"),
         ("tags state", "state=Empty"),
+        ("tags order_by=creation", "order_by=creation"),
+        ("tags order_by=-creation", "order_by=-creation"),
     ]:
         paths[f"owner {label}"] = ("owner", f"/api/v1/image/{big}/tag/?{query}")
     print(json.dumps({"vendor": connection.vendor, "paths": plans(paths, made)}))

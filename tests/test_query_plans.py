@@ -46,7 +46,13 @@ EVERYDAY = [
         "team",
         "name",
     )
-] + ["owner tags", "owner tags order_by=-name", "owner tags state"]
+] + [
+    "owner tags",
+    "owner tags order_by=-name",
+    "owner tags state",
+    "owner tags order_by=creation",
+    "owner tags order_by=-creation",
+]
 
 
 def run_driver(database_url: str) -> dict:
@@ -150,3 +156,8 @@ def test_tag_lists_of_one_image_read_its_range_of_the_tag_index(plans):
     index = "sqlite_autoindex_api_tag_1" if plans["vendor"] == "sqlite" else "unique_tag_per_image"
     for label in ("owner tags", "owner tags order_by=-name"):
         assert index in plan_text(plans, label), plan_text(plans, label)
+
+
+def test_tag_lists_in_creation_order_read_the_creation_indexes(plans):
+    assert "tag_creation" in plan_text(plans, "owner tags order_by=creation")
+    assert "tag_creation_desc" in plan_text(plans, "owner tags order_by=-creation")
