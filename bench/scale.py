@@ -1,12 +1,13 @@
 """Figure: the image list's paths as the database grows, each against its baseline at that size.
 
-At every size (10,000 and 100,000 images on SQLite; also 1,000,000 on a throwaway PostgreSQL)
-each path of the API is measured against the plain-ORM view that returns the same rows
-(bench/urls.py) on the same database, requests interleaved, medians compared. Goals: every
-path but the deep offset <= 2.5x its baseline at every size, and its growth (ratio at the
-largest size / ratio at the smallest) <= 1.5x. At the largest size the admin's list page keeps
-its own goal against its floor (<= 1.3x, as bench/admin_list.py), and the slowest query of
-each path is shown with its plan.
+At every size (10,000 and 100,000 images on SQLite; also 1,000,000 on a throwaway PostgreSQL,
+started as the scale-out tests start theirs: tests/fixtures_postgres.py) each path of the API
+is measured against the plain-ORM view that returns the same rows (bench/urls.py) on the same
+database, requests interleaved, medians compared. Goals: every path but the deep offset
+<= 2.5x its baseline at every size, and its growth (ratio at the largest size / ratio at the
+smallest) <= 1.5x. At the largest size the admin's list page keeps its own goal against its
+floor (<= 1.3x, as bench/admin_list.py), and the slowest query of each path is shown with
+its plan.
 
 The database at N images, filled anew for each size:
 - N/2 images of `bench` (the owner every path asks as, unless noted), every other one
@@ -17,17 +18,19 @@ The database at N images, filled anew for each size:
 - The name search finds the same number of images at every size: every (N/2/100)-th image of
   the owner and of the teams is called needle<number> instead of app<number>, so
   `name__icontains=needle` matches 100 of the owner's images and 100 private team images
-  they cannot see, at any N.
+  they cannot see, at any N (`member` sees the owner's 100, all public, and 40 of theirs).
 - bench/thousand-tags with 1,000 tags and bench/many-tags with --big-tags (100,000) tags,
   each tag with a layer of its own (dated, with the steps a push records).
 The rows go in through plain INSERTs (executemany on SQLite, COPY on PostgreSQL) into the
-real tables, so whatever triggers the schema has fire as they would for the ORM; then ANALYZE
-(VACUUM ANALYZE on PostgreSQL, so counts can use index-only scans as on a settled database).
+real tables, so whatever triggers the schema has fire as they would for the ORM (PostgreSQL's
+foreign keys are checked in one query after each table's load rather than row by row); then
+ANALYZE (VACUUM ANALYZE on PostgreSQL, so counts can use index-only scans as on a settled
+database).
 
 Run: .venv/bin/python bench/scale.py [--database sqlite|postgres|both] [--sizes 10000,100000]
      [--rounds 50] [--big-tags 100000]
 Without --sizes: 10,000 and 100,000 on SQLite, and 1,000,000 too on PostgreSQL. A path whose
-requests are slow gets fewer rounds (about 30 seconds each); the table says when.
+requests are slow gets fewer rounds (about 30 seconds each), as its line at each size says.
 """
 
 from __future__ import annotations
