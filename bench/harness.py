@@ -32,12 +32,15 @@ def configure(**extra: str) -> Path:
     """Environment for a throwaway installation; call before Django is imported."""
     sys.path.insert(0, str(ROOT))
     data_dir = Path(tempfile.mkdtemp(prefix="tutumweb-bench-"))
+    # `extra` may replace the defaults too (bench/scale.py passes a PostgreSQL DATABASE_URL).
     os.environ.update(
-        DJANGO_SETTINGS_MODULE="bench.settings",
-        SECRET_KEY="bench-only-secret-key",
-        DATA_DIR=str(data_dir),
-        DATABASE_URL=f"sqlite:///{data_dir / 'bench.sqlite3'}",
-        **extra,
+        {
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
+            "SECRET_KEY": "bench-only-secret-key",
+            "DATA_DIR": str(data_dir),
+            "DATABASE_URL": f"sqlite:///{data_dir / 'bench.sqlite3'}",
+            **extra,
+        }
     )
     return data_dir
 
@@ -239,9 +242,14 @@ def start_gunicorn(port: int, env: dict | None = None) -> subprocess.Popen:
     raise RuntimeError("gunicorn did not start")
 
 
-def compare(measured: Callable[[], object], baseline: Callable[[], object], rounds: int):
+def compare(
+    measured: Callable[[], object],
+    baseline: Callable[[], object],
+    rounds: int,
+    warmup: int = 20,
+):
     """Median seconds of each, interleaved so machine noise hits both alike."""
-    for _ in range(20):
+    for _ in range(warmup):
         measured()
         baseline()
     measured_times, baseline_times = [], []

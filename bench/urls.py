@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Q
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.urls import path, re_path
 
 from images import services
@@ -12,26 +12,67 @@ from records.models import Image, Membership, Tag
 from tutumweb.urls import urlpatterns as project_urlpatterns
 
 
-def baseline_images(request):
-    """The same page of images with their tag names, written as plainly as Django allows.
-
-    `?member=<user id>`: only what that person may see (public images, their own and their
-    teams'), as one filter with a subquery of their team ids; nobody signs in.
-    """
-    queryset = Image.objects.order_by("name")
-    if name := request.GET.get("name"):
-        queryset = queryset.filter(name=name)
+def _visible(queryset, request):
+    """`?member=<user id>`: only what that person may see (public images, their own and their
+    teams'), as one filter with a subquery of their team ids; nobody signs in."""
     if member := request.GET.get("member"):
         teams = Membership.objects.filter(user_id=member).values("team_id")
         queryset = queryset.filter(
             Q(is_private_image=False) | Q(owner_id=member) | Q(team_id__in=teams)
         )
-    rows = list(queryset.values("id", "name", "description", "state", "is_private_image")[:25])
+    return queryset
+
+
+def baseline_images(request):
+    """The same page of images with their tag names, written as plainly as Django allows.
+
+    The API's filters have plain counterparts, so each path of bench/scale.py has its own
+    floor: `?name=`, `?contains=` (name__icontains), `?public=1` (is_private_image=false),
+    `?order=-last_build_date`, `?limit=` and `?offset=`.
+    """
+    queryset = _visible(Image.objects.order_by("name"), request)
+    if name := request.GET.get("name"):
+        queryset = queryset.filter(name=name)
+    if contains := request.GET.get("contains"):
+        queryset = queryset.filter(name__icontains=contains)
+    if request.GET.get("public"):
+        queryset = queryset.filter(is_private_image=False)
+    if request.GET.get("order") == "-last_build_date":
+        queryset = queryset.order_by("-last_build_date", "name")
+    limit = int(request.GET.get("limit", 25))
+    offset = int(request.GET.get("offset", 0))
+    fields = ("id", "name", "description", "state", "is_private_image")
+    rows = list(queryset.values(*fields)[offset : offset + limit])
     tags: dict[int, list[str]] = {row["id"]: [] for row in rows}
     for image_id, tag in Tag.objects.filter(image_id__in=tags).values_list("image_id", "name"):
         tags[image_id].append(tag)
     for row in rows:
         row["tags"] = tags[row.pop("id")]
+    return JsonResponse({"total_count": queryset.count(), "objects": rows})
+
+
+def baseline_image(request, name: str):
+    """One image (`?member=`: if that person may see it) with its tag names."""
+    fields = ("id", "name", "description", "state", "is_private_image")
+    row = _visible(Image.objects.filter(name=name), request).values(*fields).first()
+    if row is None:
+        raise Http404(name)
+    row["tags"] = list(Tag.objects.filter(image_id=row.pop("id")).values_list("name", flat=True))
+    return JsonResponse(row)
+
+
+def baseline_tags(request, name: str):
+    """The first page of an image's tags with their layer's id and date, and their count;
+    `?order=-creation`: newest layer first, as the API's order_by."""
+    image = _visible(Image.objects.filter(name=name), request).values_list("id", flat=True)
+    image_id = image.first()
+    if image_id is None:
+        raise Http404(name)
+    queryset = Tag.objects.filter(image_id=image_id).order_by("name")
+    if request.GET.get("order") == "-creation":
+        queryset = queryset.order_by("-layer__creation", "name")
+    fields = ("name", "state", "digest", "layer__docker_id", "layer__creation")
+    rows = list(queryset.values(*fields)[: int(request.GET.get("limit", 25))])
     return JsonResponse({"total_count": queryset.count(), "objects": rows})
 
 
@@ -53,6 +94,8 @@ def hello(request):
 
 urlpatterns = [
     path("baseline/images/", baseline_images),
+    re_path(r"^baseline/image/(?P<name>.+)/tag/$", baseline_tags),
+    re_path(r"^baseline/image/(?P<name>.+)/$", baseline_image),
     path("baseline/hello/", hello),
     path("baseline/floor/", floor),
     re_path(r"^baseline/tag-floor/(?P<name>.+)/-/(?P<tag>[^/]+)/$", tag_floor),
