@@ -2,12 +2,12 @@
 
 At every size (10,000 and 100,000 images on SQLite; also 1,000,000 on a throwaway PostgreSQL,
 started as the scale-out tests start theirs: tests/fixtures_postgres.py) each path of the API
-is measured against the plain-ORM view that returns the same rows (bench/urls.py) on the same
-database, requests interleaved, medians compared. Goals: every path but the deep offset
-<= 2.5x its baseline at every size, and its growth (ratio at the largest size / ratio at the
-smallest) <= 1.5x. At the largest size the admin's list page keeps its own goal against its
-floor (<= 1.3x, as bench/admin_list.py), and the slowest query of each path is shown with
-its plan.
+is measured against one minimal view on the same database (BASELINE below: the first 25
+images with their tag names, plain ORM, no count), requests interleaved, medians compared.
+Goals: every path but the deep offset <= 2.5x the baseline at every size, and its growth
+(ratio at the largest size / ratio at the smallest) <= 1.5x. At the largest size the
+admin's list page keeps its own goal against its floor (<= 1.3x, as bench/admin_list.py),
+and the slowest query of each path is shown with its plan.
 
 The database at N images, filled anew for each size:
 - N/2 images of `bench` (the owner every path asks as, unless noted), every other one
@@ -69,6 +69,11 @@ BUDGET = 30
 CHUNK = 100_000
 EPOCH = datetime(2022, 1, 1, tzinfo=UTC)
 THREE_YEARS = 3 * 365 * 24 * 3600
+# Every path is held against the same minimal view (bench/api_list.py's, as the issue measured):
+# the first 25 images by name with their tag names, plain ORM, no sign-in, and no count,
+# which would read the whole table. Its cost does not depend on the size, so a path's growth
+# is its own.
+BASELINE = "/baseline/images/?count=no"
 DEFAULT_SIZES = {"sqlite": [10_000, 100_000], "postgres": [10_000, 100_000, 1_000_000]}
 
 
@@ -93,8 +98,8 @@ def load(model, columns: tuple[str, ...], rows: Iterable[tuple], fixed: dict | N
             continue
         if column.attname in fixed:
             value = fixed[column.attname]
-        elif column.primary_key or column.has_db_default():
-            continue  # the database's to fill: an id nobody gives, a default it computes
+        elif column.primary_key or column.has_db_default() or column.generated:
+            continue  # the database's to fill: an id nobody gives, what it computes
         else:
             value = column.get_default()
         names.append(column.column)
@@ -271,13 +276,17 @@ def populate(size: int, big_tags: int) -> Population:
                 yield first + k, f"{first + k:064x}", adapt(created)
 
         load(Layer, ("id", "docker_id", "creation"), layers(), pushed_layer)
+
+        def tags(image_id=image_id, first=first_layer, count=count) -> Iterator[tuple]:
+            # A tag keeps its layer's creation (Tag.creation), as a push copies it.
+            for k in range(count):
+                created = adapt(EPOCH + timedelta(minutes=k * 7919 % count))
+                yield image_id, f"v{k:06d}", first + k, f"sha256:{first + k:064x}", created
+
         load(
             Tag,
-            ("image_id", "name", "layer_id", "digest"),
-            (
-                (image_id, f"v{k:06d}", first_layer + k, f"sha256:{first_layer + k:064x}")
-                for k in range(count)
-            ),
+            ("image_id", "name", "layer_id", "digest", "creation"),
+            tags(),
             {"state": State.SUCCESS}
             | {key: pushed_tag[key] for key in ("size", "platforms", "pushed_by", "pushed_at")},
         )
@@ -328,56 +337,54 @@ def probes(population: Population, big_tags: int) -> list[Probe]:
     matches = visible.filter(name__icontains=NEEDLE).count()
     print(f"  the owner sees {visible.count():,} images, {matches} named {NEEDLE}...")
     as_owner = f"ApiKey bench:{population.owner_key}"
-    base = f"/baseline/images/?member={population.owner_id}"
     found = [
-        Probe("first page ?limit=25", "/api/v1/image/?limit=25", base, as_owner),
+        Probe("first page ?limit=25", "/api/v1/image/?limit=25", BASELINE, as_owner),
         Probe(
             "member of 20 teams ?limit=25",
             "/api/v1/image/?limit=25",
-            f"/baseline/images/?member={population.member_id}",
+            BASELINE,
             f"ApiKey member:{population.member_key}",
         ),
-        Probe("?limit=100", "/api/v1/image/?limit=100", f"{base}&limit=100", as_owner),
+        Probe("?limit=100", "/api/v1/image/?limit=100", BASELINE, as_owner),
         Probe(
             "?order_by=-last_build_date",
             "/api/v1/image/?order_by=-last_build_date",
-            f"{base}&order=-last_build_date",
+            BASELINE,
             as_owner,
         ),
         Probe(
             f"?name__icontains={NEEDLE}",
             f"/api/v1/image/?name__icontains={NEEDLE}",
-            f"{base}&contains={NEEDLE}",
+            BASELINE,
             as_owner,
         ),
         Probe(
             "?is_private_image=false",
             "/api/v1/image/?is_private_image=false",
-            f"{base}&public=1",
+            BASELINE,
             as_owner,
         ),
         Probe(
             "deep ?offset=90% (no goal)",
             f"/api/v1/image/?limit=25&offset={offset}",
-            f"{base}&offset={offset}",
+            BASELINE,
             as_owner,
             goal=False,
         ),
         Probe(
             "one image",
             f"/api/v1/image/{population.one_image}/",
-            f"/baseline/image/{population.one_image}/?member={population.owner_id}",
+            BASELINE,
             as_owner,
         ),
     ]
     for name, count in [(THOUSAND, 1000)] + ([(MANY, big_tags)] if big_tags else []):
-        tags = f"/baseline/image/{name}/tag/?member={population.owner_id}"
         found += [
-            Probe(f"tags of {count:,}-tag image", f"/api/v1/image/{name}/tag/", tags, as_owner),
+            Probe(f"tags of {count:,}-tag image", f"/api/v1/image/{name}/tag/", BASELINE, as_owner),
             Probe(
                 f"  ?order_by=-creation ({count:,})",
                 f"/api/v1/image/{name}/tag/?order_by=-creation",
-                f"{tags}&order=-creation",
+                BASELINE,
                 as_owner,
             ),
         ]
