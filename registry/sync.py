@@ -13,6 +13,7 @@ from django.utils import timezone
 from records.models import Build, Image, Layer, State, Tag, Team
 from registry import client as oci
 from registry.hosts import registry_for_host
+from registry.names import BIN_NAMESPACE
 from teams import tokens as team_tokens
 
 log = logging.getLogger(__name__)
@@ -157,6 +158,9 @@ def sync_registry() -> SyncReport:
     probe = Image(name=f"{registry.host}/_", registry=registry)
     client = oci.client_for_image(probe)
     for repository in client.catalog():
+        if repository.split("/")[0] == BIN_NAMESPACE:
+            # The recycle bin's copies (lifecycle.bin) are the API's own, never images.
+            continue
         report.repositories += 1
         image = Image.objects.filter(name=f"{registry.host}/{repository}").first()
         known = {t.name: t.digest for t in image.tags.all() if _complete(t)} if image else {}
