@@ -12,7 +12,7 @@ import ipaddress
 import json
 import re
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urljoin
@@ -358,18 +358,22 @@ class RegistryClient:
             raise self._credentials_error()
         self.list_tags(repository, limit=1)
 
-    def _paged(self, path: str, key: str, scopes: list[str], what: str, limit: int | None) -> list:
-        items: list = []
+    def _pages(
+        self, path: str, key: str, scopes: list[str], what: str, limit: int | None
+    ) -> Iterator[list]:
         url = f"{path}?n={limit or self.page_size}"
         while url:
             response = self._check(self._request("GET", url, scopes), what)
             try:
-                items.extend(response.json().get(key) or [])
+                items = response.json().get(key) or []
             except ValueError as error:
                 raise RegistryProtocolError(f"registry {self.host} sent unreadable JSON") from error
+            yield items
             link = response.links.get("next", {}).get("url")
             url = urljoin(self.base_url + "/", link) if link and not limit else ""
-        return items
+
+    def _paged(self, path: str, key: str, scopes: list[str], what: str, limit: int | None) -> list:
+        return [item for page in self._pages(path, key, scopes, what, limit) for item in page]
 
     def list_tags(self, repository: str, limit: int | None = None) -> list[str]:
         scopes = [f"repository:{repository}:pull"]
@@ -377,7 +381,25 @@ class RegistryClient:
         return self._paged(f"/v2/{repository}/tags/list", "tags", scopes, what, limit)
 
     def catalog(self) -> list[str]:
-        return self._paged("/v2/_catalog", "repositories", ["registry:catalog:*"], "catalog", None)
+        return [repository for page in self.catalog_pages() for repository in page]
+
+    def catalog_pages(self) -> Iterator[list[str]]:
+        """The catalog a page (`page_size` repositories) at a time, so that a caller can do
+        its work for many repositories at once."""
+        return self._pages("/v2/_catalog", "repositories", ["registry:catalog:*"], "catalog", None)
+
+    def manifest_digest(self, repository: str, reference: str) -> str:
+        """A tag's manifest digest, from a HEAD request (no manifest read); "" if the registry
+        does not say."""
+        response = self._request(
+            "HEAD",
+            f"/v2/{repository}/manifests/{reference}",
+            [f"repository:{repository}:pull"],
+            # The digest of what a GET with the same Accept would serve.
+            headers={"Accept": ACCEPT},
+        )
+        self._check(response, f"tag {reference} in {repository}")
+        return response.headers.get("Docker-Content-Digest", "")
 
     def _get_manifest_raw(self, repository: str, reference: str) -> tuple[str, str, dict]:
         manifest = self.manifest_bytes(repository, reference, what=f"tag {reference}")
