@@ -111,6 +111,26 @@ def test_it_reads_a_tags_digest_without_reading_its_manifest(plain_registry, bui
         registry.manifest_digest("head/app", "gone")
 
 
+def test_it_asks_for_a_new_token_once_half_of_the_last_ones_life_is_spent(
+    plain_registry, buildah, settings, monkeypatch
+):
+    buildah.push(buildah.build_base(), f"{plain_registry.host}/tokens/app:1")
+    settings.REGISTRY_TOKEN_TTL = 300
+    asked: list[list[str]] = []
+    registry = client(plain_registry, token_provider=lambda scopes: asked.append(scopes) or "t")
+    now = [1000.0]
+    monkeypatch.setattr(oci, "monotonic", lambda: now[0])
+
+    registry.list_tags("tokens/app")
+    now[0] += 149
+    registry.list_tags("tokens/app")
+    assert len(asked) == 1
+    now[0] += 2
+    registry.list_tags("tokens/app")
+
+    assert asked == [["repository:tokens/app:pull"]] * 2
+
+
 def test_it_deletes_a_manifest(plain_registry, buildah):
     digest = buildah.push(buildah.build_base(), f"{plain_registry.host}/del/app:1")
     registry = client(plain_registry)
