@@ -12,9 +12,10 @@ import ipaddress
 import json
 import re
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from time import monotonic
 from urllib.parse import urljoin
 
 import requests
@@ -239,7 +240,9 @@ class RegistryClient:
         self.token_provider = token_provider
         self.timeout = timeout or settings.REGISTRY_TIMEOUT
         self.session = requests.Session()
-        self._tokens: dict[tuple[str, ...], str] = {}
+        # Scopes → (token, until when to send it): a long run (a sync of thousands of
+        # repositories) outlives a token, and the registry then refuses it.
+        self._tokens: dict[tuple[str, ...], tuple[str, float]] = {}
 
     # -- transport ---------------------------------------------------------------------
 
@@ -263,12 +266,18 @@ class RegistryClient:
         except requests.RequestException as error:
             raise RegistryUnreachable(f"could not reach registry {self.host}: {error}") from error
 
+    def _cached_token(self, key: tuple[str, ...]) -> str | None:
+        token, until = self._tokens.get(key, ("", 0.0))
+        return token if monotonic() < until else None
+
     def _token(self, params: dict[str, str], scopes: list[str]) -> str:
         key = tuple(sorted(scopes))
-        if key in self._tokens:
-            return self._tokens[key]
+        cached = self._cached_token(key)
+        if cached:
+            return cached
         if self.token_provider is not None:
             token = self.token_provider(scopes)
+            lifetime = float(settings.REGISTRY_TOKEN_TTL)
         else:
             realm = params.get("realm")
             if not realm:
@@ -294,7 +303,9 @@ class RegistryClient:
                 raise RegistryProtocolError(
                     f"the token service of registry {self.host} gave no token"
                 )
-        self._tokens[key] = token
+            lifetime = _token_lifetime(body)
+        # Half its lifetime: room for clocks that differ and for the request still to come.
+        self._tokens[key] = (token, monotonic() + lifetime / 2)
         return token
 
     def _credentials_error(self) -> RegistryAuthError:
@@ -310,8 +321,8 @@ class RegistryClient:
         headers = dict(headers or {})
         if self.token_provider is not None:
             headers["Authorization"] = "Bearer " + self._token({}, scopes)
-        elif tuple(sorted(scopes)) in self._tokens:
-            headers["Authorization"] = "Bearer " + self._tokens[tuple(sorted(scopes))]
+        elif cached := self._cached_token(tuple(sorted(scopes))):
+            headers["Authorization"] = "Bearer " + cached
         response = self._send(method, url, headers, **kwargs)
         if response.status_code != 401 or self.token_provider is not None:
             return response
@@ -358,18 +369,22 @@ class RegistryClient:
             raise self._credentials_error()
         self.list_tags(repository, limit=1)
 
-    def _paged(self, path: str, key: str, scopes: list[str], what: str, limit: int | None) -> list:
-        items: list = []
+    def _pages(
+        self, path: str, key: str, scopes: list[str], what: str, limit: int | None
+    ) -> Iterator[list]:
         url = f"{path}?n={limit or self.page_size}"
         while url:
             response = self._check(self._request("GET", url, scopes), what)
             try:
-                items.extend(response.json().get(key) or [])
+                items = response.json().get(key) or []
             except ValueError as error:
                 raise RegistryProtocolError(f"registry {self.host} sent unreadable JSON") from error
+            yield items
             link = response.links.get("next", {}).get("url")
             url = urljoin(self.base_url + "/", link) if link and not limit else ""
-        return items
+
+    def _paged(self, path: str, key: str, scopes: list[str], what: str, limit: int | None) -> list:
+        return [item for page in self._pages(path, key, scopes, what, limit) for item in page]
 
     def list_tags(self, repository: str, limit: int | None = None) -> list[str]:
         scopes = [f"repository:{repository}:pull"]
@@ -377,7 +392,25 @@ class RegistryClient:
         return self._paged(f"/v2/{repository}/tags/list", "tags", scopes, what, limit)
 
     def catalog(self) -> list[str]:
-        return self._paged("/v2/_catalog", "repositories", ["registry:catalog:*"], "catalog", None)
+        return [repository for page in self.catalog_pages() for repository in page]
+
+    def catalog_pages(self) -> Iterator[list[str]]:
+        """The catalog a page (`page_size` repositories) at a time, so that a caller can do
+        its work for many repositories at once."""
+        return self._pages("/v2/_catalog", "repositories", ["registry:catalog:*"], "catalog", None)
+
+    def manifest_digest(self, repository: str, reference: str) -> str:
+        """A tag's manifest digest, from a HEAD request (no manifest read); "" if the registry
+        does not say."""
+        response = self._request(
+            "HEAD",
+            f"/v2/{repository}/manifests/{reference}",
+            [f"repository:{repository}:pull"],
+            # The digest of what a GET with the same Accept would serve.
+            headers={"Accept": ACCEPT},
+        )
+        self._check(response, f"tag {reference} in {repository}")
+        return response.headers.get("Docker-Content-Digest", "")
 
     def _get_manifest_raw(self, repository: str, reference: str) -> tuple[str, str, dict]:
         manifest = self.manifest_bytes(repository, reference, what=f"tag {reference}")
@@ -537,6 +570,13 @@ class RawManifest:
         return ([config] if config else []) + [
             layer["digest"] for layer in _layers(self.body) if layer["digest"]
         ]
+
+
+def _token_lifetime(body: dict) -> float:
+    """A token's seconds to live, as its token service says (60 if it does not, as the
+    token specification has it)."""
+    value = body.get("expires_in")
+    return float(value) if isinstance(value, int | float) and value > 0 else 60.0
 
 
 def _pulled_size(manifest: dict) -> int:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -12,7 +13,9 @@ from django.utils import timezone
 
 from records.models import Build, Image, Layer, State, Tag, Team
 from registry import client as oci
+from registry import storage as registry_storage
 from registry.hosts import registry_for_host
+from registry.names import BIN_NAMESPACE
 from teams import tokens as team_tokens
 
 log = logging.getLogger(__name__)
@@ -122,8 +125,9 @@ def record_push(repository: str, tag: str, digest: str, actor_name: str = "") ->
 
 
 def _complete(tag: Tag) -> bool:
-    """Whether a tag has everything a push records (tags recorded before sizes were kept
-    have no size, so a sync or a new event fills them in)."""
+    """Whether a tag (or a row with its `layer_id` and `size`) has everything a push records
+    (tags recorded before sizes were kept have no size, so a sync or a new event fills them
+    in)."""
     return tag.layer_id is not None and tag.size is not None
 
 
@@ -149,36 +153,102 @@ class SyncReport:
     unchanged: int = 0
     removed: int = 0
     failed: int = 0
+    # Repositories whose tags came from the registry's storage, not its API (registry.storage).
+    read_from_storage: int = 0
+
+
+@dataclass
+class _Recorded:
+    """What the database holds for one of our repositories."""
+
+    image_id: int
+    # The digests of the tags recorded in full: a tag still on that digest is unchanged.
+    complete: dict[str, str] = field(default_factory=dict)
+    # The tags a push recorded (a digest): the ones to remove when the registry lost them.
+    pushed: set[str] = field(default_factory=set)
 
 
 def sync_registry() -> SyncReport:
-    """Walk our registry's catalog and tags; record what is missing, drop what is gone."""
+    """Walk our registry's catalog; record the tags whose digest the database lacks (or holds
+    only in part) and drop the tags gone. An unchanged tag costs no manifest or config read:
+    its digest comes from the registry's storage when this machine can read it, else from a
+    HEAD request."""
     report = SyncReport()
     registry = registry_for_host(settings.REGISTRY_HOST)
     probe = Image(name=f"{registry.host}/_", registry=registry)
     client = oci.client_for_image(probe)
-    for repository in client.catalog():
-        report.repositories += 1
-        image = Image.objects.filter(name=f"{registry.host}/{repository}").first()
-        known = {t.name: t.digest for t in image.tags.all() if _complete(t)} if image else {}
-        try:
-            names = client.list_tags(repository)
-        except oci.RegistryNotFound:
-            names = []
-        for name in names:
-            try:
-                # Only the digest matters here; record_push reads the rest when it changed.
-                manifest = client.get_manifest(repository, name, read_platforms=False)
-                if known.get(name) == manifest.digest:
-                    report.unchanged += 1
-                    continue
-                record_push(repository, name, manifest.digest)
-                report.recorded += 1
-            except oci.RegistryError as error:
-                log.warning("sync: %s:%s: %s", repository, name, error)
-                report.failed += 1
-        if image is not None:
-            gone = image.tags.exclude(name__in=names).exclude(digest="")
-            report.removed += gone.delete()[0]
-            image.refresh_state()
+    storage = registry_storage.repositories_root()
+    for page in client.catalog_pages():
+        # The recycle bin's copies (lifecycle.bin) are the API's own, never images.
+        repositories = [r for r in page if r.split("/")[0] != BIN_NAMESPACE]
+        # Read before the registry is: a tag pushed meanwhile is then new, never "gone".
+        recorded = _recorded(registry.host, repositories)
+        for repository in repositories:
+            report.repositories += 1
+            _sync_repository(client, storage, repository, recorded.get(repository), report)
     return report
+
+
+def _recorded(host: str, repositories: list[str]) -> dict[str, _Recorded]:
+    """The database's images and tags for a page of the catalog, in two queries (rows, not
+    models: a page is a thousand of each)."""
+    images = Image.objects.filter(name__in=[f"{host}/{r}" for r in repositories])
+    by_id: dict[int, _Recorded] = {}
+    recorded: dict[str, _Recorded] = {}
+    for pk, name in images.values_list("pk", "name"):
+        recorded[name.removeprefix(f"{host}/")] = by_id[pk] = _Recorded(pk)
+    tags = Tag.objects.filter(image_id__in=by_id).values_list(
+        "image_id", "name", "digest", "layer_id", "size", named=True
+    )
+    for tag in tags:
+        if tag.digest:
+            by_id[tag.image_id].pushed.add(tag.name)
+        if _complete(tag):
+            by_id[tag.image_id].complete[tag.name] = tag.digest
+    return recorded
+
+
+def _current_tags(
+    client: oci.RegistryClient, storage: Path | None, repository: str, report: SyncReport
+) -> tuple[dict[str, str], bool]:
+    """The repository's tags now, with their digests when the storage tells ("" when not),
+    and whether it told."""
+    current = registry_storage.tag_digests(storage, repository) if storage else None
+    if current is not None:
+        report.read_from_storage += 1
+        return current, True
+    try:
+        return dict.fromkeys(client.list_tags(repository), ""), False
+    except oci.RegistryNotFound:
+        return {}, False
+
+
+def _sync_repository(
+    client: oci.RegistryClient,
+    storage: Path | None,
+    repository: str,
+    recorded: _Recorded | None,
+    report: SyncReport,
+) -> None:
+    complete = recorded.complete if recorded else {}
+    current, from_storage = _current_tags(client, storage, repository, report)
+    for name, digest in current.items():
+        try:
+            if not from_storage and name in complete:
+                # Only a tag with a digest to compare is worth asking for it (HEAD, no body).
+                digest = client.manifest_digest(repository, name)
+            if digest and complete.get(name) == digest:
+                report.unchanged += 1
+                continue
+            # By digest when known: what is recorded is what was compared, even if the tag
+            # moves meanwhile.
+            record_push(repository, name, digest)
+            report.recorded += 1
+        except oci.RegistryError as error:
+            log.warning("sync: %s:%s: %s", repository, name, error)
+            report.failed += 1
+    gone = recorded.pushed - current.keys() if recorded else set()
+    if gone:
+        image = Image.objects.get(pk=recorded.image_id)
+        report.removed += image.tags.filter(name__in=gone).exclude(digest="").delete()[0]
+        image.refresh_state()

@@ -7,8 +7,10 @@ from __future__ import annotations
 import pytest
 import requests
 
-from records.models import BinEntry, Tag
+from records.models import BinEntry, Image, Tag
 from registry import client as oci
+from registry.names import BIN_NAMESPACE
+from registry.sync import sync_registry
 from registry.tokens import service_token
 from tests.fixtures_api import ApiClient
 from tests.fixtures_our_registry import digest_served, wait_for_tag
@@ -61,6 +63,18 @@ def test_deleting_one_of_two_tags_on_a_manifest_keeps_the_other_on_that_digest(
     settle(push_image, alice, "app")
     kept = Tag.objects.get(image__name=name, name="a")
     assert (kept.digest, kept.pushed_by) == (three_tags["a"].digest, "alice")
+
+
+def test_a_sync_makes_no_image_of_what_is_in_the_bin(push_image, alice):
+    pushed = push_image(alice, "binned", tag="old")
+    api = ApiClient(alice.basic())
+    assert api.delete(f"/api/v1/image/{pushed.name}/tag/old/").status_code == 204
+
+    sync_registry()
+
+    assert not Image.objects.filter(name__contains=f"/{BIN_NAMESPACE}/").exists()
+    assert not Tag.objects.filter(image__name=pushed.name, name="old").exists()
+    assert api.get(f"/api/v1/image/{pushed.name}/deleted/").json()["meta"]["total_count"] == 1
 
 
 def test_a_restored_tag_pulls_again_with_its_digest_and_its_layer_details(

@@ -86,6 +86,51 @@ def test_it_pages_through_tags_and_the_catalog(plain_registry, buildah):
     assert "paged/app" in small_pages.catalog()
 
 
+def test_it_gives_the_catalog_a_page_at_a_time(plain_registry, buildah):
+    base = buildah.build_base()
+    for name in ("pages/a", "pages/b", "pages/c"):
+        buildah.push(base, f"{plain_registry.host}/{name}:1")
+
+    pages = list(client(plain_registry, page_size=2).catalog_pages())
+
+    assert all(len(page) <= 2 for page in pages)
+    assert {"pages/a", "pages/b", "pages/c"} <= {name for page in pages for name in page}
+
+
+def test_it_reads_a_tags_digest_without_reading_its_manifest(plain_registry, buildah):
+    image = buildah.push(buildah.build_base(), f"{plain_registry.host}/head/app:one")
+    index = buildah.push_index(
+        [buildah.make_image("localhost/head:1", env={"N": "1"})],
+        f"{plain_registry.host}/head/app:many",
+    )
+    registry = client(plain_registry)
+
+    assert registry.manifest_digest("head/app", "one") == image
+    assert registry.manifest_digest("head/app", "many") == index
+    with pytest.raises(oci.RegistryNotFound, match="no tag gone in head/app"):
+        registry.manifest_digest("head/app", "gone")
+
+
+def test_it_asks_for_a_new_token_once_half_of_the_last_ones_life_is_spent(
+    plain_registry, buildah, settings, monkeypatch
+):
+    buildah.push(buildah.build_base(), f"{plain_registry.host}/tokens/app:1")
+    settings.REGISTRY_TOKEN_TTL = 300
+    asked: list[list[str]] = []
+    registry = client(plain_registry, token_provider=lambda scopes: asked.append(scopes) or "t")
+    now = [1000.0]
+    monkeypatch.setattr(oci, "monotonic", lambda: now[0])
+
+    registry.list_tags("tokens/app")
+    now[0] += 149
+    registry.list_tags("tokens/app")
+    assert len(asked) == 1
+    now[0] += 2
+    registry.list_tags("tokens/app")
+
+    assert asked == [["repository:tokens/app:pull"]] * 2
+
+
 def test_it_deletes_a_manifest(plain_registry, buildah):
     digest = buildah.push(buildah.build_base(), f"{plain_registry.host}/del/app:1")
     registry = client(plain_registry)

@@ -7,7 +7,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from registry.client import RegistryError
-from registry.sync import sync_registry
+from registry.sync import SyncReport, sync_registry
 
 
 class Command(BaseCommand):
@@ -26,9 +26,9 @@ class Command(BaseCommand):
             try:
                 report = sync_registry()
                 self.stdout.write(
-                    f"{report.repositories} repositories: {report.recorded} tags recorded, "
-                    f"{report.unchanged} unchanged, {report.removed} removed, "
-                    f"{report.failed} failed"
+                    f"{report.repositories} repositories ({_source(report)}): "
+                    f"{report.recorded} tags recorded, {report.unchanged} unchanged, "
+                    f"{report.removed} removed, {report.failed} failed"
                 )
             except RegistryError as error:
                 if not every:
@@ -37,3 +37,12 @@ class Command(BaseCommand):
             if not every:
                 return
             time.sleep(every)
+
+
+def _source(report: SyncReport) -> str:
+    # Says why a sync is slow when the storage cannot be read (one request per tag instead).
+    if not report.read_from_storage:
+        return "tags asked from the registry"
+    if report.read_from_storage == report.repositories:
+        return "tags read from the registry's storage"
+    return f"tags of {report.read_from_storage} read from the registry's storage"
