@@ -162,6 +162,27 @@ def plans(paths: dict[str, tuple[str, str]], auths: dict[str, str]) -> dict:
     return found
 
 
+def counts_kept() -> dict:
+    """Change visibility, namespaces and rows the ways the ORM can (bulk, one by one), then
+    hold records.ImageCount against a count of the images by reach."""
+    from django.db.models import Count
+
+    from records.models import Image, ImageCount, Team
+
+    moved = Image.objects.filter(team__isnull=False).order_by("pk")
+    Image.objects.filter(pk__in=moved.values("pk")[:300]).update(is_private_image=False)
+    Image.objects.filter(pk__in=moved.values("pk")[300:400]).update(team=Team.objects.last())
+    Image.objects.filter(pk__in=Image.objects.order_by("-pk").values("pk")[:200]).delete()
+    one = Image.objects.filter(owner__isnull=False).first()
+    one.is_private_image = not one.is_private_image
+    one.save()
+    Image.objects.filter(pk=one.pk).update(state="Failed")  # no reach change
+    kept = {c.reach: c.images for c in ImageCount.objects.all() if c.images}
+    rows = Image.objects.exclude(reach=None).values("reach").annotate(n=Count("pk"))
+    counted = {row["reach"]: row["n"] for row in rows}
+    return {"kept": sorted(kept.items()), "counted": sorted(counted.items())}
+
+
 def main() -> None:
     django.setup()
     from django.core.management import call_command
@@ -208,7 +229,9 @@ def main() -> None:
         ("tags order_by=-creation", "order_by=-creation"),
     ]:
         paths[f"owner {label}"] = ("owner", f"/api/v1/image/{big}/tag/?{query}")
-    print(json.dumps({"vendor": connection.vendor, "paths": plans(paths, made)}))
+    found = {"vendor": connection.vendor, "paths": plans(paths, made)}
+    found["counts"] = counts_kept()
+    print(json.dumps(found))
 
 
 if __name__ == "__main__":

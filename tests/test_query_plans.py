@@ -161,3 +161,7 @@ def test_tag_lists_of_one_image_read_its_range_of_the_tag_index(plans):
 def test_tag_lists_in_creation_order_read_the_creation_indexes(plans):
     assert "tag_creation" in plan_text(plans, "owner tags order_by=creation")
     assert "tag_creation_desc" in plan_text(plans, "owner tags order_by=-creation")
+
+
+def test_the_kept_counts_follow_bulk_updates_moves_and_deletes(plans):
+    assert plans["counts"]["kept"] == plans["counts"]["counted"]
