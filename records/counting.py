@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from django.db import connections
 
+from records.triggers import sqlite_triggers_missing
+
 _OPS = ("insert", "delete", "update")
 _SQLITE_TRIGGERS = {
     "image_count_insert": """
@@ -113,16 +115,6 @@ def repair(using: str = "default", **kwargs) -> None:
     if connection.vendor != "sqlite":
         return
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'api_imagecount'"
-        )
-        if cursor.fetchone() is None:
-            return  # migrated back before the counts, or not yet
-        cursor.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'api_image'"
-        )
-        present = {name for (name,) in cursor.fetchall()}
-        if present >= _SQLITE_TRIGGERS.keys():
-            return
-        for statement in [*_SQLITE_TRIGGERS.values(), *_RECOUNT]:
-            cursor.execute(statement)
+        if sqlite_triggers_missing(cursor, "api_imagecount", _SQLITE_TRIGGERS):
+            for statement in [*_SQLITE_TRIGGERS.values(), *_RECOUNT]:
+                cursor.execute(statement)

@@ -19,6 +19,8 @@ from django.db import connections
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
+from records.triggers import sqlite_triggers_missing
+
 TABLE = "api_image_name_search"
 # The trigram tokenizer finds nothing in a phrase shorter than one trigram. A search of one
 # or two characters matches a large part of any big catalogue anyway, so scanning is no loss.
@@ -99,15 +101,7 @@ def repair(using: str = "default", **kwargs) -> None:
     if connection.vendor != "sqlite":
         return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = %s", [TABLE])
-        if cursor.fetchone() is None:
-            return  # migrated back before the index, or not yet
-        cursor.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'api_image'"
-        )
-        present = {name for (name,) in cursor.fetchall()}
-        if present >= _SQLITE_TRIGGERS.keys():
-            return
-        for sql in _SQLITE_TRIGGERS.values():
-            cursor.execute(sql)
-        cursor.execute(_SQLITE_REBUILD)
+        if sqlite_triggers_missing(cursor, TABLE, _SQLITE_TRIGGERS):
+            for sql in _SQLITE_TRIGGERS.values():
+                cursor.execute(sql)
+            cursor.execute(_SQLITE_REBUILD)
