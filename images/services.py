@@ -379,12 +379,23 @@ class Page(Generic[T]):
         return self.offset + self.limit
 
     @property
-    def first_index(self) -> int:
-        return self.offset + 1 if self.total else 0
+    def first_index(self) -> int | None:
+        """The first item's position (1 for the first); None on a page read from a name in
+        the middle of the list, whose position nobody counted."""
+        if not self.keyed:
+            return self.offset + 1 if self.total else 0
+        if not self.has_previous:
+            return 1 if self.items else 0
+        if not self.has_next and self.total_exact:
+            return self.total - len(self.items) + 1
+        return None
 
     @property
-    def last_index(self) -> int:
-        return min(self.offset + self.limit, self.total)
+    def last_index(self) -> int | None:
+        if not self.keyed:
+            return min(self.offset + self.limit, self.total)
+        first = self.first_index
+        return None if first is None else first + len(self.items) - 1
 
 
 @dataclass(frozen=True)
