@@ -130,6 +130,20 @@ def visible_images(user) -> QuerySet[Image]:
     return Image.objects.filter(Q(reach__in=[PUBLIC, user.pk]) | Q(reach__in=teams))
 
 
+def can_see(user, image: Image) -> bool:
+    """Whether a person (or nobody signed in) sees `image`: visible_images' rule for one
+    image, reading their membership only for a team's private image."""
+    if image.reach == PUBLIC:
+        return True
+    if user is None or not user.is_authenticated or image.reach is None:
+        return False
+    if image.reach == user.pk:
+        return True
+    return image.reach < 0 and (
+        Membership.objects.filter(user_id=user.pk, team_id=-image.reach).exists()
+    )
+
+
 def abilities(user, image: Image) -> frozenset[Ability]:
     """What `user` may do with `image`, reading at most their one membership of its team.
 
