@@ -55,8 +55,7 @@ def image_page(
                 f"SELECT COUNT(*) FROM (SELECT 1 FROM ({capped_sql}) AS ranges LIMIT %s) AS c",
                 [*capped_params, pagination.COUNT_LIMIT + 1],
             )
-            counted_rows = cursor.fetchone()[0]
-        return min(counted_rows, pagination.COUNT_LIMIT), counted_rows <= pagination.COUNT_LIMIT
+            return pagination.capped(cursor.fetchone()[0])
 
     return page(request, objects, limit, offset, count, side)
 

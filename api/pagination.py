@@ -67,7 +67,11 @@ def paginate(
 
 def capped_count(queryset: QuerySet) -> tuple[int, bool]:
     """(how many, exact): counting stops past COUNT_LIMIT."""
-    counted = queryset.order_by()[: COUNT_LIMIT + 1].count()
+    return capped(queryset.order_by()[: COUNT_LIMIT + 1].count())
+
+
+def capped(counted: int) -> tuple[int, bool]:
+    """(total, exact) of a count that read at most COUNT_LIMIT + 1 rows."""
     return min(counted, COUNT_LIMIT), counted <= COUNT_LIMIT
 
 
