@@ -140,7 +140,6 @@ def image_list(request):
         "page": page,
         "previous_query": previous_query,
         "next_query": next_query,
-        "query": urlencode(query),
         "filtered": bool(query.keys() - {"sort"}),
         # How many filters besides the search are on: they stay unfolded on a phone.
         "more_filters": len(query.keys() - {"sort", "q"}),
