@@ -112,7 +112,9 @@ def viewer(user) -> Viewer | TokenViewer:
         return TokenViewer(user.team_id, token_abilities(user.token))
     if user is None or isinstance(user, AnonymousUser) or not user.is_authenticated:
         return Viewer(user_id=None)
-    roles = dict(Membership.objects.filter(user_id=user.pk).values_list("team_id", "role"))
+    # No ordering: Membership's default (team and user names) would join both tables.
+    memberships = Membership.objects.filter(user_id=user.pk).order_by()
+    roles = dict(memberships.values_list("team_id", "role"))
     return Viewer(user.pk, bool(user.is_staff), roles)
 
 
