@@ -151,6 +151,11 @@ def counted_by_reach(params) -> bool:
     return not any(params.get(name) for name in _FILTERS)
 
 
+def tags_filtered(params) -> bool:
+    """Whether filter_tags picks some of an image's tags (ordering picks them all)."""
+    return bool(params.get("name") or params.get("state"))
+
+
 def filter_tags(params, queryset: QuerySet) -> QuerySet:
     if name := params.get("name"):
         queryset = queryset.filter(name__icontains=name)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.db.models import QuerySet
 from rest_framework import serializers
@@ -46,6 +48,7 @@ def paginate(
     side: str | None = None,
     *,
     counted: QuerySet | None = None,
+    total: Callable[[], tuple[int, bool]] | None = None,
 ) -> tuple[list, dict]:
     """Slice `queryset` by `limit`/`offset`; `next`/`previous` keep every other query parameter.
 
@@ -53,7 +56,8 @@ def paginate(
     row more than asked for, which says whether there is a next page; the count
     (capped_count) is only needed when there is one or the page is past the end.
     `side`, `counted`: a page read after or before a name (api.filters.from_cursor), and the
-    whole list it is a page of, which total_count counts.
+    whole list it is a page of, which total_count counts. `total`: (total, exact) without
+    counting, when the database keeps the list's count (records.counting).
     """
     limit, offset = window(request)
     rows = queryset.values(*values) if values else queryset
@@ -62,7 +66,7 @@ def paginate(
     def count() -> tuple[int, bool]:
         return capped_count(queryset if counted is None else counted)
 
-    return page(request, objects, limit, offset, count, side)
+    return page(request, objects, limit, offset, total or count, side)
 
 
 def capped_count(queryset: QuerySet) -> tuple[int, bool]:

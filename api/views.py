@@ -37,7 +37,7 @@ from api.serializers import (
 )
 from lifecycle import bin as recycle_bin
 from lifecycle import sizes
-from records.models import ApiKey, Image, Layer, Registry, Tag
+from records.models import ApiKey, Image, Layer, Registry, Tag, TagCount
 from registry import public_images
 from teams import access
 from teams.access import Ability
@@ -202,11 +202,24 @@ def tag_list(request, name: str):
         .defer("layer__layers", "layer__history")
         .order_by("name"),
     )
-    tags, meta = paginate(request, queryset)
+    tags, meta = paginate(request, queryset, total=_kept_tag_count(image, request.query_params))
     buildable = buildable_tags(image)
     abilities = access.abilities(request.user, image)
     objects = [tag_json(t, image.name, buildable, abilities, steps=False) for t in tags]
     return Response({"meta": meta, "objects": objects})
+
+
+def _kept_tag_count(image: Image, params):
+    """The image's tag count as the database keeps it (records.TagCount): the total of an
+    unfiltered tag list, exact at any size; None when a filter is on (then it is counted)."""
+    if filters.tags_filtered(params):
+        return None
+
+    def total() -> tuple[int, bool]:
+        kept = TagCount.objects.filter(image_id=image.pk).values_list("tags", flat=True)
+        return next(iter(kept), 0), True
+
+    return total
 
 
 @extend_schema(

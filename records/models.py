@@ -391,6 +391,19 @@ class ImageCount(models.Model):
         return f"reach {self.reach}: {self.images} images"
 
 
+class TagCount(models.Model):
+    """How many tags each image has, kept by the database's own triggers (migration 0019,
+    records.counting), so that a tag list's total_count is exact at any size and costs one
+    row read. No foreign key: the triggers count tags by their image_id, and when an
+    image's tags are deleted with it its row stays behind at 0."""
+
+    image_id = models.BigIntegerField(primary_key=True)
+    tags = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"image {self.image_id}: {self.tags} tags"
+
+
 class BuildSource(models.Model):
     class Type(models.TextChoices):
         GITHUB = "GITHUB"

@@ -164,11 +164,18 @@ def plans(paths: dict[str, tuple[str, str]], auths: dict[str, str]) -> dict:
 
 def counts_kept() -> dict:
     """Change visibility, namespaces and rows the ways the ORM can (bulk, one by one), then
-    hold records.ImageCount against a count of the images by reach."""
+    hold records.ImageCount against a count of the images by reach, and records.TagCount
+    against a count of the tags by image."""
     from django.db.models import Count
+    from django.db.models import Value as V
+    from django.db.models.functions import Concat
 
-    from records.models import Image, ImageCount, Team
+    from records.models import Image, ImageCount, Tag, TagCount, Team
 
+    some = list(Image.objects.order_by("pk").values_list("pk", flat=True)[:3])
+    Tag.objects.filter(image_id=some[0], name="v1").delete()
+    Tag.objects.filter(image_id=some[1]).update(image_id=some[2], name=Concat("name", V("-x")))
+    Tag.objects.bulk_create(Tag(image_id=some[0], name=f"extra{n}") for n in range(5))
     moved = Image.objects.filter(team__isnull=False).order_by("pk")
     Image.objects.filter(pk__in=moved.values("pk")[:300]).update(is_private_image=False)
     Image.objects.filter(pk__in=moved.values("pk")[300:400]).update(team=Team.objects.last())
@@ -180,7 +187,15 @@ def counts_kept() -> dict:
     kept = {c.reach: c.images for c in ImageCount.objects.all() if c.images}
     rows = Image.objects.exclude(reach=None).values("reach").annotate(n=Count("pk"))
     counted = {row["reach"]: row["n"] for row in rows}
-    return {"kept": sorted(kept.items()), "counted": sorted(counted.items())}
+    kept_tags = {c.image_id: c.tags for c in TagCount.objects.all() if c.tags}
+    rows = Tag.objects.values("image_id").annotate(n=Count("pk"))
+    tags = {row["image_id"]: row["n"] for row in rows}
+    return {
+        "kept": sorted(kept.items()),
+        "counted": sorted(counted.items()),
+        "kept_tags": sorted(kept_tags.items()),
+        "counted_tags": sorted(tags.items()),
+    }
 
 
 def main() -> None:

@@ -1,5 +1,5 @@
-"""The image list's pages: total_count and the counts the database keeps for it, next and
-previous, and pages found after or before a name."""
+"""The image list's pages: total_count and the counts the database keeps for it (and for
+tag lists), next and previous, and pages found after or before a name."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.utils.http import urlencode
 
 from api import pagination
 from records import counting
-from records.models import Image, ImageCount
+from records.models import Image, ImageCount, Tag, TagCount
 
 H = settings.REGISTRY_HOST
 
@@ -45,19 +45,64 @@ def test_the_kept_counts_follow_every_way_of_writing_images(
     assert kept() == recounted() == {0: 1, -team.pk: 1}
 
 
-def test_a_migration_that_rebuilds_the_image_table_gets_its_counting_back(alice, make_image):
+def test_a_migration_that_rebuilds_a_counted_table_gets_its_counting_back(alice, make_image):
     make_image(alice, "one")
     with connection.cursor() as cursor:
         # What Django's SQLite schema editor does to a table it alters: the triggers go.
         for name in ("image_count_insert", "image_count_delete", "image_count_update"):
             cursor.execute(f"DROP TRIGGER {name}")
-    make_image(alice, "two")  # not counted
-    assert kept() != recounted()
+        for name in ("tag_count_insert", "tag_count_delete", "tag_count_update"):
+            cursor.execute(f"DROP TRIGGER {name}")
+    two = make_image(alice, "two", tags=())  # not counted
+    Tag.objects.create(image=two, name="latest")  # nor this
+    assert kept() != recounted() and kept_tags() != recounted_tags()
 
     counting.repair()  # post_migrate
 
     make_image(alice, "three")
+    Tag.objects.create(image=two, name="v1")
     assert kept() == recounted() == {alice.user.pk: 3}
+    assert kept_tags() == recounted_tags() and recounted_tags()[two.pk] == 2
+
+
+def kept_tags() -> dict[int, int]:
+    return {c.image_id: c.tags for c in TagCount.objects.all() if c.tags}
+
+
+def recounted_tags() -> dict[int, int]:
+    rows = Tag.objects.values("image_id").annotate(n=Count("pk"))
+    return {row["image_id"]: row["n"] for row in rows}
+
+
+def test_the_kept_tag_counts_follow_every_way_of_writing_tags(alice, bob, make_image):
+    one, two = make_image(alice, "one", tags=()), make_image(bob, "two", tags=())
+    Tag.objects.create(image=one, name="latest")
+    Tag.objects.bulk_create(Tag(image=two, name=f"v{i}") for i in range(5))
+    assert kept_tags() == recounted_tags() == {one.pk: 1, two.pk: 5}
+
+    Tag.objects.filter(image=two, name__in=["v0", "v1"]).update(image=one)
+    Tag.objects.filter(image=two, name="v2").delete()
+    assert kept_tags() == recounted_tags() == {one.pk: 3, two.pk: 2}
+
+    bob.user.delete()  # a cascade takes his image and its tags
+    assert kept_tags() == recounted_tags() == {one.pk: 3}
+
+
+def test_a_tag_list_is_counted_exactly_at_any_size_unless_filtered(
+    api, alice, make_image, monkeypatch
+):
+    monkeypatch.setattr(pagination, "COUNT_LIMIT", 3)
+    image = make_image(alice, "many", tags=())
+    Tag.objects.bulk_create(Tag(image=image, name=f"v{i}") for i in range(6))
+    tags = f"/api/v1/image/{image.name}/tag/?limit=2"
+
+    whole = api.get(tags).json()["meta"]
+    ordered = api.get(tags + "&order_by=-name").json()["meta"]
+    filtered = api.get(tags + "&name=v").json()["meta"]
+
+    assert whole["total_count"] == ordered["total_count"] == 6
+    assert "total_count_exact" not in whole and "total_count_exact" not in ordered
+    assert filtered["total_count"] == 3 and filtered["total_count_exact"] is False
 
 
 def test_the_unfiltered_list_is_counted_exactly_at_any_size(api, alice, make_image, monkeypatch):

@@ -165,3 +165,4 @@ def test_tag_lists_in_creation_order_read_the_creation_indexes(plans):
 
 def test_the_kept_counts_follow_bulk_updates_moves_and_deletes(plans):
     assert plans["counts"]["kept"] == plans["counts"]["counted"]
+    assert plans["counts"]["kept_tags"] == plans["counts"]["counted_tags"]
