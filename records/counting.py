@@ -30,14 +30,11 @@ class Counted:
     column: str
     watched: str
 
+    def _names(self) -> tuple[str, str, str, str, str]:
+        return self.name, self.source, self.key, self.counts, self.column
+
     def sqlite_triggers(self) -> dict[str, str]:
-        name, source, key, counts, column = (
-            self.name,
-            self.source,
-            self.key,
-            self.counts,
-            self.column,
-        )
+        name, source, key, counts, column = self._names()
         add = (
             f"INSERT INTO {counts} ({key}, {column}) SELECT new.{key}, 1 "
             f"WHERE new.{key} IS NOT NULL "
@@ -62,13 +59,7 @@ class Counted:
         same count row for each of 20,000 images loaded in one transaction took 3.4 s where
         the load alone took 0.9 s (every update of that row makes a version the next one
         walks past)."""
-        name, source, key, counts, column = (
-            self.name,
-            self.source,
-            self.key,
-            self.counts,
-            self.column,
-        )
+        name, source, key, counts, column = self._names()
 
         def add(rows: str, changed: str = "") -> str:
             return (
