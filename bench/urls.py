@@ -5,17 +5,20 @@ from __future__ import annotations
 from django.db.models import Q
 from django.http import Http404, HttpResponse, JsonResponse
 from django.urls import path, re_path
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
 
+from api.access import token_allowed
 from images import services
 from images.session import credentials
 from records.models import Image, Membership, Tag
 from tutumweb.urls import urlpatterns as project_urlpatterns
 
 
-def _visible(queryset, request):
+def _visible(queryset, params):
     """`?member=<user id>`: only what that person may see (public images, their own and their
     teams'), as one filter with a subquery of their team ids; nobody signs in."""
-    if member := request.GET.get("member"):
+    if member := params.get("member"):
         teams = Membership.objects.filter(user_id=member).values("team_id")
         queryset = queryset.filter(
             Q(is_private_image=False) | Q(owner_id=member) | Q(team_id__in=teams)
@@ -24,23 +27,33 @@ def _visible(queryset, request):
 
 
 def baseline_images(request):
-    """The same page of images with their tag names, written as plainly as Django allows.
+    """The same page of images with their tag names, written as plainly as Django allows."""
+    return JsonResponse(_baseline_page(request.GET))
 
-    The API's filters have plain counterparts, so each path of bench/scale.py has its own
-    floor: `?name=`, `?contains=` (name__icontains), `?public=1` (is_private_image=false),
-    `?order=-last_build_date`, `?limit=` and `?offset=`.
-    """
-    queryset = _visible(Image.objects.order_by("name"), request)
-    if name := request.GET.get("name"):
+
+@token_allowed("GET")
+@api_view(["GET"])
+def api_floor(request):
+    """baseline_images served as the API serves: signed in (an API key), through DRF's
+    request, permissions and renderer. What any API request costs before its own work."""
+    return Response(_baseline_page(request.query_params))
+
+
+def _baseline_page(params) -> dict:
+    """The page of baseline_images. The API's filters have plain counterparts, so each path
+    has its own floor: `?name=`, `?contains=` (name__icontains), `?public=1`
+    (is_private_image=false), `?order=-last_build_date`, `?limit=` and `?offset=`."""
+    queryset = _visible(Image.objects.order_by("name"), params)
+    if name := params.get("name"):
         queryset = queryset.filter(name=name)
-    if contains := request.GET.get("contains"):
+    if contains := params.get("contains"):
         queryset = queryset.filter(name__icontains=contains)
-    if request.GET.get("public"):
+    if params.get("public"):
         queryset = queryset.filter(is_private_image=False)
-    if request.GET.get("order") == "-last_build_date":
+    if params.get("order") == "-last_build_date":
         queryset = queryset.order_by("-last_build_date", "name")
-    limit = int(request.GET.get("limit", 25))
-    offset = int(request.GET.get("offset", 0))
+    limit = int(params.get("limit", 25))
+    offset = int(params.get("offset", 0))
     fields = ("id", "name", "description", "state", "is_private_image")
     rows = list(queryset.values(*fields)[offset : offset + limit])
     tags: dict[int, list[str]] = {row["id"]: [] for row in rows}
@@ -49,14 +62,14 @@ def baseline_images(request):
     for row in rows:
         row["tags"] = tags[row.pop("id")]
     # `?count=no`: bench/scale.py's fixed floor (a count reads every row it counts).
-    total = None if request.GET.get("count") == "no" else queryset.count()
-    return JsonResponse({"total_count": total, "objects": rows})
+    total = None if params.get("count") == "no" else queryset.count()
+    return {"total_count": total, "objects": rows}
 
 
 def baseline_image(request, name: str):
     """One image (`?member=`: if that person may see it) with its tag names."""
     fields = ("id", "name", "description", "state", "is_private_image")
-    row = _visible(Image.objects.filter(name=name), request).values(*fields).first()
+    row = _visible(Image.objects.filter(name=name), request.GET).values(*fields).first()
     if row is None:
         raise Http404(name)
     row["tags"] = list(Tag.objects.filter(image_id=row.pop("id")).values_list("name", flat=True))
@@ -66,7 +79,7 @@ def baseline_image(request, name: str):
 def baseline_tags(request, name: str):
     """The first page of an image's tags with their layer's id and date, and their count;
     `?order=-creation`: newest layer first, as the API's order_by."""
-    image = _visible(Image.objects.filter(name=name), request).values_list("id", flat=True)
+    image = _visible(Image.objects.filter(name=name), request.GET).values_list("id", flat=True)
     image_id = image.first()
     if image_id is None:
         raise Http404(name)
@@ -96,6 +109,7 @@ def hello(request):
 
 urlpatterns = [
     path("baseline/images/", baseline_images),
+    path("baseline/api-floor/", api_floor),
     re_path(r"^baseline/image/(?P<name>.+)/tag/$", baseline_tags),
     re_path(r"^baseline/image/(?P<name>.+)/$", baseline_image),
     path("baseline/hello/", hello),
