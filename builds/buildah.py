@@ -16,6 +16,7 @@ from django.conf import settings
 from builds import dockerfile as df
 
 TAIL_LINES = 15
+LOST_LAYER = "layer not known"
 
 
 @dataclass
@@ -106,6 +107,18 @@ def run_quiet(*args: str, env: dict, timeout: float = 120) -> subprocess.Complet
     )
 
 
+def lost_a_shared_layer(outcome: Outcome) -> bool:
+    """bud failed because a layer it was reusing vanished as it committed: several builds share
+    one storage (BUILD_DIR), and one that finishes removes its image with the layers no other
+    image holds yet. containers/storage then says "layer not known"; a second bud makes the
+    layer afresh."""
+    return (
+        outcome.returncode != 0
+        and not outcome.timed_out
+        and any(LOST_LAYER in line for line in outcome.tail[-TAIL_LINES:])
+    )
+
+
 def _output_lines(tail: list[str]) -> list[str]:
     """What the build's own commands printed, without buildah's bookkeeping."""
     noise = re.compile(r"^(STEP \d+/\d+:|Error:|time=|subprocess exited|error building)")
@@ -142,6 +155,12 @@ def explain_build_failure(outcome: Outcome, dockerfile_text: str) -> str:
             )
         reason = reason.split(" &imagebuilder")[0]
         return f"The step {where}failed: `{step}`: {reason}"
+    if LOST_LAYER in error:
+        return (
+            "Another build on this server removed a layer this build was reusing, as it "
+            "finished at the same moment (twice in a row). Nothing is wrong with the "
+            "Dockerfile: build again."
+        )
     if error.startswith("Error: creating build container"):
         base = re.search(r"creating build container: (.*)$", error).group(1)
         return (

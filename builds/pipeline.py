@@ -246,23 +246,15 @@ def _build(build: Build, work: _workspace, build_log: BuildLog) -> None:
         raise BuildFailed(f"{error} Fix the Dockerfile and build again.") from error
 
     build_log.say(f"Building /{located[1]} (context /{located[0]})")
-    outcome = buildah.stream(
-        [
-            "bud",
-            "--isolation",
-            "chroot",
-            "-f",
-            str(dockerfile),
-            "-t",
-            work.local_ref,
-            str(context),
-        ],
-        env=work.env,
-        write=build_log.write,
-        timeout=settings.BUILD_TIMEOUT,
-        started=build_log.track,
-    )
+    outcome = _bud(context, dockerfile, work, build_log)
     _checkpoint(build_log)
+    if buildah.lost_a_shared_layer(outcome):
+        build_log.say(
+            "Another build finished at the same moment and removed a layer this one was "
+            "reusing; building once more."
+        )
+        outcome = _bud(context, dockerfile, work, build_log)
+        _checkpoint(build_log)
     if outcome.returncode != 0:
         raise BuildFailed(buildah.explain_build_failure(outcome, text))
 
@@ -276,6 +268,16 @@ def _build(build: Build, work: _workspace, build_log: BuildLog) -> None:
     digest = _push(build, image, work, build_log)
     build_log.say(f"Pushed {image.name}:{build.tag.name} ({digest})")
     _read_back(build, image, digest)
+
+
+def _bud(context: Path, dockerfile: Path, work: _workspace, build_log: BuildLog) -> buildah.Outcome:
+    return buildah.stream(
+        ["bud", "--isolation", "chroot", "-f", str(dockerfile), "-t", work.local_ref, str(context)],
+        env=work.env,
+        write=build_log.write,
+        timeout=settings.BUILD_TIMEOUT,
+        started=build_log.track,
+    )
 
 
 def _autotest(context: Path, work: _workspace, build_log: BuildLog) -> None:

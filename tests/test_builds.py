@@ -3,6 +3,7 @@ back; run by a real `manage.py build_worker` process or, for failure cases, by t
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -433,3 +434,57 @@ def test_a_build_waits_out_the_registrys_maintenance_window_then_pushes(
     assert done.state == "Success", f"{done.error}\n{done.log}"
     assert "the push waits until it is done" in done.log
     assert not maintenance.is_on()
+
+
+def _buildah_losing_layers(directory, times: int) -> None:
+    """A `buildah` first on PATH whose first `times` buds fail as containers/storage does when
+    another build sharing the storage removes a layer this one is reusing as it commits; the
+    rest is the real buildah. The race itself cannot be brought about on demand."""
+    counter = directory / "lost"
+    counter.write_text("")
+    script = directory / "buildah"
+    script.write_text(
+        "#!/bin/sh\n"
+        'for arg in "$@"; do\n'
+        f'  if [ "$arg" = bud ] && [ "$(wc -c < {counter})" -lt {times} ]; then\n'
+        f"    printf x >> {counter}\n"
+        "    echo 'STEP 10/10: COMMIT'\n"
+        "    echo 'Error: committing the finished image: creating image: layer not known' >&2\n"
+        "    exit 125\n"
+        "  fi\n"
+        "done\n"
+        'exec /usr/bin/buildah "$@"\n'
+    )
+    script.chmod(0o755)
+
+
+def test_a_build_whose_shared_layer_vanished_builds_once_more(
+    api, git_server, our_registry, builds_env, tmp_path, monkeypatch
+):
+    _buildah_losing_layers(tmp_path, times=1)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    git_server.push_app("acme", "raced")
+    name = register(api, "raced", source_repo="raced")
+
+    done = run_inline(build(api, name))
+
+    assert done.state == "Success", f"{done.error}\n{done.log}"
+    assert "layer not known" in done.log
+    assert "removed a layer this one was reusing; building once more" in done.log
+    assert api.get(f"/api/v1/image/{name}/tag/latest/").json()["state"] == "Success"
+
+
+def test_a_build_whose_shared_layer_vanishes_twice_says_to_build_again(
+    api, git_server, builds_env, tmp_path, monkeypatch
+):
+    _buildah_losing_layers(tmp_path, times=2)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    git_server.push_app("acme", "raced-twice")
+    name = register(api, "raced-twice", source_repo="raced-twice")
+
+    done = run_inline(build(api, name))
+
+    assert done.state == "Failed"
+    assert "Nothing is wrong with the Dockerfile: build again." in done.error, done.error
+    assert done.log.count("building once more") == 1
+    assert (tmp_path / "lost").read_text() == "xx"
