@@ -11,6 +11,7 @@ from collections import defaultdict
 from datetime import datetime
 
 from django.db import connection
+from django.db.models import Exists, OuterRef
 
 from api import uris
 from builds import queue as build_rules
@@ -63,8 +64,42 @@ def buildable_tags(image: Image) -> set[str]:
     return set(BuildSetting.objects.filter(build_source__image=image).values_list("tag", flat=True))
 
 
+def is_buildable(image: Image) -> Exists:
+    """Whether the tag of the outer query, one of `image`'s, has a build setting: a column of
+    a tag list's page rather than a query of its own."""
+    settings = BuildSetting.objects.filter(build_source__image_id=image.pk, tag=OuterRef("name"))
+    return Exists(settings)
+
+
 def permissions_json(abilities) -> dict:
     return {ability.value: ability in abilities for ability in Ability}
+
+
+# What tag_json reads of a tag and its layer when it leaves the steps out, all a tag list
+# loads: psycopg takes about 7 µs to read each timestamp PostgreSQL sends, and the whole rows
+# of a page of 25 tags held 156 of them, half never shown.
+TAG_LIST_FIELDS = (
+    "name",
+    "state",
+    "digest",
+    "size",
+    "platforms",
+    "pushed_by",
+    "pushed_at",
+    "last_pulled",
+    "layer__docker_id",
+    "layer__author",
+    "layer__creation",
+    "layer__entrypoint",
+    "layer__run_command",
+    "layer__envvars",
+    "layer__labels",
+    "layer__ports",
+    "layer__volumes",
+    "layer__os",
+    "layer__architecture",
+    "layer__variant",
+)
 
 
 def tag_json(

@@ -17,9 +17,11 @@ from api.auditing import note
 from api.pagination import envelope_serializer, paginate
 from api.representations import (
     IMAGE_FIELDS,
+    TAG_LIST_FIELDS,
     buildable_tags,
     image_row,
     images_json,
+    is_buildable,
     layer_json,
     registry_json,
     tag_json,
@@ -199,11 +201,12 @@ def tag_list(request, name: str):
         request.query_params,
         Tag.objects.filter(image=image)
         .select_related("layer")
-        .defer("layer__layers", "layer__history")
+        .only(*TAG_LIST_FIELDS)
+        .annotate(buildable=is_buildable(image))
         .order_by("name"),
     )
     tags, meta = paginate(request, queryset, total=_kept_tag_count(image, request.query_params))
-    buildable = buildable_tags(image)
+    buildable = {tag.name for tag in tags if tag.buildable}
     abilities = access.abilities(request.user, image)
     objects = [tag_json(t, image.name, buildable, abilities, steps=False) for t in tags]
     return Response({"meta": meta, "objects": objects})

@@ -146,6 +146,24 @@ def test_a_tag_is_buildable_when_a_build_setting_names_it(api, alice, make_image
     assert {t["name"]: t["buildable"] for t in tags} == {"latest": True, "other": False}
 
 
+def test_a_tag_list_shows_each_tag_as_its_own_page_does_without_the_steps(api, alice, make_image):
+    image = make_image(alice, "same", tags=["latest", "v1"])
+    Tag.objects.filter(image=image, name="v1").update(
+        size=1234, platforms=[{"os": "linux", "architecture": "arm64"}], pushed_by="alice"
+    )
+    api.patch(
+        f"/api/v1/image/{image.name}/",
+        {"build_source": {"owner": "o", "repository": "r", "build_settings": [{"tag": "v1"}]}},
+    )
+
+    listed = api.get(f"/api/v1/image/{image.name}/tag/").json()["objects"]
+
+    for entry in listed:
+        own = api.get(f"/api/v1/image/{image.name}/tag/{entry['name']}/").json()
+        del own["layer"]["layers"], own["layer"]["history"]
+        assert entry == own
+
+
 def test_list_endpoints_run_a_constant_number_of_queries(
     api, alice, make_image, django_assert_max_num_queries
 ):
