@@ -87,8 +87,8 @@ def filter_images(params, queryset: QuerySet, user) -> QuerySet:
 
 
 def from_cursor(params, queryset: QuerySet) -> QuerySet:
-    """The images after or before the name_cursor, nearest first (a page `before` it is
-    turned round by api.pagination)."""
+    """The images (or an image's tags) after or before the name_cursor, nearest first (a
+    page `before` it is turned round by api.pagination)."""
     cursor = name_cursor(params)
     if cursor is None:
         return queryset
@@ -102,9 +102,9 @@ def from_cursor(params, queryset: QuerySet) -> QuerySet:
 
 
 def name_cursor(params) -> tuple[str, str] | None:
-    """Extension: `after=<name>` (the page after that image) or `before=<name>`, in name
-    order: a page found in the name index wherever it is, where a deep `offset` reads every
-    image before it. ("after" | "before", name), or None."""
+    """Extension: `after=<name>` (the page after that image, or tag) or `before=<name>`, in
+    name order: a page found in the name index wherever it is, where a deep `offset` reads
+    every image (or tag) before it. ("after" | "before", name), or None."""
     after, before = params.get("after"), params.get("before")
     if not after and not before:
         return None

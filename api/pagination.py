@@ -131,7 +131,8 @@ def _cursor_page(request, objects, limit, offset, count, side) -> tuple[list, di
         for name in ("after", "before", "offset"):
             params.pop(name, None)
         params["limit"] = str(limit)
-        params[key] = row["name"]
+        # Images are read as rows, tags as models.
+        params[key] = row["name"] if isinstance(row, dict) else row.name
         return f"{request.path}?{params.urlencode()}"
 
     later = more if side == "after" else True

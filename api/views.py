@@ -184,6 +184,12 @@ def image_detail(request, name: str):
         OpenApiParameter("name", str, description="Part of the tag name."),
         OpenApiParameter("state", str, enum=["Empty", "Building", "Success", "Failed"]),
         OpenApiParameter("order_by", str, enum=list(filters.TAG_ORDERINGS)),
+        OpenApiParameter(
+            "after", str, description="Extension: the page after this tag name (name order)."
+        ),
+        OpenApiParameter(
+            "before", str, description="Extension: the page before this tag name (name order)."
+        ),
     ],
     responses={
         401: ERROR,
@@ -197,15 +203,23 @@ def image_detail(request, name: str):
 @api_view(["GET"])
 def tag_list(request, name: str):
     image = get_image(request, name)
-    queryset = filters.filter_tags(
-        request.query_params,
+    params = request.query_params
+    cursor = filters.name_cursor(params)
+    whole = filters.filter_tags(
+        params,
         Tag.objects.filter(image=image)
         .select_related("layer")
         .only(*TAG_LIST_FIELDS)
         .annotate(buildable=is_buildable(image))
         .order_by("name"),
     )
-    tags, meta = paginate(request, queryset, total=_kept_tag_count(image, request.query_params))
+    tags, meta = paginate(
+        request,
+        filters.from_cursor(params, whole),
+        side=cursor[0] if cursor else None,
+        counted=whole,
+        total=_kept_tag_count(image, params),
+    )
     buildable = {tag.name for tag in tags if tag.buildable}
     abilities = access.abilities(request.user, image)
     objects = [tag_json(t, image.name, buildable, abilities, steps=False) for t in tags]

@@ -739,14 +739,22 @@ def list_tags(
     order: str = "",
     offset: int = 0,
     limit: int = PAGE_SIZE,
+    after: str = "",
+    before: str = "",
 ) -> Page[Tag]:
+    """A page of an image's tags; `after`/`before` a tag's name (in name order), as
+    list_images."""
     params = {"limit": limit, "offset": offset}
     if search:
         params["name"] = search
     if order:
         params["order_by"] = order
+    if after:
+        params["after"] = after
+    elif before:
+        params["before"] = before
     body = _request("GET", f"/api/v1/image/{_path(name)}/tag/", creds=creds, params=params)
-    return _page(body, _tag)
+    return _page(body, _tag, keyed=bool(after or before))
 
 
 def get_tag(creds: Credentials, name: str, tag: str) -> Tag:

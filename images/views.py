@@ -176,24 +176,32 @@ def on_our_registry(request, name: str) -> bool:
     return any(r.is_ours and name.startswith(r.host + "/") for r in registries(request))
 
 
-def _tag_page(request, name: str) -> tuple[services.Page, str, str]:
+def _tag_page(request, name: str) -> tuple[services.Page, str, str, str]:
+    """The image page's tags: (page, search, the previous and the next page's query strings).
+    Paged from the first or last tag name shown, as the image list is (_pager), so the page
+    after 90,000 tags costs what the first does. The names are tag names (at most 128)."""
     search = request.GET.get("tq", "").strip()[:128]
-    try:
-        offset = max(int(request.GET.get("toffset", 0)), 0)
-    except ValueError:
-        offset = 0
-    page = services.list_tags(request.api, name, search=search, offset=offset)
-    return page, search, urlencode({"tq": search} if search else {})
+    after = request.GET.get("tafter", "")[:128]
+    before = "" if after else request.GET.get("tbefore", "")[:128]
+    page = services.list_tags(request.api, name, search=search, after=after, before=before)
+    query = {"tq": search} if search else {}
+    previous = following = ""
+    if page.items and page.has_previous:
+        previous = urlencode({**query, "tbefore": page.items[0].name})
+    if page.items and page.has_next:
+        following = urlencode({**query, "tafter": page.items[-1].name})
+    return page, search, previous, following
 
 
 @api_login_required
 def image_detail(request, name: str):
-    tags, tag_search, tag_query = _tag_page(request, name)
+    tags, tag_search, tags_previous, tags_next = _tag_page(request, name)
     ours = on_our_registry(request, name)
     context = {
         "tags": tags,
         "tag_search": tag_search,
-        "tag_query": tag_query,
+        "tags_previous": tags_previous,
+        "tags_next": tags_next,
         "name": name,
         "on_our_registry": ours,
         "tags_deletable": ours and any(t.can_write for t in tags.items),

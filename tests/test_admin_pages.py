@@ -144,6 +144,25 @@ def test_the_list_sorted_by_build_date_pages_by_offset(signed_in, alice, make_im
     assert "Showing 26–27 of 27 images" in second
 
 
+def test_an_images_tags_page_on_from_the_last_tag_shown(signed_in, alice, make_image):
+    image = make_image(alice, "many", tags=[f"v{i:02d}" for i in range(27)])
+    page = f"/images/{image.name}/-/"
+    after = urlencode({"tafter": "v24"})
+
+    first = text(signed_in.get(page))
+    second = text(signed_in.get(f"{page}?{after}"))
+    back = text(signed_in.get(f"{page}?" + urlencode({"tbefore": "v25"})))
+    searched = text(signed_in.get(f"{page}?" + urlencode({"tq": "v2", "tafter": "v21"})))
+
+    assert "1–25 of 27" in first
+    assert f'href="?{after}"' in first and "toffset" not in first
+    assert "26–27 of 27" in second  # the last page knows where it is
+    assert ">v25<" in second and ">v00<" not in second
+    assert 'href="?' + urlencode({"tbefore": "v25"}) + '"' in second
+    assert ">v00<" in back and ">v24<" in back and ">v25<" not in back
+    assert ">v22<" in searched and ">v21<" not in searched and ">v03<" not in searched
+
+
 def test_an_empty_list_invites_to_register(signed_in):
     page = text(signed_in.get("/"))
 

@@ -232,6 +232,22 @@ def test_sign_in_filter_and_edit_without_javascript(browser, api_server, alice, 
     )
 
 
+def test_an_images_tags_page_on_and_back_in_place(browser, api_server, alice, make_image):
+    image = make_image(alice, "many", tags=[f"v{i:02d}" for i in range(30)])
+    page = new_page(browser, api_server)
+    sign_in(page, alice)
+
+    page.goto(f"/images/{image.name}/-/")
+    pager = page.get_by_role("navigation", name="Tag pages")
+    expect(pager.get_by_text("1–25 of 30")).to_be_visible()
+    pager.get_by_role("link", name="Next →").click()
+    expect(pager.get_by_text("26–30 of 30")).to_be_visible()
+    expect(page.get_by_role("link", name="v29", exact=True)).to_be_visible()
+    pager.get_by_role("link", name="← Previous").click()
+    expect(pager.get_by_text("1–25 of 30")).to_be_visible()
+    expect(page.get_by_role("link", name="v00", exact=True)).to_be_visible()
+
+
 def test_the_dark_theme_is_readable(browser, api_server, alice, make_image):
     make_image(alice, "web", description="Dark and readable")
     page = new_page(

@@ -185,6 +185,29 @@ def test_a_page_after_a_name_keeps_the_filters(api, alice, make_image):
     assert (names(jump), jump["meta"]["total_count"]) == (["app2", "app3"], 4)
 
 
+def test_an_images_tags_page_after_and_before_a_tag_name(api, alice, make_image):
+    image = make_image(alice, "many", tags=[f"v{i:02d}" for i in range(30)])
+    tags = f"/api/v1/image/{image.name}/tag/"
+
+    second = api.get(f"{tags}?limit=10&after=v09").json()
+    last = api.get(second["meta"]["next"]).json()
+    back = api.get(f"{tags}?limit=10&before=v20").json()
+    searched = api.get(f"{tags}?name=v1&after=v12").json()
+    by_date = api.get(f"{tags}?order_by=-creation&after=v01")
+
+    assert [t["name"] for t in second["objects"]] == [f"v{i:02d}" for i in range(10, 20)]
+    assert second["meta"]["next"] == f"{tags}?" + urlencode({"limit": 10, "after": "v19"})
+    assert second["meta"]["previous"] == f"{tags}?" + urlencode({"limit": 10, "before": "v10"})
+    assert [t["name"] for t in last["objects"]] == [f"v{i:02d}" for i in range(20, 30)]
+    assert last["meta"]["next"] is None
+    assert [t["name"] for t in back["objects"]] == [f"v{i:02d}" for i in range(10, 20)]
+    assert [t["name"] for t in searched["objects"]] == [f"v{i}" for i in range(13, 20)]
+    # The total is the whole list's (or the search's), wherever the page starts.
+    assert (second["meta"]["total_count"], searched["meta"]["total_count"]) == (30, 10)
+    assert by_date.status_code == 400
+    assert by_date.json()["fields"] == {"after": ["Works with order_by=name or -name only."]}
+
+
 def test_a_cursor_works_in_name_order_only_and_one_at_a_time(api):
     by_date = api.get("/api/v1/image/?order_by=last_build_date&after=x")
     both = api.get("/api/v1/image/?after=a&before=b")
