@@ -127,11 +127,14 @@ def plain_page(who: str, path: str) -> dict:
 
     user = get_user_model().objects.get(username=who)
     params = QueryDict(urlsplit(path).query)
-    queryset = filters.filter_images(params, visible_images(user), user)
+    queryset = filters.from_cursor(
+        params, filters.filter_images(params, visible_images(user), user)
+    )
     limit = int(params.get("limit") or 25)
     offset = int(params.get("offset") or 0)
     names = list(queryset.values_list("name", flat=True)[offset : offset + limit])
-    return {"total_count": queryset.count(), "names": names}
+    whole = filters.filter_images(params, visible_images(user), user)
+    return {"total_count": whole.count(), "names": names}
 
 
 def plans(paths: dict[str, tuple[str, str]], auths: dict[str, str]) -> dict:
@@ -210,8 +213,14 @@ def main() -> None:
         # database nobody ever ran ANALYZE on does.
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
+    from records.models import Image, Tag
+
     name, team = made["some_image"], made["team"]
     big = "127.0.0.1:5000/owner/many-tags"
+    # Pages read from a name far down the list, where an offset would read every row before.
+    deep_name = Image.objects.order_by("name").values_list("name", flat=True)[18_000]
+    deep_tag = Tag.objects.filter(image__name=big).order_by("name").values_list("name", flat=True)
+    deep_tag = deep_tag[2_500]
     paths = {}
     for who in ("owner", "member"):
         for label, query in [
@@ -232,6 +241,9 @@ def main() -> None:
             ("team", f"team={team}"),
             ("name", f"name={name}"),
             ("deep offset", "offset=9000"),
+            ("after a deep name", f"after={deep_name}"),
+            ("before a deep name", f"before={deep_name}"),
+            ("-name after a deep name", f"order_by=-name&after={deep_name}"),
             ("past the end", "offset=30000"),
         ]:
             paths[f"{who} {label}"] = (who, f"/api/v1/image/?{query}")
@@ -242,6 +254,8 @@ def main() -> None:
         ("tags state", "state=Empty"),
         ("tags order_by=creation", "order_by=creation"),
         ("tags order_by=-creation", "order_by=-creation"),
+        ("tags after a deep name", f"after={deep_tag}"),
+        ("tags before a deep name", f"before={deep_tag}"),
     ]:
         paths[f"owner {label}"] = ("owner", f"/api/v1/image/{big}/tag/?{query}")
     found = {"vendor": connection.vendor, "paths": plans(paths, made)}
