@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 
+from django.db import connection
 from django.db.models import QuerySet, Subquery
 from rest_framework import serializers
 
 from records import name_search
 from records.models import State, Team
-from teams.access import PUBLIC
+from teams.access import PUBLIC, visible_images
 
 _TRUE = {"true", "True", "1"}
 _FALSE = {"false", "False", "0"}
@@ -88,7 +89,8 @@ def filter_images(params, queryset: QuerySet, user) -> QuerySet:
 
 def from_cursor(params, queryset: QuerySet) -> QuerySet:
     """The images (or an image's tags) after or before the name_cursor, nearest first (a
-    page `before` it is turned round by api.pagination)."""
+    page `before` it is turned round by api.pagination). Name order only (image_pieces
+    reads the other orders)."""
     cursor = name_cursor(params)
     if cursor is None:
         return queryset
@@ -101,19 +103,60 @@ def from_cursor(params, queryset: QuerySet) -> QuerySet:
     return queryset
 
 
-def name_cursor(params) -> tuple[str, str] | None:
-    """Extension: `after=<name>` (the page after that image, or tag) or `before=<name>`, in
-    name order: a page found in the name index wherever it is, where a deep `offset` reads
-    every image (or tag) before it. ("after" | "before", name), or None."""
+def name_cursor(params, *, any_order: bool = False) -> tuple[str, str] | None:
+    """Extension: `after=<name>` (the page after that image, or tag) or `before=<name>`: a
+    page found in an index wherever it is, where a deep `offset` reads every row before it.
+    Tags: in name order only; images (`any_order`): in each of their orders. ("after" |
+    "before", name), or None."""
     after, before = params.get("after"), params.get("before")
     if not after and not before:
         return None
     if after and before:
         raise serializers.ValidationError({"before": ["Give either after or before, not both."]})
-    if (params.get("order_by") or "name") not in ("name", "-name"):
+    if not any_order and (params.get("order_by") or "name") not in ("name", "-name"):
         side = "after" if after else "before"
         raise serializers.ValidationError({side: ["Works with order_by=name or -name only."]})
     return ("after", after) if after else ("before", before)
+
+
+def image_pieces(params, queryset: QuerySet, user) -> list[QuerySet]:
+    """The images after or before the name_cursor, nearest first, in consecutive pieces that
+    each read one range of an index (api.listing reads them in turn until the page is full).
+
+    In name order, one piece (from_cursor). In build-date order the named image (one `user`
+    sees) gives its build date, and the images past it are three ranges of the
+    (reach, last_build_date, name) index: built at that moment with a later name, built
+    before (or after) it, and never built, where the database sorts never-built images
+    after the others (PostgreSQL sorts NULL as the largest date, SQLite as the smallest).
+    One condition joining them with OR would read no range at all on SQLite.
+    """
+    cursor = name_cursor(params, any_order=True)
+    if cursor is None:
+        return [queryset]
+    if (params.get("order_by") or "name") in ("name", "-name"):
+        return [from_cursor(params, queryset)]
+    side, name = cursor
+    named = visible_images(user).filter(name=name)
+    found = list(named.values_list("last_build_date", flat=True)[:1])
+    if not found:
+        message = f"No image named {name} in this list: start again from the first page."
+        raise serializers.ValidationError({side: [message]})
+    built, later = found[0], side == "after"
+    # The direction the pieces are read in: a page before the cursor is read backwards.
+    descending = (params.get("order_by") == "-last_build_date") == later
+    never_last = connection.features.nulls_order_largest != descending
+    read = queryset.order_by(
+        "-last_build_date" if descending else "last_build_date", "name" if later else "-name"
+    )
+    past_name = {"name__gt" if later else "name__lt": name}
+    if built is None:
+        pieces = [read.filter(last_build_date__isnull=True, **past_name)]
+        return pieces if never_last else [*pieces, read.filter(last_build_date__isnull=False)]
+    pieces = [
+        read.filter(last_build_date=built, **past_name),
+        read.filter(**{"last_build_date__lt" if descending else "last_build_date__gt": built}),
+    ]
+    return [*pieces, read.filter(last_build_date__isnull=True)] if never_last else pieces
 
 
 # Filters served by an index of their own (the name, the trigram search, the owner's or the

@@ -24,7 +24,7 @@ _ANY_REACH = -(2**62)
 
 def image_page(
     request,
-    queryset: QuerySet,
+    pieces: list[QuerySet],
     reaches: list[int],
     values: tuple[str, ...],
     *,
@@ -32,22 +32,29 @@ def image_page(
     side: str | None = None,
     whole: QuerySet | None = None,
 ) -> tuple[list, dict]:
-    """The page of `queryset` (filtered and ordered, without the visibility rule) within
-    `reaches`. `counted`: no filter but the visibility is on, so ImageCount is the total.
-    `side`, `whole`: read after or before a name (api.filters.from_cursor), and the list it is
-    a page of, which the total counts."""
+    """The page of the list `pieces` make one after the other (each filtered and ordered,
+    without the visibility rule; api.filters.image_pieces) within `reaches`. `counted`: no
+    filter but the visibility is on, so ImageCount is the total. `side`, `whole`: read after
+    or before a name, and the list it is a page of, which the total counts."""
     limit, offset = window(request)
     if not reaches:
         return page(request, [], limit, offset, lambda: (0, True), side)
-    sql, params = _ranges_sql(queryset, reaches, offset + limit + 1)
-    merged = Image.objects.filter(_id_among(sql, params)).order_by(*_ordering(queryset))
-    objects = list(merged.values(*values)[offset : offset + limit + 1])
+    wanted = offset + limit + 1
+    objects: list = []
+    # A piece is read only if those before it do not fill the page.
+    for piece in pieces:
+        sql, params = _ranges_sql(piece, reaches, wanted - len(objects))
+        merged = Image.objects.filter(_id_among(sql, params)).order_by(*_ordering(piece))
+        objects += merged.values(*values)[: wanted - len(objects)]
+        if len(objects) == wanted:
+            break
+    objects = objects[offset:]
 
     def count() -> tuple[int, bool]:
         if counted:
             kept = ImageCount.objects.filter(reach__in=reaches).values_list("images", flat=True)
             return sum(kept), True
-        listed = queryset if whole is None else whole
+        listed = pieces[0] if whole is None else whole
         capped_sql, capped_params = _ranges_sql(
             listed, reaches, pagination.COUNT_LIMIT + 1, merged=False
         )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import operator
 import re
+from functools import reduce
 
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -57,10 +59,10 @@ IMAGE_FILTERS = [
     OpenApiParameter("state", str, enum=["Empty", "Building", "Success", "Failed"]),
     OpenApiParameter("order_by", str, enum=list(filters.IMAGE_ORDERINGS)),
     OpenApiParameter(
-        "after", str, description="Extension: the page after this image name (name order)."
+        "after", str, description="Extension: the page after this image, in the list's order."
     ),
     OpenApiParameter(
-        "before", str, description="Extension: the page before this image name (name order)."
+        "before", str, description="Extension: the page before this image, in the list's order."
     ),
 ]
 
@@ -98,19 +100,19 @@ def image_list(request):
         return Response(image_json(request, image), status=status.HTTP_201_CREATED)
     params, viewer = request.query_params, access.viewer(request.user)
     reaches = filters.reaches_to_read(params, viewer.reaches)
-    cursor = filters.name_cursor(params)
+    cursor = filters.name_cursor(params, any_order=True)
     side = cursor[0] if cursor else None
     # The total counts the whole list, wherever a cursor starts the page.
     if reaches is None:
         whole = filters.filter_images(params, visible_images(request.user), request.user)
-        images, meta = paginate(
-            request, filters.from_cursor(params, whole), IMAGE_FIELDS, side, counted=whole
-        )
+        # A narrowed list is small: its pieces are read as one.
+        pieces = reduce(operator.or_, filters.image_pieces(params, whole, request.user))
+        images, meta = paginate(request, pieces, IMAGE_FIELDS, side, counted=whole)
     else:
         whole = filters.filter_images(params, Image.objects.all(), request.user)
         images, meta = listing.image_page(
             request,
-            filters.from_cursor(params, whole),
+            filters.image_pieces(params, whole, request.user),
             reaches,
             IMAGE_FIELDS,
             counted=filters.counted_by_reach(params),

@@ -53,13 +53,9 @@ class ImageFilterForm(forms.Form):
     jumpstart = forms.BooleanField(required=False, label="Jumpstarts only")
     sort = forms.ChoiceField(required=False, choices=SORT_CHOICES, label="Sort by")
     offset = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
-    # The pager's keys in name order: the page after or before that image.
+    # The pager's keys: the page after or before that image, in the list's order.
     after = forms.CharField(required=False, max_length=255, widget=forms.HiddenInput)
     before = forms.CharField(required=False, max_length=255, widget=forms.HiddenInput)
-
-    @property
-    def pages_by_name(self) -> bool:
-        return (self.cleaned_data.get("sort") or "name") in ("name", "-name")
 
     def api_filters(self) -> dict[str, str]:
         data = self.cleaned_data

@@ -123,23 +123,32 @@ def image_list(request):
         form = ImageFilterForm({})
         form.is_valid()
     data = form.cleaned_data
-    by_name = form.pages_by_name
-    page = services.list_images(
-        request.api,
-        search=data["q"],
-        filters=form.api_filters(),
-        order=data["sort"] or "name",
-        offset=data["offset"] or 0,
-        after=data["after"] if by_name else "",
-        before=data["before"] if by_name else "",
-    )
+    listing = {
+        "search": data["q"],
+        "filters": form.api_filters(),
+        "order": data["sort"] or "name",
+        "offset": data["offset"] or 0,
+    }
+    cursor_gone = False
+    try:
+        page = services.list_images(
+            request.api, **listing, after=data["after"], before=data["before"]
+        )
+    except services.Invalid:
+        if not (data["after"] or data["before"]):
+            raise
+        # In build-date order a page starts from an image, which may have been deleted
+        # (or hidden) since the link was made: the list from its start, saying why.
+        cursor_gone = True
+        page = services.list_images(request.api, **listing)
     query = {k: v for k, v in request.GET.items() if k not in PAGER_KEYS and v}
-    previous_query, next_query = _pager(query, page, by_name)
+    previous_query, next_query = _pager(query, page)
     context = {
         "form": form,
         "page": page,
         "previous_query": previous_query,
         "next_query": next_query,
+        "cursor_gone": cursor_gone,
         "filtered": bool(query.keys() - {"sort"}),
         # How many filters besides the search are on: they stay unfolded on a phone.
         "more_filters": len(query.keys() - {"sort", "q"}),
@@ -150,17 +159,14 @@ def image_list(request):
     return render(request, "images/image_list.html", context)
 
 
-def _pager(query: dict, page: services.Page, by_name: bool) -> tuple[str, str]:
-    """The query strings of the previous and the next page ("": none). In name order they go
-    on from the first or last name shown, so the API finds the page in its index wherever it
-    is; a deep offset would read every image before it."""
+def _pager(query: dict, page: services.Page) -> tuple[str, str]:
+    """The query strings of the previous and the next page ("": none). They go on from the
+    first or last image shown, in any order, so the API finds the page in an index wherever
+    it is; a deep offset would read every image before it."""
     previous = following = None
-    if by_name and page.items:
+    if page.items:
         previous = {**query, "before": page.items[0].name} if page.has_previous else None
         following = {**query, "after": page.items[-1].name} if page.has_next else None
-    elif not by_name:
-        previous = {**query, "offset": page.previous_offset} if page.has_previous else None
-        following = {**query, "offset": page.next_offset} if page.has_next else None
     return urlencode(previous or {}), urlencode(following or {})
 
 

@@ -127,14 +127,24 @@ def plain_page(who: str, path: str) -> dict:
 
     user = get_user_model().objects.get(username=who)
     params = QueryDict(urlsplit(path).query)
-    queryset = filters.from_cursor(
-        params, filters.filter_images(params, visible_images(user), user)
-    )
+    whole = filters.filter_images(params, visible_images(user), user)
     limit = int(params.get("limit") or 25)
     offset = int(params.get("offset") or 0)
-    names = list(queryset.values_list("name", flat=True)[offset : offset + limit])
-    whole = filters.filter_images(params, visible_images(user), user)
-    return {"total_count": whole.count(), "names": names}
+    listed = list(whole.values_list("name", flat=True))
+    if cursor := params.get("after") or params.get("before"):
+        # The names next to the cursor in the whole list, in its order. In name order the
+        # cursor is a place between names (no image need have it); in build-date order, an
+        # image of the list.
+        order = params.get("order_by") or "name"
+        if order in ("name", "-name"):
+            place = sum(1 for n in listed if (n < cursor if order == "name" else n > cursor))
+        else:
+            place = listed.index(cursor)
+        if params.get("after"):
+            offset = place + (cursor in listed)
+        else:
+            offset, limit = max(place - limit, 0), place - max(place - limit, 0)
+    return {"total_count": len(listed), "names": listed[offset : offset + limit]}
 
 
 def plans(paths: dict[str, tuple[str, str]], auths: dict[str, str]) -> dict:
@@ -221,6 +231,10 @@ def main() -> None:
     deep_name = Image.objects.order_by("name").values_list("name", flat=True)[18_000]
     deep_tag = Tag.objects.filter(image__name=big).order_by("name").values_list("name", flat=True)
     deep_tag = deep_tag[2_500]
+    # Public, so both people see it: one built, one never built.
+    public = Image.objects.filter(is_private_image=False).order_by("-last_build_date", "name")
+    deep_built = public.filter(last_build_date__isnull=False).values_list("name", flat=True)[3_000]
+    never_built = public.filter(last_build_date__isnull=True).values_list("name", flat=True)[100]
     paths = {}
     for who in ("owner", "member"):
         for label, query in [
@@ -244,6 +258,11 @@ def main() -> None:
             ("after a deep name", f"after={deep_name}"),
             ("before a deep name", f"before={deep_name}"),
             ("-name after a deep name", f"order_by=-name&after={deep_name}"),
+            ("-built after a deep name", f"order_by=-last_build_date&after={deep_built}"),
+            ("built after a deep name", f"order_by=last_build_date&after={deep_built}"),
+            ("-built before a deep name", f"order_by=-last_build_date&before={deep_built}"),
+            ("built after a never built", f"order_by=last_build_date&after={never_built}"),
+            ("-built after a never built", f"order_by=-last_build_date&after={never_built}"),
             ("past the end", "offset=30000"),
         ]:
             paths[f"{who} {label}"] = (who, f"/api/v1/image/?{query}")

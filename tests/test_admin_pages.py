@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from django.conf import settings
 from django.test import Client
@@ -133,15 +135,29 @@ def test_the_list_pages_on_from_the_last_name_shown(signed_in, alice, make_image
     assert "alice/app00" in back and "alice/app24" in back and "alice/app25" not in back
 
 
-def test_the_list_sorted_by_build_date_pages_by_offset(signed_in, alice, make_image):
+def test_the_list_sorted_by_build_date_pages_on_from_the_last_image_shown(
+    signed_in, alice, make_image
+):
     for i in range(27):
-        make_image(alice, f"app{i:02d}", tags=[])
+        image = make_image(alice, f"app{i:02d}", tags=[])
+        # Built a day apart, the oldest first; app26 was never built.
+        built = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=i) if i < 26 else None
+        Image.objects.filter(pk=image.pk).update(last_build_date=built)
+    newest_first = "/?sort=-last_build_date"
+    last_shown = f"{H}/alice/app01"
 
-    first = text(signed_in.get("/?sort=-last_build_date"))
-    second = text(signed_in.get("/?sort=-last_build_date&offset=25"))
+    first = text(signed_in.get(newest_first))
+    second = text(signed_in.get(f"{newest_first}&" + urlencode({"after": last_shown})))
+    gone = text(signed_in.get(f"{newest_first}&" + urlencode({"after": f"{H}/alice/deleted"})))
 
-    assert 'href="?sort=-last_build_date&amp;offset=25"' in first
+    # Newest first and never built last on SQLite (PostgreSQL lists never-built first).
+    assert first.index("alice/app25") < first.index("alice/app01")
+    assert 'href="?sort=-last_build_date&amp;' + urlencode({"after": last_shown}) + '"' in first
+    assert "offset=" not in first
     assert "Showing 26–27 of 27 images" in second
+    assert "alice/app00" in second and "alice/app26" in second and "alice/app01" not in second
+    assert "The image that page started from is no longer in the list" in gone
+    assert "Showing 1–25 of 27 images" in gone
 
 
 def test_an_images_tags_page_on_from_the_last_tag_shown(signed_in, alice, make_image):

@@ -3,6 +3,8 @@ tag lists), next and previous, and pages found after or before a name."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count
@@ -208,13 +210,63 @@ def test_an_images_tags_page_after_and_before_a_tag_name(api, alice, make_image)
     assert by_date.json()["fields"] == {"after": ["Works with order_by=name or -name only."]}
 
 
-def test_a_cursor_works_in_name_order_only_and_one_at_a_time(api):
-    by_date = api.get("/api/v1/image/?order_by=last_build_date&after=x")
+def test_pages_after_and_before_an_image_in_build_date_order_are_the_pages_offsets_give(
+    api, alice, bob, make_image
+):
+    # Built at different moments, two at the same moment, and three never built.
+    built = [(2024, 1, 5), (2024, 1, 3), (2024, 1, 3), (2024, 1, 9), (2024, 1, 1)]
+    for i, date in enumerate([*built, None, None, None]):
+        image = make_image(alice, f"app{i}")
+        when = datetime(*date, tzinfo=UTC) if date else None
+        Image.objects.filter(pk=image.pk).update(last_build_date=when)
+    make_image(bob, "hidden", private=True)  # another reach, which alice does not see
+
+    for query in ("", "&name__icontains=app"):  # the reaches' ranges, and a narrowed list
+        for order in ("last_build_date", "-last_build_date"):
+            base = f"/api/v1/image/?order_by={order}{query}"
+            everything = names(api.get(f"{base}&limit=100").json())
+            for size in (1, 2, 3):
+                forward = _walk(api, f"{base}&limit={size}", "next")
+                last = everything[-1]
+                backward = _walk(api, f"{base}&limit={size}&before={H}/alice/{last}", "previous")
+                assert forward == everything, (order, query, size)
+                assert backward == everything[:-1], (order, query, size)
+            assert len(everything) == 8
+
+
+def _walk(api, path: str, way: str) -> list[str]:
+    """Every image from the page at `path` on, following `way` links (pages after or
+    before a name, as the first page's last name starts them)."""
+    body = api.get(path).json()
+    seen = names(body)
+    if way == "next" and body["meta"]["next"]:
+        body = api.get(f"{path}&after={body['objects'][-1]['name']}").json()
+        seen += names(body)
+    while body["meta"][way]:
+        body = api.get(body["meta"][way]).json()
+        seen = seen + names(body) if way == "next" else names(body) + seen
+    return seen
+
+
+def test_a_cursor_in_build_date_order_names_an_image_of_the_list(api, alice, bob, make_image):
+    make_image(bob, "secret", private=True)
+
+    gone = api.get("/api/v1/image/?order_by=last_build_date&after=x")
+    hidden = api.get(f"/api/v1/image/?order_by=-last_build_date&before={H}/bob/secret")
+
+    assert gone.status_code == 400
+    message = "No image named x in this list: start again from the first page."
+    assert gone.json()["fields"] == {"after": [message]}
+    # Another person's private image is no more there than one that does not exist.
+    assert hidden.json()["fields"] == {
+        "before": [f"No image named {H}/bob/secret in this list: start again from the first page."]
+    }
+
+
+def test_a_cursor_works_one_at_a_time(api):
     both = api.get("/api/v1/image/?after=a&before=b")
     huge = api.get("/api/v1/image/?offset=54444272794782371151872")
 
-    assert by_date.status_code == 400
-    assert by_date.json()["fields"] == {"after": ["Works with order_by=name or -name only."]}
     assert both.json()["fields"] == {"before": ["Give either after or before, not both."]}
     assert huge.json()["fields"] == {
         "offset": ["'54444272794782371151872' is more than 1,000,000,000."]
