@@ -40,15 +40,18 @@ def image_page(
     if not reaches:
         return page(request, [], limit, offset, lambda: (0, True), side)
     wanted = offset + limit + 1
-    objects: list = []
-    # A piece is read only if those before it do not fill the page.
-    for piece in pieces:
-        sql, params = _ranges_sql(piece, reaches, wanted - len(objects))
-        merged = Image.objects.filter(_id_among(sql, params)).order_by(*_ordering(piece))
-        objects += merged.values(*values)[: wanted - len(objects)]
-        if len(objects) == wanted:
-            break
-    objects = objects[offset:]
+    if len(pieces) == 1:
+        objects = list(_merged(pieces[0], reaches, wanted).values(*values)[offset:wanted])
+    else:
+        # A piece is read only if those before it do not fill the page. (An offset on top
+        # of a cursor is read and dropped here, as the database would read it.)
+        objects = []
+        for piece in pieces:
+            merged = _merged(piece, reaches, wanted - len(objects))
+            objects += merged.values(*values)[: wanted - len(objects)]
+            if len(objects) == wanted:
+                break
+        objects = objects[offset:]
 
     def count() -> tuple[int, bool]:
         if counted:
@@ -66,6 +69,12 @@ def image_page(
             return pagination.capped(cursor.fetchone()[0])
 
     return page(request, objects, limit, offset, count, side)
+
+
+def _merged(queryset: QuerySet, reaches: list[int], first: int) -> QuerySet:
+    """The first `first` images of `queryset` within `reaches`, in its order."""
+    sql, params = _ranges_sql(queryset, reaches, first)
+    return Image.objects.filter(_id_among(sql, params)).order_by(*_ordering(queryset))
 
 
 def _id_among(sql: str, params: list) -> RawSQL:
