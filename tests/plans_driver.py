@@ -278,6 +278,11 @@ def main() -> None:
     ]:
         paths[f"owner {label}"] = ("owner", f"/api/v1/image/{big}/tag/?{query}")
     found = {"vendor": connection.vendor, "paths": plans(paths, made)}
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, "api_tag")
+    found["tag_indexes"] = {
+        name: c["columns"] for name, c in constraints.items() if c["index"] or c["unique"]
+    }
     found["counts"] = counts_kept()
     print(json.dumps(found))
 

@@ -171,6 +171,18 @@ def test_tag_lists_of_one_image_read_its_range_of_the_tag_index(plans):
         assert index in plan_text(plans, label), plan_text(plans, label)
 
 
+def test_no_tag_index_is_the_start_of_another(plans):
+    # A planner that underrates an image's tags would pick the shorter one and sort them all.
+    indexes = plans["tag_indexes"]
+    shadowed = {
+        name: other
+        for name, columns in indexes.items()
+        for other, longer in indexes.items()
+        if name != other and len(longer) > len(columns) and longer[: len(columns)] == columns
+    }
+    assert shadowed == {}
+
+
 def test_tag_lists_in_creation_order_read_the_creation_indexes(plans):
     assert "tag_creation" in plan_text(plans, "owner tags order_by=creation")
     assert "tag_creation_desc" in plan_text(plans, "owner tags order_by=-creation")
