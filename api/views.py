@@ -105,7 +105,8 @@ def image_list(request):
     # The total counts the whole list, wherever a cursor starts the page.
     if reaches is None:
         whole = filters.filter_images(params, visible_images(request.user), request.user)
-        # A narrowed list is small: its pieces are read as one.
+        # A narrowed list (a name, a search, a team) is read by an index of its own: its
+        # pieces join as one condition on it.
         pieces = reduce(operator.or_, filters.image_pieces(params, whole, request.user))
         images, meta = paginate(request, pieces, IMAGE_FIELDS, side, counted=whole)
     else:
