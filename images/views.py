@@ -159,14 +159,17 @@ def image_list(request):
     return render(request, "images/image_list.html", context)
 
 
-def _pager(query: dict, page: services.Page) -> tuple[str, str]:
+def _pager(query: dict, page: services.Page, prefix: str = "") -> tuple[str, str]:
     """The query strings of the previous and the next page ("": none). They go on from the
-    first or last image shown, in any order, so the API finds the page in an index wherever
-    it is; a deep offset would read every image before it."""
+    first or last item shown (an image in any order, a tag by name), so the API finds the page
+    in an index wherever it is; a deep offset would read every row before it. `prefix` names
+    the keys apart on a page with two lists (the image page's tags: tbefore, tafter)."""
     previous = following = None
     if page.items:
-        previous = {**query, "before": page.items[0].name} if page.has_previous else None
-        following = {**query, "after": page.items[-1].name} if page.has_next else None
+        if page.has_previous:
+            previous = {**query, f"{prefix}before": page.items[0].name}
+        if page.has_next:
+            following = {**query, f"{prefix}after": page.items[-1].name}
     return urlencode(previous or {}), urlencode(following or {})
 
 
@@ -184,19 +187,13 @@ def on_our_registry(request, name: str) -> bool:
 
 def _tag_page(request, name: str) -> tuple[services.Page, str, str, str]:
     """The image page's tags: (page, search, the previous and the next page's query strings).
-    Paged from the first or last tag name shown, as the image list is (_pager), so the page
-    after 90,000 tags costs what the first does. The names are tag names (at most 128)."""
+    Paged from the first or last tag name shown (_pager), so the page after 90,000 tags costs
+    what the first does. The names are tag names (at most 128)."""
     search = request.GET.get("tq", "").strip()[:128]
     after = request.GET.get("tafter", "")[:128]
     before = "" if after else request.GET.get("tbefore", "")[:128]
     page = services.list_tags(request.api, name, search=search, after=after, before=before)
-    query = {"tq": search} if search else {}
-    previous = following = ""
-    if page.items and page.has_previous:
-        previous = urlencode({**query, "tbefore": page.items[0].name})
-    if page.items and page.has_next:
-        following = urlencode({**query, "tafter": page.items[-1].name})
-    return page, search, previous, following
+    return page, search, *_pager({"tq": search} if search else {}, page, prefix="t")
 
 
 @api_login_required
