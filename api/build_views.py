@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from urllib.parse import parse_qs
 
 from django.conf import settings
@@ -13,11 +12,11 @@ from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
-from rest_framework.exceptions import NotAuthenticated
+from rest_framework.exceptions import NotAuthenticated, ParseError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from api import uris
+from api import negotiation, uris
 from api.access import (
     TeamTokensWhereAllowed,
     get_image,
@@ -195,9 +194,9 @@ def _payload(request) -> dict:
     if request.content_type == "application/x-www-form-urlencoded":
         body = (parse_qs(body.decode(errors="replace")).get("payload") or ["{}"])[0].encode()
     try:
-        data = json.loads(body or b"{}")
-    except ValueError as error:
-        raise serializers.ValidationError({"payload": ["Not valid JSON."]}) from error
+        data = negotiation.loads(body or b"{}")
+    except ParseError as error:
+        raise serializers.ValidationError({"payload": [str(error.detail)]}) from error
     if not isinstance(data, dict):
         raise serializers.ValidationError({"payload": ["Expected a JSON object."]})
     return data

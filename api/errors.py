@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
@@ -47,6 +49,11 @@ def exception_handler(exc, context):
         # The rules below the API (accounts, ...) raise Django's; answer them like a form's.
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        )
+    elif isinstance(exc, RequestDataTooBig):
+        # DRF reads a JSON body through Django's request.body, which checks its size first.
+        exc = exceptions.ParseError(
+            f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
         )
     elif type(exc) is exceptions.Throttled:
         # DRF's own wording ("Request was throttled. Expected available in 3412 seconds.").

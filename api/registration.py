@@ -142,6 +142,17 @@ def _fill_owner(source: dict | None, name: str, user) -> None:
     source["owner"] = path.split("/")[0]
 
 
+def _publish_refusal(image: Image) -> str:
+    """Why a new image may not be public: registering it is writing, making it public is
+    deciding who sees it (PATCH asks the same of a change of visibility)."""
+    if image.team is not None:
+        return (
+            f"Only the Owners of team {image.team.name} can make a public image. Register it "
+            "private, then ask an Owner to make it public."
+        )
+    return "Team access tokens register private images only."
+
+
 def _stored_token(image: Image) -> str:
     source = BuildSource.objects.filter(image=image).first()
     return source.access_token if source else ""
@@ -179,6 +190,8 @@ def create_image(user, data: dict) -> Image:
         check_build_source(data["build_source"], token)
     if image.team is not None:
         image.owner = None  # the team's, so leaving the team takes it away at once
+    if not image.is_private_image and not access.may_publish(user, image):
+        raise serializers.ValidationError({"is_private_image": [_publish_refusal(image)]})
     try:
         with transaction.atomic():
             image.save()

@@ -14,12 +14,12 @@ from rest_framework.decorators import (
     parser_classes,
     permission_classes,
 )
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from accounts.credentials import SignInsPaused, refusal_message, user_for_credentials
 from api.auth import REALM, Throttled, parse_authorization
+from api.negotiation import LimitedJSONParser
 from registry import events as push_events
 from registry import maintenance, tokens
 from registry.client import RegistryError
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 ERROR = {"type": "object", "properties": {"error": {"type": "string"}}}
 
 
-class EventsParser(JSONParser):
+class EventsParser(LimitedJSONParser):
     media_type = "application/vnd.docker.distribution.events.v1+json"
 
 
@@ -154,7 +154,7 @@ def _event_secret_ok(request) -> bool:
 @api_view(["POST"])
 @authentication_classes([])
 @permission_classes([AllowAny])
-@parser_classes([EventsParser, JSONParser])
+@parser_classes([EventsParser, LimitedJSONParser])
 def registry_events(request):
     if not _event_secret_ok(request):
         return _unauthorized("Wrong or missing notification secret.", 'Bearer realm="registry"')

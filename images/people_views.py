@@ -5,11 +5,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from images import services
 from images.forms import InviteForm, PasswordResetForm, place_api_errors
+from images.links import public_link
 from images.session import api_login_required
 
 CHANGES = {
@@ -78,7 +78,7 @@ def invitation_cancel(request, invitation_id: int):
 
 def _invitation_link(request, made: services.NewInvitation):
     """The link, on this answer only: emailed or not, staff may hand it over themselves."""
-    link = request.build_absolute_uri(reverse("images:accept-invitation", args=[made.token]))
+    link = public_link("images:accept-invitation", made.token)
     context = {"made": made, "invitation": made.invitation, "link": link}
     response = render(request, "images/invitation_link.html", context)
     response["Cache-Control"] = "no-store"
@@ -119,7 +119,7 @@ def _change(request, username: str, change: str):
 def person_reset_link(request, username: str):
     """A link to hand over to someone who forgot their password (shown on this answer only)."""
     uid, token = services.make_reset_link(request.api, username)
-    link = request.build_absolute_uri(reverse("images:reset", args=[uid, token]))
+    link = public_link("images:reset", uid, token)
     hours = round(settings.PASSWORD_RESET_TIMEOUT / 3600)
     response = render(
         request, "images/reset_link.html", {"username": username, "link": link, "hours": hours}

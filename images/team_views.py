@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -30,6 +29,7 @@ from images.forms import (
     place_api_errors,
     role_losses,
 )
+from images.links import public_link
 from images.services import Page
 from images.session import api_login_required
 
@@ -177,7 +177,7 @@ def team_invite(request, team: str):
                     f"{username} is invited as {role}: they accept on their Teams page.",
                 )
                 return redirect("images:team", team)
-            link = request.build_absolute_uri(reverse("images:team-join", args=[made.token]))
+            link = public_link("images:team-join", made.token)
             context = {"team": team, "invitation": made.invitation, "link": link}
             response = render(request, "images/team_invitation_link.html", context)
             response["Cache-Control"] = "no-store"

@@ -49,6 +49,15 @@ def validate_image_name(name: str) -> None:
             raise ValidationError(f"'{component}' is not a valid name component. {NAME_RULE}")
 
 
+def is_repository_path(path: str) -> bool:
+    """Whether `path` is a repository name as the registry stores it (no host): lowercase
+    components joined by single slashes. Nothing like `a/../b` or `a//b`, which a registry
+    might clean into another repository than the one checked."""
+    return 0 < len(path) <= MAX_NAME_LENGTH and all(
+        _PATH_COMPONENT.fullmatch(component) for component in path.split("/")
+    )
+
+
 def validate_tag(tag: str) -> None:
     if not TAG_RE.fullmatch(tag or ""):
         raise ValidationError(f"'{tag}' is not a valid tag. {TAG_RULE}")

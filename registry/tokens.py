@@ -23,7 +23,7 @@ from django.conf import settings
 from django.core import signing
 
 from records.models import Image, Role
-from registry import maintenance
+from registry import maintenance, names
 from registry.names import BIN_NAMESPACE
 from teams import access
 from teams.access import Ability
@@ -125,10 +125,15 @@ def asks_to_write(scopes: list[str]) -> bool:
 
 
 def parse_scope(scope: str) -> tuple[str, str, list[str]] | None:
-    """`repository:acc/app:pull,push` → ("repository", "acc/app", ["pull", "push"])."""
+    """`repository:acc/app:pull,push` → ("repository", "acc/app", ["pull", "push"]).
+
+    A repository scope must name a repository as the registry spells it: access is granted
+    on the name as asked, so `dave/../alice/priv` is no scope at all (None)."""
     kind, sep, rest = scope.partition(":")
     name, sep2, actions = rest.rpartition(":")
     if not sep or not sep2 or not kind or not name:
+        return None
+    if kind == "repository" and not names.is_repository_path(name):
         return None
     return kind, name, [action for action in actions.split(",") if action]
 

@@ -3,8 +3,9 @@ builds apply.
 
 An image belongs to a person (its owner may do everything with it) or to a team (each member
 may do what their role allows). Anyone signed in may read a public image; anyone else's
-private image does not exist for them (404). Staff may do everything. The API asks everyone
-to sign in; the registry lets anonymous clients pull public images.
+private image does not exist for them (404). Staff may do everything, and so see every image:
+the API, the registry's token server and "Who can reach it" answer from this one rule. The API
+asks everyone to sign in; the registry lets anonymous clients pull public images.
 
 A team access token (teams.tokens.TokenPrincipal) is no person: it sees the images in its
 scope (its team's, or the chosen ones) and no others, public or not; it reads them, a push
@@ -67,8 +68,11 @@ class Viewer:
         return self.abilities(image.owner_id, image.team_id, image.is_private_image)
 
     @property
-    def reaches(self) -> list[int]:
-        """The Image.reach values of what they see: public, their own, their teams'."""
+    def reaches(self) -> list[int] | None:
+        """The Image.reach values of what they see: public, their own, their teams'; None
+        for staff, who see every image (no set of reaches)."""
+        if self.is_staff:
+            return None
         own = [self.user_id] if self.user_id is not None else []
         return [PUBLIC, *own, *(-team_id for team_id in self.roles)]
 
@@ -128,6 +132,8 @@ def visible_images(user) -> QuerySet[Image]:
         return images if user.token.all_images else images.filter(team_tokens=user.token)
     if user is None or not user.is_authenticated:
         return Image.objects.filter(reach=PUBLIC)
+    if user.is_staff:
+        return Image.objects.all()
     teams = Membership.objects.filter(user_id=user.pk).values(reach=-F("team_id"))
     return Image.objects.filter(Q(reach__in=[PUBLIC, user.pk]) | Q(reach__in=teams))
 
@@ -139,7 +145,7 @@ def can_see(user, image: Image) -> bool:
         return True
     if user is None or not user.is_authenticated or image.reach is None:
         return False
-    if image.reach == user.pk:
+    if image.reach == user.pk or user.is_staff:
         return True
     return image.reach < 0 and (
         Membership.objects.filter(user_id=user.pk, team_id=-image.reach).exists()
@@ -157,6 +163,14 @@ def abilities(user, image: Image) -> frozenset[Ability]:
     if user is None or not user.is_authenticated:
         return Viewer(user_id=None).abilities_for(image)
     return _person_abilities(user, image, _image_role(user, image))
+
+
+def may_publish(user, image: Image) -> bool:
+    """Whether `user` may make `image` public: whoever may change who sees it (its Owners,
+    the person in their own namespace, staff). A team access token never may."""
+    if isinstance(user, TokenPrincipal):
+        return False
+    return Ability.MANAGE in _person_abilities(user, image, _image_role(user, image))
 
 
 def _image_role(user, image: Image) -> str | None:

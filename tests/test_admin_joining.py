@@ -7,6 +7,7 @@ import html
 import re
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from records.models import Invitation
@@ -46,6 +47,8 @@ def test_staff_invite_and_the_person_lands_signed_in_on_getting_started(staff_br
     assert "dana@example.test is invited" in page
     assert "We emailed the link to dana@example.test." in page
     shown = INVITE_LINK.search(made.content.decode()).group(1)
+    assert emailed.startswith(settings.ADMIN_PUBLIC_URL + "/invite/")
+    assert shown.startswith(settings.ADMIN_PUBLIC_URL + "/invite/")
     assert path_of(emailed) == path_of(shown)
     assert "Waiting to join" in listing and "dana@example.test" in listing
     assert "<title>People · tutumweb</title>" in listing

@@ -87,6 +87,7 @@ def test_a_link_invitation_is_shown_once_and_joins_whoever_opens_it(
     again = bob_browser.get(path)
 
     assert made["Cache-Control"] == "no-store"
+    assert link.startswith(settings.ADMIN_PUBLIC_URL + "/teams/-/join/")
     assert "Join team web?" in text(shown)
     assert "Readers see and pull the team's private images." in text(shown)
     assert joined["Location"] == "/teams/web/"

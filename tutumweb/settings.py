@@ -273,7 +273,7 @@ REST_FRAMEWORK = {
         "api.access.TeamTokensWhereAllowed",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.negotiation.LimitedJSONParser"],
     # go-tutum sends JSON bodies with no Content-Type at all.
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "api.negotiation.JsonWhateverTheContentType",
     "EXCEPTION_HANDLER": "api.errors.exception_handler",

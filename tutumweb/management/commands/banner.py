@@ -8,10 +8,7 @@ import time
 
 import requests
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
-
-from accounts import keys
 
 
 def _wait_for(url: str, seconds: float = 60) -> bool:
@@ -39,10 +36,8 @@ class Command(BaseCommand):
             and _wait_for(f"{settings.REGISTRY_URL}/v2/")
             and _wait_for(f"{admin_url}login/")
         )
-        admin = get_user_model().objects.filter(username="admin").first()
-        # A key the admin can use (not a browser's sign-in, not expired).
-        api_key = keys.usable_keys_of(admin).order_by("created").first() if admin else None
-        key = api_key.key if api_key else "<your API key>"
+        # A placeholder, never a real key: this banner goes to logs that others may read.
+        key = "<your API key>"
         lines = [
             "",
             "tutumweb is running" if ok else "tutumweb started, but a server did not answer yet",
@@ -54,7 +49,7 @@ class Command(BaseCommand):
             "  Login:        username admin, with the password printed when the account was made",
             "                (or TUTUMWEB_ADMIN_PASSWORD)",
             "",
-            "  Try it:",
+            "  Try it, with an API key from the web admin (Account, then API keys):",
             f"    curl -H 'Authorization: ApiKey admin:{key}' {api}/api/v1/image/",
             f"    buildah login --tls-verify=false -u admin -p {key} {settings.REGISTRY_HOST}",
             "",
