@@ -30,6 +30,7 @@ import contextlib
 import contextvars
 import ipaddress
 import logging
+import os
 import socket
 import threading
 from collections.abc import Collection, Iterable
@@ -282,9 +283,11 @@ class _PolicyAdapter(HTTPAdapter):
 def session() -> requests.Session:
     """A requests session whose every connection goes through the policy."""
     new = requests.Session()
-    # No proxies, .netrc or CA bundle from the environment: a proxy would resolve names
-    # where the policy cannot see, and .netrc would hand out credentials.
+    # No proxies or .netrc from the environment: a proxy would resolve names where the policy
+    # cannot see, and .netrc would hand out credentials. The CA bundle requests would read
+    # from it still counts (a registry on the company network may have the company's CA).
     new.trust_env = False
+    new.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
     adapter = _PolicyAdapter()
     new.mount("http://", adapter)
     new.mount("https://", adapter)

@@ -287,6 +287,17 @@ class RegistryClient:
             log.info("could not reach registry %s: %s", self.host, error.reason)
             raise self._unreachable() from error
 
+    def check_reachable(self) -> None:
+        """Raise the one unreachable sentence unless the outbound policy lets this registry
+        be reached: for tools that connect on their own (buildah pushing a build)."""
+        if self.trusted:
+            return
+        try:
+            outbound.vetted_addresses(*self.origin)
+        except OSError as error:  # refused by the policy, or an unknown name
+            log.info("registry %s may not be reached: %s", self.host, error)
+            raise self._unreachable() from error
+
     def _unreachable(self) -> RegistryUnreachable:
         return RegistryUnreachable(UNREACHABLE.format(host=self.host))
 
