@@ -325,6 +325,12 @@ def _push(build: Build, image: Image, work: _workspace, build_log: BuildLog) -> 
         username, password = build_credentials(image.repository, subject)
     else:
         username, password = image.registry_username, image.registry_password
+        # buildah connects on its own, outside the outbound policy: check the host first
+        # (its address may have changed since the image was registered).
+        try:
+            oci.client_for_image(image).check_reachable()
+        except oci.RegistryError as error:
+            raise BuildFailed(f"Nothing was pushed: {error}.") from error
     digest_file = work.path / "digest"
     args = ["push", "--digestfile", str(digest_file)]
     if not oci.registry_base_url(registry.host).startswith("https://"):

@@ -8,8 +8,8 @@ Every failure is a RegistryError whose message says plainly what went wrong.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
+import logging
 import re
 import shlex
 from collections.abc import Callable, Iterator
@@ -21,7 +21,10 @@ from urllib.parse import urljoin
 import requests
 from django.conf import settings
 
+from lib import outbound
 from registry.tokens import service_token
+
+log = logging.getLogger(__name__)
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -34,6 +37,14 @@ DOCKER_SCHEMA1 = (
 MANIFEST_TYPES = (OCI_MANIFEST, DOCKER_MANIFEST)
 LIST_TYPES = (OCI_INDEX, DOCKER_LIST)
 ACCEPT = ", ".join((OCI_MANIFEST, DOCKER_MANIFEST, OCI_INDEX, DOCKER_LIST))
+# Manifests and image configs are kilobytes; anything this big is not one.
+MAX_DOCUMENT = 4 * 1024 * 1024
+# Refused, timed out, unknown, refused by the outbound policy, not a registry: one sentence for
+# all, so that nobody can use this server to map which hosts and ports answer.
+UNREACHABLE = (
+    "could not reach registry {host}: check the name, and that it is a registry reachable "
+    "from this server"
+)
 
 
 class RegistryError(Exception):
@@ -92,25 +103,24 @@ class ManifestInfo:
     platforms: list[dict] = field(default_factory=list)
 
 
-def _is_loopback(host: str) -> bool:
-    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-    name = name.strip("[]")
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
 def registry_base_url(host: str) -> str:
+    """Where a registry host is reached: plain HTTP only for the ones listed as insecure (a
+    loopback or private host that is not listed is refused by the outbound policy anyway)."""
     if host == settings.REGISTRY_HOST:
         return settings.REGISTRY_URL
     if host == settings.PUBLIC_REGISTRY_HOST:
         return settings.PUBLIC_REGISTRY_URL
-    if _is_loopback(host) or host in settings.INSECURE_REGISTRIES:
+    if host in settings.INSECURE_REGISTRIES:
         return f"http://{host}"
     return f"https://{host}"
+
+
+def _check_digest(content: bytes, digest: str) -> bool:
+    """Whether `content` hashes to `digest` (`sha256:<hex>` or `sha512:<hex>`)."""
+    algorithm, _, expected = digest.partition(":")
+    if algorithm not in ("sha256", "sha512") or not expected:
+        return False
+    return hashlib.new(algorithm, content).hexdigest() == expected.lower()
 
 
 def _parse_challenge(header: str) -> tuple[str, dict[str, str]]:
@@ -231,7 +241,11 @@ class RegistryClient:
         token_provider: Callable[[list[str]], str] | None = None,
         timeout: float | None = None,
         page_size: int = 1000,
+        trusted: bool = False,
     ):
+        """`trusted`: the base URL is the operator's setting (our registry, the public one),
+        reached wherever it is; what it redirects to and the token service it names are
+        still checked by the outbound policy."""
         self.page_size = page_size
         self.base_url = base_url.rstrip("/")
         self.host = host
@@ -239,7 +253,9 @@ class RegistryClient:
         self.password = password
         self.token_provider = token_provider
         self.timeout = timeout or settings.REGISTRY_TIMEOUT
-        self.session = requests.Session()
+        self.trusted = trusted
+        self.origin = outbound.origin_of(self.base_url)
+        self.session = outbound.session()
         # Scopes → (token, until when to send it): a long run (a sync of thousands of
         # repositories) outlives a token, and the registry then refuses it.
         self._tokens: dict[tuple[str, ...], tuple[str, float]] = {}
@@ -247,24 +263,43 @@ class RegistryClient:
     # -- transport ---------------------------------------------------------------------
 
     def _send(self, method: str, url: str, headers: dict, **kwargs) -> requests.Response:
+        """One request through the outbound policy, its answer read in full. Credentials go
+        to the registry's own origin only (`credentials_for` names another, for a token
+        service the operator's registry named)."""
+        kwargs.setdefault("credentials_for", self.origin)
         try:
-            return self.session.request(
-                method, url, headers=headers, timeout=self.timeout, **kwargs
+            return outbound.send(
+                self.session,
+                method,
+                url,
+                headers=headers,
+                trusted=[self.origin] if self.trusted else [],
+                timeout=self.timeout,
+                **kwargs,
             )
-        except requests.exceptions.SSLError as error:
-            raise RegistryUnreachable(
-                f"could not reach registry {self.host}: its TLS certificate was not accepted"
+        except outbound.TooLarge as error:
+            raise RegistryProtocolError(
+                f"registry {self.host} sent an answer too large to be a registry's ({error})"
             ) from error
-        except requests.exceptions.Timeout as error:
-            raise RegistryUnreachable(
-                f"could not reach registry {self.host}: it did not answer in time"
-            ) from error
-        except requests.exceptions.ConnectionError as error:
-            raise RegistryUnreachable(
-                f"could not reach registry {self.host}: connection refused or host unknown"
-            ) from error
-        except requests.RequestException as error:
-            raise RegistryUnreachable(f"could not reach registry {self.host}: {error}") from error
+        except outbound.Unreachable as error:
+            # The reason is for the operator (a refused port, a denied address); the person
+            # gets the one sentence.
+            log.info("could not reach registry %s: %s", self.host, error.reason)
+            raise self._unreachable() from error
+
+    def check_reachable(self) -> None:
+        """Raise the one unreachable sentence unless the outbound policy lets this registry
+        be reached: for tools that connect on their own (buildah pushing a build)."""
+        if self.trusted:
+            return
+        try:
+            outbound.vetted_addresses(*self.origin)
+        except OSError as error:  # refused by the policy, or an unknown name
+            log.info("registry %s may not be reached: %s", self.host, error)
+            raise self._unreachable() from error
+
+    def _unreachable(self) -> RegistryUnreachable:
+        return RegistryUnreachable(UNREACHABLE.format(host=self.host))
 
     def _cached_token(self, key: tuple[str, ...]) -> str | None:
         token, until = self._tokens.get(key, ("", 0.0))
@@ -284,10 +319,13 @@ class RegistryClient:
                 raise RegistryProtocolError(
                     f"registry {self.host} asked for a token without a realm"
                 )
+            realm_origin = self._realm_origin(realm)
             query = [("service", params["service"])] if params.get("service") else []
             query += [("scope", scope) for scope in scopes]
             auth = (self.username, self.password) if self.username else None
-            response = self._send("GET", realm, {}, params=query, auth=auth)
+            response = self._send(
+                "GET", realm, {}, params=query, auth=auth, credentials_for=realm_origin
+            )
             if response.status_code in (401, 403):
                 raise self._credentials_error()
             if response.status_code != 200:
@@ -307,6 +345,31 @@ class RegistryClient:
         # Half its lifetime: room for clocks that differ and for the request still to come.
         self._tokens[key] = (token, monotonic() + lifetime / 2)
         return token
+
+    def _realm_origin(self, realm: str) -> outbound.Origin:
+        """Where the token service a registry named may be asked for a token, and get the
+        password: on the registry's own host:port. Elsewhere only when the operator allowed
+        that host (then without the password) or configured this registry (Docker Hub's
+        token service is auth.docker.io, over https)."""
+        realm_origin = outbound.origin_of(realm)
+        if realm_origin == self.origin:
+            return realm_origin
+        shown = f"{outbound.host_entry(realm_origin[0])}:{realm_origin[1]}"
+        https = realm.lower().startswith("https://")
+        if self.trusted and https:
+            return realm_origin
+        if not (self.trusted or outbound.is_allowed(*realm_origin)):
+            raise RegistryProtocolError(
+                f"registry {self.host} asks for logins at another host ({shown}), which this "
+                "server does not contact for it; an administrator can allow that host "
+                "(OUTBOUND_ALLOW)"
+            )
+        if self.username:
+            raise RegistryAuthError(
+                f"registry {self.host} asks for the password at another host ({shown}); this "
+                "server sends a registry's password only to that registry's own host"
+            )
+        return self.origin  # the anonymous token request carries no credentials
 
     def _credentials_error(self) -> RegistryAuthError:
         if self.username:
@@ -361,12 +424,12 @@ class RegistryClient:
     def check_access(self, repository: str) -> None:
         """Raise unless these credentials can list the repository's tags."""
         response = self._request("GET", "/v2/", [f"repository:{repository}:pull"])
-        if response.status_code == 404:
-            raise RegistryProtocolError(f"{self.host} does not speak the registry v2 API")
-        if response.status_code >= 500:
-            raise RegistryProtocolError(f"registry {self.host} answered {response.status_code}")
         if response.status_code == 401:
             raise self._credentials_error()
+        if response.status_code >= 300 and response.status_code != 403:
+            # Not a registry's answer: said as for any host that does not answer.
+            log.info("registry %s answered %s at /v2/", self.host, response.status_code)
+            raise self._unreachable()
         self.list_tags(repository, limit=1)
 
     def _pages(
@@ -454,15 +517,25 @@ class RegistryClient:
                 "manifest format; push it again with a current client"
             )
         config_ref = manifest.get("config") or {}
-        if not config_ref.get("digest"):
+        if not isinstance(config_ref.get("digest"), str) or not config_ref["digest"]:
             raise RegistryProtocolError(f"the manifest of {repository}:{reference} has no config")
         response = self._request(
             "GET",
             f"/v2/{repository}/blobs/{config_ref['digest']}",
             [f"repository:{repository}:pull"],
-            allow_redirects=True,
+            max_bytes=MAX_DOCUMENT,
         )
         self._check(response, f"image config of {repository}:{reference}")
+        # A blob is named by its digest: what does not hash to it is not that blob, whatever
+        # sent it (a redirect, a cache, a registry that lies).
+        size = config_ref.get("size")
+        if not _check_digest(response.content, config_ref["digest"]) or (
+            isinstance(size, int) and size != len(response.content)
+        ):
+            raise RegistryProtocolError(
+                f"registry {self.host} sent an image config for {repository}:{reference} that "
+                f"does not match its digest {config_ref['digest']}"
+            )
         try:
             config_body = json.loads(response.content)
         except ValueError as error:
@@ -485,8 +558,17 @@ class RegistryClient:
             f"/v2/{repository}/manifests/{reference}",
             [f"repository:{repository}:pull"],
             headers={"Accept": ACCEPT},
+            max_bytes=MAX_DOCUMENT,
         )
         self._check(response, f"{what or 'manifest ' + reference} in {repository}")
+        # Read by digest, or named by the registry's digest header: the bytes must hash to it.
+        claimed = [d for d in (reference, response.headers.get("Docker-Content-Digest")) if d]
+        for digest in claimed:
+            if ":" in digest and not _check_digest(response.content, digest):
+                raise RegistryProtocolError(
+                    f"registry {self.host} sent a manifest for {repository}:{reference} that "
+                    f"does not match its digest {digest}"
+                )
         try:
             body = json.loads(response.content)
         except ValueError as error:
@@ -496,8 +578,9 @@ class RegistryClient:
         if not isinstance(body, dict):
             raise RegistryProtocolError(f"registry {self.host} sent an unreadable manifest")
         media_type = body.get("mediaType") or response.headers.get("Content-Type", "").split(";")[0]
-        digest = response.headers.get("Docker-Content-Digest") or (
-            "sha256:" + hashlib.sha256(response.content).hexdigest()
+        digest = next(
+            (d for d in claimed if ":" in d),
+            "sha256:" + hashlib.sha256(response.content).hexdigest(),
         )
         return RawManifest(digest, media_type, response.content, body)
 
@@ -614,11 +697,15 @@ def client_for_image(image) -> RegistryClient:
     """The client for an image's registry, with the credentials that registry needs."""
     host = image.registry.host
     base_url = registry_base_url(host)
+    # Our registry and the public one are the operator's settings; any other host was named
+    # by a person, and the outbound policy decides whether it may be reached.
+    trusted = host in (settings.REGISTRY_HOST, settings.PUBLIC_REGISTRY_HOST)
     if image.registry.is_tutum_registry:
-        return RegistryClient(base_url, host=host, token_provider=service_token)
+        return RegistryClient(base_url, host=host, token_provider=service_token, trusted=trusted)
     return RegistryClient(
         base_url,
         host=host,
         username=image.registry_username,
         password=image.registry_password if image.registry_username else "",
+        trusted=trusted,
     )

@@ -60,10 +60,13 @@ def fill_public_layer(tag: Tag) -> None:
     image = tag.image
     if tag.layer_id is not None or image.registry.is_tutum_registry or image.is_private_image:
         return
+    # The tag page loads its image without the saved registry login (api.representations'
+    # visible_tag): a public image on a registry that wants a login for reads needs it.
+    saved = Image.objects.select_related("registry").filter(pk=image.pk).first() or image
     try:
         # Not every platform's manifest: Docker Hub counts each one read as a pull, so the
         # other platforms of an index are listed without their sizes.
-        manifest = oci.client_for_image(image).get_manifest(
+        manifest = oci.client_for_image(saved).get_manifest(
             image.repository, tag.name, read_platforms=False
         )
     except oci.RegistryError as error:

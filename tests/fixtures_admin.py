@@ -75,6 +75,8 @@ def project_process(settings, alice):
             "DATA_DIR": str(settings.DATA_DIR),
             "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
             "REGISTRY_HOST": settings.REGISTRY_HOST,
+            "INSECURE_REGISTRIES": ",".join(settings.INSECURE_REGISTRIES),
+            "OUTBOUND_ALLOW": ",".join(settings.OUTBOUND_ALLOW),
             "TUTUM_API_URL": url,
             **environment,
         }

@@ -248,6 +248,9 @@ def worker_environment(database_url: str) -> dict:
         "REGISTRY_URL": settings.REGISTRY_URL,
         "REGISTRY_TOKEN_KEY": str(settings.REGISTRY_TOKEN_KEY),
         "PUBLIC_REGISTRY_URL": settings.PUBLIC_REGISTRY_URL,
+        # The test registries on loopback, allowed as the suite allows them (fixtures_registry).
+        "INSECURE_REGISTRIES": ",".join(settings.INSECURE_REGISTRIES),
+        "OUTBOUND_ALLOW": ",".join(settings.OUTBOUND_ALLOW),
         "GIT_BASE_URL": settings.GIT_BASE_URL,
         "BUILD_HEARTBEAT": str(settings.BUILD_HEARTBEAT),
         "BUILD_LEASE": str(settings.BUILD_LEASE),

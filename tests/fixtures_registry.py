@@ -19,6 +19,7 @@ from pathlib import Path
 import bcrypt
 import pytest
 import requests
+from django.conf import settings
 
 BUSYBOX = Path("/bin/busybox")
 BASE_IMAGE = "localhost/tutumweb-test-base:latest"
@@ -28,6 +29,18 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+# The registries that stand in for "another registry" run on loopback, which the outbound
+# policy refuses unless the operator lists the host: list them, as an operator would list a
+# registry on their own network (their ports are chosen now, so that the settings, and the
+# environment of the processes tests start, hold them from the start).
+PLAIN_PORT, HTPASSWD_PORT = free_port(), free_port()
+settings.INSECURE_REGISTRIES = [
+    *settings.INSECURE_REGISTRIES,
+    f"127.0.0.1:{PLAIN_PORT}",
+    f"127.0.0.1:{HTPASSWD_PORT}",
+]
 
 
 @dataclass
@@ -226,7 +239,7 @@ def buildah(tmp_path_factory):
 @pytest.fixture(scope="session")
 def plain_registry(tmp_path_factory):
     """A registry without authentication (stands in for Docker Hub in tests)."""
-    registry = start_registry(tmp_path_factory.mktemp("plain-registry"))
+    registry = start_registry(tmp_path_factory.mktemp("plain-registry"), port=PLAIN_PORT)
     yield registry
     registry.stop()
 
@@ -239,7 +252,9 @@ def htpasswd_registry(tmp_path_factory):
     hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=5)).decode()
     (root / "htpasswd").write_text(f"{username}:{hashed}\n")
     registry = start_registry(
-        root, {"auth": {"htpasswd": {"realm": "test-realm", "path": str(root / "htpasswd")}}}
+        root,
+        {"auth": {"htpasswd": {"realm": "test-realm", "path": str(root / "htpasswd")}}},
+        port=HTPASSWD_PORT,
     )
     registry.username, registry.password = username, password
     yield registry

@@ -365,6 +365,27 @@ def test_a_push_refused_by_the_registry_explains_the_credentials(
     assert "changed-since" not in done.log
 
 
+def test_a_build_does_not_push_to_a_registry_the_outbound_policy_refuses(
+    api, git_server, builds_env, htpasswd_registry, settings
+):
+    git_server.push_app("acme", "hello")
+    name = register_external(api, htpasswd_registry, "team/unlisted")
+    # Since it was registered, the operator took the host off the list (as if its name now
+    # resolved to an internal address): buildah, which connects on its own, must not go there.
+    settings.INSECURE_REGISTRIES = [
+        host for host in settings.INSECURE_REGISTRIES if host != htpasswd_registry.host
+    ]
+
+    done = run_inline(build(api, name, "v1"))
+
+    assert done.state == "Failed"
+    assert (
+        f"Nothing was pushed: could not reach registry {htpasswd_registry.host}: check the "
+        "name, and that it is a registry reachable from this server."
+    ) in done.error
+    assert "Pushing to" not in done.log
+
+
 def test_registry_passwords_never_appear_on_a_command_line(
     api, git_server, builds_env, htpasswd_registry, monkeypatch
 ):

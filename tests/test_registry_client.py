@@ -189,12 +189,13 @@ def test_it_parses_auth_challenges(header, expected):
 @pytest.mark.parametrize(
     ("host", "url"),
     [
-        ("127.0.0.1:5999", "http://127.0.0.1:5999"),
-        ("localhost:5000", "http://localhost:5000"),
+        ("127.0.0.1:5999", "https://127.0.0.1:5999"),
+        ("localhost:5000", "https://localhost:5000"),
         ("registry.example.com", "https://registry.example.com"),
     ],
 )
-def test_loopback_registries_are_plain_http_others_https(host, url, settings):
+def test_registries_are_https_unless_listed_as_insecure(host, url, settings):
+    # Loopback is no longer plain HTTP by itself: unlisted, the outbound policy refuses it.
     assert oci.registry_base_url(host) == url
 
 

@@ -82,7 +82,8 @@ def test_an_unreachable_registry_is_a_clear_400(api):
 
     assert response.status_code == 400
     assert response.json()["fields"]["name"] == [
-        f"could not reach registry {host}: connection refused or host unknown"
+        f"could not reach registry {host}: check the name, and that it is a registry "
+        "reachable from this server"
     ]
 
 

@@ -328,8 +328,13 @@ PUBLIC_REGISTRY_HOST = os.environ.get("PUBLIC_REGISTRY_HOST", "docker.io")
 PUBLIC_REGISTRY_URL = os.environ.get("PUBLIC_REGISTRY_URL", "https://registry-1.docker.io").rstrip(
     "/"
 )
-# Registries reached over plain HTTP; loopback addresses always are.
+# Registries reached over plain HTTP (host or host:port). Listing one also lets the server reach
+# it when it is on loopback or a private network, which the outbound policy refuses otherwise.
 INSECURE_REGISTRIES = env_list("INSECURE_REGISTRIES")
+# Hosts (any port) or host:port the server may reach for its users although they resolve to
+# loopback, link-local, private or our own services' addresses (lib/outbound.py): a registry
+# on the company network, or a token service on another host that a registry names.
+OUTBOUND_ALLOW = env_list("OUTBOUND_ALLOW")
 
 # The API's public base URL, used in the registry's token realm and notification endpoint.
 API_PUBLIC_URL = os.environ.get("API_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
