@@ -1,4 +1,5 @@
-"""The notification sink: authenticated, tolerant of bad events, idempotent."""
+"""The notification sink: authenticated, tolerant of bad events, idempotent; a delete is
+a hint to read the repository again, never a deletion of what the registry still serves."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from django.conf import settings
 from django.test import Client
 
 from records.models import Image, Tag
+from registry import client as oci
+from tests.fixtures_our_registry import digest_served
 
 pytestmark = pytest.mark.django_db(transaction=True)
 EVENTS = "application/vnd.docker.distribution.events.v1+json"
@@ -59,7 +62,6 @@ def test_events_we_do_not_track_are_accepted_and_ignored():
             "action": "push",
             "target": {"repository": "a/b", "mediaType": "application/octet-stream"},
         },
-        "not an object",
         {"action": "push", "target": {}},
     ]
 
@@ -93,12 +95,34 @@ def test_a_push_event_for_a_missed_tag_records_it(push_image, alice):
 
 
 @pytest.mark.registry
-def test_a_delete_event_forgets_the_tags_of_that_manifest(push_image, alice):
+def test_a_delete_event_forgets_the_tags_of_a_manifest_the_registry_deleted(
+    push_image, alice, our_registry
+):
     pushed = push_image(alice, "gone")
+    image = Image.objects.get(name=pushed.name)
+    # As the API itself deletes (the registry's own event for it is the API's, so ignored).
+    oci.client_for_image(image).delete_manifest(pushed.repository, pushed.digest)
     event = push_event(pushed, "delete")
     del event["target"]["tag"]
 
-    post_events({"events": [event]})
+    response = post_events({"events": [event]})
 
+    assert response.status_code == 200
     assert not Tag.objects.filter(image__name=pushed.name).exists()
     assert Image.objects.get(name=pushed.name).state == "Empty"
+
+
+@pytest.mark.registry
+@pytest.mark.parametrize("by", ["tag", "digest"])
+def test_a_delete_event_for_a_tag_the_registry_still_serves_keeps_it(
+    push_image, alice, our_registry, by
+):
+    pushed = push_image(alice, "served")
+    event = push_event(pushed, "delete")
+    del event["target"]["digest" if by == "tag" else "tag"]
+
+    response = post_events({"events": [event]})
+
+    assert response.status_code == 200
+    assert digest_served(our_registry, pushed.repository, pushed.tag) == pushed.digest
+    assert Tag.objects.get(image__name=pushed.name, name=pushed.tag).digest == pushed.digest
