@@ -35,6 +35,34 @@ MANIFEST_MEDIA_TYPES = {
 }
 
 
+# The fields apply() reads, which must be strings when present; the parts holding them must be
+# objects.
+_STRING_FIELDS = {
+    "": ("id", "action"),
+    "target": ("repository", "tag", "digest", "mediaType"),
+    "actor": ("name",),
+    "request": ("addr",),
+}
+
+
+def malformed(events: object) -> str:
+    """What is wrong with a notification's `events`, in words; "" when nothing is."""
+    if not isinstance(events, list):
+        return 'Expected {"events": [...]}.'
+    for index, event in enumerate(events):
+        where = f"events[{index}]"
+        if not isinstance(event, dict):
+            return f"{where} is not an object."
+        for part, fields in _STRING_FIELDS.items():
+            value = event if not part else event.get(part, {})
+            if not isinstance(value, dict):
+                return f"{where}.{part} is not an object."
+            for name in fields:
+                if name in value and not isinstance(value[name], str):
+                    return f"{where}.{f'{part}.' if part else ''}{name} is not a string."
+    return ""
+
+
 def apply(event: dict) -> bool:
     """Apply one registry event; returns whether it changed anything we track."""
     action = event.get("action")
