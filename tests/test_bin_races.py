@@ -3,17 +3,24 @@
 the database and the bin agree afterwards, and everything in the bin restores.
 
 One pushed set of tags is reused for every round; each round starts from a, b, c and d served
-(d on a's manifest), and leaves them so.
+(d on a's manifest), and leaves them so. The last test runs the moves in two processes of their
+own, on SQLite (the lock is then a file lock) and on PostgreSQL (an advisory lock).
 """
 
 from __future__ import annotations
 
+import json
 import random
+import subprocess
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import requests
+from django.conf import settings
+from django.db import connection
 
 from records.models import BinEntry, Image, Tag
 from registry import client as oci
@@ -24,7 +31,10 @@ from tests.fixtures_our_registry import digest_served
 pytestmark = [pytest.mark.registry, pytest.mark.django_db(transaction=True)]
 
 ROUNDS = 50
+# Each of two processes moves its tag to the bin and back this many times (60 moves each).
+CYCLES = 30
 REPOSITORY = "alice/app"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class Api:
@@ -174,3 +184,62 @@ def test_deleting_two_tags_on_one_digest_at_once_moves_both_to_the_bin(
     failures = run_rounds(our_registry, api, tags, one_round)
 
     assert failures == [], f"{len(failures)} of {ROUNDS} rounds failed:\n" + "\n".join(failures)
+
+
+def _environment(database_url: str) -> dict:
+    return {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "tutumweb.settings",
+        "DEBUG": "1",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "DATABASE_URL": database_url,
+        # The same lock directory as the test's own process (registry.locks on SQLite).
+        "DATA_DIR": str(settings.DATA_DIR),
+        "REGISTRY_HOST": settings.REGISTRY_HOST,
+        "REGISTRY_URL": settings.REGISTRY_URL,
+        "REGISTRY_TOKEN_KEY": str(settings.REGISTRY_TOKEN_KEY),
+    }
+
+
+def _run(database_url: str, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=_environment(database_url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def driver(database_url: str, *args: str) -> dict:
+    return _finished(_run(database_url, "-m", "tests.bin_race_driver", *args))
+
+
+def _finished(process: subprocess.Popen) -> dict:
+    out, err = process.communicate(timeout=600)
+    assert process.returncode == 0, err[-3000:]
+    return json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_two_processes_moving_tags_of_one_digest_in_and_out_of_the_bin_lose_nothing(
+    three_tags, our_registry, database, request
+):
+    name = three_tags["a"].name
+    if database == "postgresql":
+        url = request.getfixturevalue("postgres").url
+        _finished(_run(url, "manage.py", "migrate", "--verbosity", "0"))
+        digests = {tag: pushed.digest for tag, pushed in three_tags.items()}
+        driver(url, "setup", REPOSITORY, json.dumps(digests))
+    else:
+        url = f"sqlite:///{connection.settings_dict['NAME']}"
+
+    movers = [
+        _run(url, "-m", "tests.bin_race_driver", "cycle", name, tag, str(CYCLES), str(seed))
+        for seed, tag in enumerate(("a", "d"))
+    ]
+    problems = [p for mover in movers for p in _finished(mover)["problems"]]
+
+    problems += driver(url, "check", name)["problems"]
+    assert problems == [], f"{len(problems)} problems:\n" + "\n".join(problems)
