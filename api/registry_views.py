@@ -148,6 +148,7 @@ def _event_secret_ok(request) -> bool:
         400: ERROR,
         401: ERROR,
         429: ERROR,
+        503: ERROR,
     },
     auth=[],
 )
@@ -159,18 +160,21 @@ def registry_events(request):
     if not _event_secret_ok(request):
         return _unauthorized("Wrong or missing notification secret.", 'Bearer realm="registry"')
     events = request.data.get("events") if isinstance(request.data, dict) else None
-    if not isinstance(events, list):
-        return Response(
-            {"error": 'Expected {"events": [...]}.'}, status=status.HTTP_400_BAD_REQUEST
-        )
+    problem = push_events.malformed(events)
+    if problem:
+        return Response({"error": problem}, status=status.HTTP_400_BAD_REQUEST)
     accepted = 0
     for event in events:
-        if not isinstance(event, dict):
-            continue
         try:
             accepted += push_events.apply(event)
         except RegistryError as error:
-            # The registry retries failed deliveries; a tag we cannot read now is left to
-            # the next retry or to `manage.py sync_registry`.
+            # Not recorded (the manifest could not be read back). Any answer but a 2xx or 3xx
+            # makes the registry send the events again, until one is taken (registry.config:
+            # `backoff` apart after `threshold` failures); those applied already apply again
+            # as no-ops.
             log.warning("registry event %s not recorded: %s", event.get("id"), error)
+            return Response(
+                {"error": f"Could not record the event: {error}. Send it again."},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
     return Response({"accepted": accepted})

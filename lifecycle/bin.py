@@ -14,6 +14,10 @@ manifest references):
 - Restoring mounts the blobs back and puts the manifest under its tag again: same digest.
 - Purging deletes the bin's manifest; the next garbage collection (lifecycle.collect) frees
   the blobs nothing else uses.
+
+Every move holds the image's lock (registry.locks.image_lock, which the sync and the registry's
+events take too) and reads the tags and the entry afresh inside it: the moves on one image run
+one after another, so the registry, the database and the bin agree whatever the interleaving.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from records.models import (
 from registry import client as oci
 from registry import maintenance
 from registry.hosts import registry_for_host
+from registry.locks import image_lock
 from registry.names import BIN_NAMESPACE
 
 log = logging.getLogger(__name__)
@@ -60,6 +65,12 @@ _TAG_FIELDS = (
     "pushed_at",
     "last_build_date",
 )
+
+
+def lock(name: str):
+    """The lock of the image named `name` (its repository's, for an image on our registry,
+    which is the key the registry's events and the sync use)."""
+    return image_lock(name.removeprefix(f"{settings.REGISTRY_HOST}/"))
 
 
 def bin_repository(entry: BinEntry) -> str:
@@ -155,7 +166,11 @@ def delete_tags(image: Image, names: list[str], *, by: str, reason: str = "") ->
     Nothing is removed from the image until every copy is in the bin.
     """
     _check_ours(image)
-    names = list(dict.fromkeys(names))
+    with lock(image.name):
+        return _delete_tags(image, list(dict.fromkeys(names)), by, reason)
+
+
+def _delete_tags(image: Image, names: list[str], by: str, reason: str) -> list[BinEntry]:
     tags = list(image.tags.filter(name__in=names))
     missing = sorted(set(names) - {t.name for t in tags})
     if missing:
@@ -264,6 +279,13 @@ def delete_image(image: Image, *, by: str, reason: str = "") -> BinEntry:
     ours = image.registry.is_tutum_registry
     if ours and maintenance.is_on():
         raise maintenance.Unavailable()
+    with lock(image.name):
+        if not Image.objects.filter(pk=image.pk).exists():
+            raise exceptions.NotFound(f"{image.name} was deleted meanwhile.")
+        return _delete_image(image, ours, by, reason)
+
+
+def _delete_image(image: Image, ours: bool, by: str, reason: str) -> BinEntry:
     # A build still running may finish after this: its push then finds no image to record
     # and the registry's event brings nothing back (builds.pipeline checks).
     tags = list(image.tags.exclude(digest="")) if ours else []
@@ -328,8 +350,23 @@ def restore(entry: BinEntry) -> Restored:
     """Put a tag back (same digest) or register an image again with its tags."""
     if maintenance.is_on():
         raise maintenance.Unavailable()
-    if entry.kind == BinEntry.Kind.IMAGE:
-        return _restore_image(entry)
+    with lock(entry.image_name):
+        entry = _still_in_bin(entry)
+        if entry.kind == BinEntry.Kind.IMAGE:
+            return _restore_image(entry)
+        return _restore_tag(entry)
+
+
+def _still_in_bin(entry: BinEntry) -> BinEntry:
+    """The entry as it is now (under its image's lock): another request may have restored or
+    purged it while this one waited."""
+    fresh = BinEntry.objects.filter(pk=entry.pk).first()
+    if fresh is None:
+        raise exceptions.NotFound(f"{entry} was restored or deleted for good meanwhile.")
+    return fresh
+
+
+def _restore_tag(entry: BinEntry) -> Restored:
     image = entry.image
     if image is None:
         raise Conflict(f"{entry.image_name} is gone: restore the image first.")
@@ -459,7 +496,8 @@ def purge(entry: BinEntry) -> None:
     """Delete for good: the bin's manifests go; garbage collection then frees the blobs."""
     if maintenance.is_on():
         raise maintenance.Unavailable()
-    _purge(entry)
+    with lock(entry.image_name):
+        _purge(_still_in_bin(entry))
 
 
 def _purge(entry: BinEntry) -> None:
@@ -472,10 +510,14 @@ def purge_orphans() -> int:
     """Empty the bin repositories no entry owns (a restore whose clean-up failed, a team
     deleted with its bin); returns how many held something."""
     client = _our_client()
+    # The catalog first, then the entries: an entry is saved before its copy starts, so every
+    # bin repository listed has an entry by the time they are read unless it was truly let go
+    # (read the other way round, a tag deleted in between would lose its only copy).
+    catalog = client.catalog()
     # By entry id, not by the entry's `repository`: that is saved only once the copy is in.
     owned = {str(pk) for pk in BinEntry.objects.values_list("pk", flat=True)}
     emptied = 0
-    for repository in client.catalog():
+    for repository in catalog:
         namespace, _, entry_id = repository.partition("/")
         if namespace == BIN_NAMESPACE and entry_id not in owned:
             emptied += _drop_repository(client, repository)
@@ -494,7 +536,10 @@ def purge_expired(now=None) -> Purged:
     purged = Purged()
     for entry in expired(now):
         try:
-            _purge(entry)
+            with lock(entry.image_name):
+                if not BinEntry.objects.filter(pk=entry.pk).exists():
+                    continue  # restored or purged by someone else meanwhile
+                _purge(entry)
             purged.entries += 1
         except oci.RegistryError as error:
             log.warning("bin: purging %s: %s", entry, error)

@@ -157,35 +157,47 @@ def run(policy: CleanupPolicy, now: datetime | None = None) -> PolicyRun:
     now = now or timezone.now()
     record = PolicyRun(policy=policy, started=now)
     errors = []
+    rules = Rules.of(policy)
     scope = policy.image.name if policy.image_id else f"{policy.namespace}/*"
-    for image_preview in preview(Rules.of(policy), images_for(policy), now).images:
-        image, going = image_preview.image, image_preview.going
-        if not going:
-            continue
-        if image_preview.empties and not policy.may_empty_images:
-            errors.append(
-                f"{image.name}: kept every tag; the policy would remove all of them and was "
-                "not saved to allow that."
-            )
-            continue
-        try:
-            recycle_bin.delete_tags(
-                image, [t.name for t in going], by=WHO, reason=f"cleanup policy of {scope}"
-            )
-        except exceptions.APIException as error:
-            errors.append(f"{image.name}: {error.detail}")
-            continue
-        record.removed += [{"image": image.name, "tag": t.name, "size": t.size} for t in going]
-        trail.record(
-            "policy.run",
-            image.name,
-            team=image.team_id,
-            details={"tags": [t.name for t in going], "policy": scope},
-        )
-        record.removed_bytes += sum(t.size or 0 for t in going)
+    for image in images_for(policy):
+        # Chosen under the image's lock from its tags as they are now, so a tag pushed or
+        # restored since the policy listed the images is weighed, never removed unseen.
+        with recycle_bin.lock(image.name):
+            error = _run_on(image, rules, now, scope, policy.may_empty_images, record)
+        if error:
+            errors.append(error)
     record.error = "\n".join(errors)
     record.save()
     return record
+
+
+def _run_on(
+    image: Image, rules: Rules, now: datetime, scope: str, may_empty: bool, record: PolicyRun
+) -> str:
+    """Move the tags the rules choose from one image to the bin; what went wrong, if anything."""
+    going, total = choose(image, rules, now)
+    if not going:
+        return ""
+    if len(going) == total and not may_empty:
+        return (
+            f"{image.name}: kept every tag; the policy would remove all of them and was "
+            "not saved to allow that."
+        )
+    try:
+        recycle_bin.delete_tags(
+            image, [t.name for t in going], by=WHO, reason=f"cleanup policy of {scope}"
+        )
+    except exceptions.APIException as error:
+        return f"{image.name}: {error.detail}"
+    record.removed += [{"image": image.name, "tag": t.name, "size": t.size} for t in going]
+    trail.record(
+        "policy.run",
+        image.name,
+        team=image.team_id,
+        details={"tags": [t.name for t in going], "policy": scope},
+    )
+    record.removed_bytes += sum(t.size or 0 for t in going)
+    return ""
 
 
 # Housekeeping runs hourly; a policy runs once a day (a little less, so the hour it runs at

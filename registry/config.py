@@ -45,6 +45,9 @@ def registry_config(
                     "url": notify_url,
                     "headers": {"Authorization": [f"Bearer {secret}"]},
                     "timeout": "5s",
+                    # A delivery not answered 2xx/3xx is sent again until one is taken (the
+                    # API answers 503 for a push it could not read back): at once up to
+                    # `threshold` times, then every `backoff`, so a retry comes in seconds.
                     "threshold": 3,
                     "backoff": "1s",
                     "ignoredmediatypes": ["application/octet-stream"],

@@ -1,5 +1,13 @@
 """Our registry's notifications: a tag pushed or a manifest deleted, recorded idempotently
-(the registry retries, so the same event can arrive twice)."""
+(the registry retries, so the same event can arrive twice).
+
+A push is recorded by reading its manifest back; when that read fails the event is not
+recorded and the error goes up (registry.client.RegistryError), for the sink to answer with a
+status that makes the registry send it again. A delete is only a hint: the registry's tags of
+that repository are read again (registry.sync.sync_repository), so a tag the registry still
+serves is never forgotten (a delete by digest also removes every tag on it, which the sync
+sees).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +19,7 @@ from django.utils import timezone
 
 from audit import trail
 from records.models import Image, Tag
+from registry import client as oci
 from registry import sync as registry_sync
 from registry.names import BIN_NAMESPACE
 from registry.tokens import SERVICE_SUBJECT
@@ -24,6 +33,34 @@ MANIFEST_MEDIA_TYPES = {
     "application/vnd.docker.distribution.manifest.v2+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
 }
+
+
+# The fields apply() reads, which must be strings when present; the parts holding them must be
+# objects.
+_STRING_FIELDS = {
+    "": ("id", "action"),
+    "target": ("repository", "tag", "digest", "mediaType"),
+    "actor": ("name",),
+    "request": ("addr",),
+}
+
+
+def malformed(events: object) -> str:
+    """What is wrong with a notification's `events`, in words; "" when nothing is."""
+    if not isinstance(events, list):
+        return 'Expected {"events": [...]}.'
+    for index, event in enumerate(events):
+        where = f"events[{index}]"
+        if not isinstance(event, dict):
+            return f"{where} is not an object."
+        for part, fields in _STRING_FIELDS.items():
+            value = event if not part else event.get(part, {})
+            if not isinstance(value, dict):
+                return f"{where}.{part} is not an object."
+            for name in fields:
+                if name in value and not isinstance(value[name], str):
+                    return f"{where}.{f'{part}.' if part else ''}{name} is not a string."
+    return ""
 
 
 def apply(event: dict) -> bool:
@@ -41,9 +78,14 @@ def apply(event: dict) -> bool:
     if action == "pull" and is_manifest:
         _note_pull(repository, target.get("tag") or "", target.get("digest") or "")
     if action == "push" and target.get("tag") and is_manifest:
-        tag = registry_sync.record_push(
-            repository, target["tag"], target.get("digest") or "", actor
-        )
+        try:
+            tag = registry_sync.record_push(
+                repository, target["tag"], target.get("digest") or "", actor
+            )
+        except oci.RegistryNotFound:
+            # Gone again before we read it back: what the registry serves now decides.
+            registry_sync.sync_repository(repository)
+            return False
         _audit(event, "tag.push", tag.image, target["tag"], actor)
         return True
     if action == "pull" and target.get("tag") and is_manifest and "+" in actor:
@@ -53,7 +95,7 @@ def apply(event: dict) -> bool:
             _audit(event, "tag.pull", image, target["tag"], actor)
         return False
     if action == "delete" and (target.get("digest") or target.get("tag")):
-        registry_sync.record_delete(repository, target.get("tag") or target["digest"])
+        registry_sync.sync_repository(repository)
         return True
     return False
 

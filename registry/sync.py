@@ -1,4 +1,8 @@
-"""Keeping the database in step with our registry: push and delete events, and a full sync."""
+"""Keeping the database in step with our registry: push and delete events, and a full sync.
+
+Each records a repository under its lock (registry.locks.image_lock), the one the recycle bin's
+moves hold: a sync or an event never sees a bin move half done.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from records.models import Build, Image, Layer, State, Tag, Team
 from registry import client as oci
 from registry import storage as registry_storage
 from registry.hosts import registry_for_host
+from registry.locks import image_lock
 from registry.names import BIN_NAMESPACE
 from teams import tokens as team_tokens
 
@@ -95,6 +100,11 @@ def _image_for(repository: str, actor_name: str) -> Image:
 
 def record_push(repository: str, tag: str, digest: str, actor_name: str = "") -> Tag:
     """Record a pushed tag with its layer read back from the registry (idempotent)."""
+    with image_lock(repository):
+        return _record_push(repository, tag, digest, actor_name)
+
+
+def _record_push(repository: str, tag: str, digest: str, actor_name: str) -> Tag:
     image = _image_for(repository, actor_name)
     existing = Tag.objects.filter(image=image, name=tag).first()
     if existing is not None and digest and existing.digest == digest and _complete(existing):
@@ -129,21 +139,6 @@ def _complete(tag: Tag) -> bool:
     (tags recorded before sizes were kept have no size, so a sync or a new event fills them
     in)."""
     return tag.layer_id is not None and tag.size is not None
-
-
-def record_delete(repository: str, reference: str) -> int:
-    """Forget the tags a deleted manifest (digest) or tag pointed at; returns how many."""
-    image = Image.objects.filter(name=f"{settings.REGISTRY_HOST}/{repository}").first()
-    if image is None:
-        return 0
-    tags = (
-        image.tags.filter(digest=reference)
-        if ":" in reference
-        else image.tags.filter(name=reference)
-    )
-    count, _ = tags.delete()
-    image.refresh_state()
-    return count
 
 
 @dataclass
@@ -189,6 +184,19 @@ def sync_registry() -> SyncReport:
     return report
 
 
+def sync_repository(repository: str) -> SyncReport:
+    """Bring one repository's tags in step with the registry (a delete event's repository:
+    what the registry serves decides, not the event)."""
+    report = SyncReport(repositories=1)
+    registry = registry_for_host(settings.REGISTRY_HOST)
+    client = oci.client_for_image(Image(name=f"{registry.host}/_", registry=registry))
+    with image_lock(repository):
+        recorded = _recorded(registry.host, [repository]).get(repository)
+        storage = registry_storage.repositories_root()
+        _sync_repository(client, storage, repository, recorded, report)
+    return report
+
+
 def _recorded(host: str, repositories: list[str]) -> dict[str, _Recorded]:
     """The database's images and tags for a page of the catalog, in two queries (rows, not
     models: a page is a thousand of each)."""
@@ -230,6 +238,44 @@ def _sync_repository(
     recorded: _Recorded | None,
     report: SyncReport,
 ) -> None:
+    if storage and recorded:
+        # Most repositories are unchanged, which their storage tells without a request: those
+        # write nothing, so they need no lock (taking one costs about as much as the read).
+        # The others are read again under it.
+        digests = registry_storage.tag_digests(storage, repository)
+        if digests is not None and _unchanged(digests, recorded):
+            report.read_from_storage += 1
+            report.unchanged += len(digests)
+            return
+    with image_lock(repository):
+        current = _record_current(client, storage, repository, recorded, report)
+        gone = recorded.pushed - current if recorded else set()
+        if not gone:
+            return
+        # `recorded` was read for the whole page before the lock, but what goes is only what
+        # the registry does not serve now (read under the lock, where no push is recorded and
+        # no bin move is half done), and the rows are read afresh by the delete.
+        image = Image.objects.filter(pk=recorded.image_id).first()
+        if image is not None:
+            report.removed += image.tags.filter(name__in=gone).exclude(digest="").delete()[0]
+            image.refresh_state()
+
+
+def _unchanged(digests: dict[str, str], recorded: _Recorded) -> bool:
+    """Whether the registry's tags (with their digests) are what the database holds."""
+    return recorded.pushed <= digests.keys() and all(
+        digest and recorded.complete.get(name) == digest for name, digest in digests.items()
+    )
+
+
+def _record_current(
+    client: oci.RegistryClient,
+    storage: Path | None,
+    repository: str,
+    recorded: _Recorded | None,
+    report: SyncReport,
+) -> set[str]:
+    """Record the tags the registry has whose digest the database lacks; their names."""
     complete = recorded.complete if recorded else {}
     current, from_storage = _current_tags(client, storage, repository, report)
     for name, digest in current.items():
@@ -247,8 +293,4 @@ def _sync_repository(
         except oci.RegistryError as error:
             log.warning("sync: %s:%s: %s", repository, name, error)
             report.failed += 1
-    gone = recorded.pushed - current.keys() if recorded else set()
-    if gone:
-        image = Image.objects.get(pk=recorded.image_id)
-        report.removed += image.tags.filter(name__in=gone).exclude(digest="").delete()[0]
-        image.refresh_state()
+    return set(current)
