@@ -102,14 +102,19 @@ def digest_served(registry, repository: str, reference: str) -> str | None:
     return response.headers["Docker-Content-Digest"]
 
 
-@pytest.fixture
-def three_tags(push_image, buildah, alice):
-    """Tags a, b, c of alice/app sharing the base layer, each with a layer of its own (200 KB
-    of random bytes, so it does not compress), and d on the same manifest as a."""
+def push_four_tags(push_image, buildah, account, repo: str) -> dict:
+    """Tags a, b, c of `repo` sharing the base layer, each with a layer of its own (200 KB of
+    random bytes, so it does not compress), and d on the same manifest as a."""
     pushed = {}
     for tag in ("a", "b", "c"):
         ref = buildah.make_image(f"localhost/bin-{tag}:1", files={f"/{tag}": os.urandom(200_000)})
-        pushed[tag] = push_image(alice, "app", tag=tag, ref=ref)
-    pushed["d"] = push_image(alice, "app", tag="d", ref="localhost/bin-a:1")
+        pushed[tag] = push_image(account, repo, tag=tag, ref=ref)
+    pushed["d"] = push_image(account, repo, tag="d", ref="localhost/bin-a:1")
     assert pushed["d"].digest == pushed["a"].digest
     return pushed
+
+
+@pytest.fixture
+def three_tags(push_image, buildah, alice):
+    """alice/app's a, b, c and d (push_four_tags)."""
+    return push_four_tags(push_image, buildah, alice, "app")

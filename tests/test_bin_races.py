@@ -26,14 +26,16 @@ from records.models import BinEntry, Image, Tag
 from registry import client as oci
 from registry.sync import record_push
 from registry.tokens import service_token
-from tests.fixtures_our_registry import digest_served
+from tests.fixtures_our_registry import digest_served, push_four_tags
 
 pytestmark = [pytest.mark.registry, pytest.mark.django_db(transaction=True)]
 
 ROUNDS = 50
 # Each of two processes moves its tag to the bin and back this many times (60 moves each).
 CYCLES = 30
-REPOSITORY = "alice/app"
+# A repository of these tests' own: the session's registry outlives each test's database, and
+# tags other tests left in alice/app would be served there unlisted.
+REPOSITORY = "alice/races"
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -104,16 +106,21 @@ def restore_everything(api: Api, name: str) -> list[str]:
     return found
 
 
+@pytest.fixture
+def race_tags(push_image, buildah, alice):
+    return push_four_tags(push_image, buildah, alice, REPOSITORY.split("/", 1)[1])
+
+
 class Tags:
     """The pushed tags and their manifests, to put back what a broken round lost."""
 
-    def __init__(self, three_tags):
-        self.pushed = three_tags
-        self.name = three_tags["a"].name
+    def __init__(self, race_tags):
+        self.pushed = race_tags
+        self.name = race_tags["a"].name
         image = Image.objects.get(name=self.name)
         self.client = oci.client_for_image(image)
         self.manifests = {
-            tag: self.client.manifest_bytes(REPOSITORY, p.digest) for tag, p in three_tags.items()
+            tag: self.client.manifest_bytes(REPOSITORY, p.digest) for tag, p in race_tags.items()
         }
 
     def repair(self) -> None:
@@ -142,9 +149,9 @@ def run_rounds(registry, api: Api, tags: Tags, one_round) -> list[str]:
 
 
 def test_restoring_a_tag_while_its_digest_twin_is_deleted_loses_nothing(
-    three_tags, our_registry, live_server, alice
+    race_tags, our_registry, live_server, alice
 ):
-    api, tags = Api(live_server, alice), Tags(three_tags)
+    api, tags = Api(live_server, alice), Tags(race_tags)
 
     def one_round() -> list[str]:
         assert api.delete_tag(tags.name, "a") == 204
@@ -163,9 +170,9 @@ def test_restoring_a_tag_while_its_digest_twin_is_deleted_loses_nothing(
 
 
 def test_deleting_two_tags_on_one_digest_at_once_moves_both_to_the_bin(
-    three_tags, our_registry, live_server, alice
+    race_tags, our_registry, live_server, alice
 ):
-    api, tags = Api(live_server, alice), Tags(three_tags)
+    api, tags = Api(live_server, alice), Tags(race_tags)
 
     def one_round() -> list[str]:
         codes = at_once(
@@ -224,13 +231,13 @@ def _finished(process: subprocess.Popen) -> dict:
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_two_processes_moving_tags_of_one_digest_in_and_out_of_the_bin_lose_nothing(
-    three_tags, our_registry, database, request
+    race_tags, our_registry, database, request
 ):
-    name = three_tags["a"].name
+    name = race_tags["a"].name
     if database == "postgresql":
         url = request.getfixturevalue("postgres").url
         _finished(_run(url, "manage.py", "migrate", "--verbosity", "0"))
-        digests = {tag: pushed.digest for tag, pushed in three_tags.items()}
+        digests = {tag: pushed.digest for tag, pushed in race_tags.items()}
         driver(url, "setup", REPOSITORY, json.dumps(digests))
     else:
         url = f"sqlite:///{connection.settings_dict['NAME']}"

@@ -591,8 +591,18 @@ def fits(page, width: int) -> None:
 @pytest.mark.registry
 @pytest.mark.parametrize("width", [1280, 375], ids=["desktop", "phone"])
 def test_a_team_is_made_joined_by_link_and_run_by_its_owner(
-    browser, api_server, make_account, git_server, our_registry, our_registry_row, request, width
+    browser,
+    api_server,
+    make_account,
+    git_server,
+    our_registry,
+    our_registry_row,
+    request,
+    settings,
+    width,
 ):
+    # The join link starts with the admin's public address: here, the test's server.
+    settings.ADMIN_PUBLIC_URL = api_server.url
     suffix = "" if width > 640 else "-phone"
     viewport = {"width": width, "height": 900}
     team, app = f"web{width}", "site"
