@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -12,6 +11,8 @@ from django.views import defaults
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from api import negotiation
 
 
 def _first_message(detail) -> str:
@@ -53,7 +54,7 @@ def exception_handler(exc, context):
     elif isinstance(exc, RequestDataTooBig):
         # DRF reads a JSON body through Django's request.body, which checks its size first.
         exc = exceptions.ParseError(
-            f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+            f"The request body is larger than {negotiation.max_body_bytes()} bytes."
         )
     elif type(exc) is exceptions.Throttled:
         # DRF's own wording ("Request was throttled. Expected available in 3412 seconds.").

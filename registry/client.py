@@ -37,8 +37,6 @@ DOCKER_SCHEMA1 = (
 MANIFEST_TYPES = (OCI_MANIFEST, DOCKER_MANIFEST)
 LIST_TYPES = (OCI_INDEX, DOCKER_LIST)
 ACCEPT = ", ".join((OCI_MANIFEST, DOCKER_MANIFEST, OCI_INDEX, DOCKER_LIST))
-# Manifests and image configs are kilobytes; anything this big is not one.
-MAX_DOCUMENT = 4 * 1024 * 1024
 # Refused, timed out, unknown, refused by the outbound policy, not a registry: one sentence for
 # all, so that nobody can use this server to map which hosts and ports answer.
 UNREACHABLE = (
@@ -523,7 +521,6 @@ class RegistryClient:
             "GET",
             f"/v2/{repository}/blobs/{config_ref['digest']}",
             [f"repository:{repository}:pull"],
-            max_bytes=MAX_DOCUMENT,
         )
         self._check(response, f"image config of {repository}:{reference}")
         # A blob is named by its digest: what does not hash to it is not that blob, whatever
@@ -558,7 +555,6 @@ class RegistryClient:
             f"/v2/{repository}/manifests/{reference}",
             [f"repository:{repository}:pull"],
             headers={"Accept": ACCEPT},
-            max_bytes=MAX_DOCUMENT,
         )
         self._check(response, f"{what or 'manifest ' + reference} in {repository}")
         # Read by digest, or named by the registry's digest header: the bytes must hash to it.

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from tests.fixtures_registry import free_port
 
@@ -93,3 +94,18 @@ def postgres():
     yield server
     server.stop()
     shutil.rmtree(server.root, ignore_errors=True)
+
+
+def driver_environment(database_url: str, **extra: str) -> dict:
+    """The environment of a test driver run as a process of its own on `database_url`: the
+    test run's secret key (the development key is only accepted with DEBUG on) and data
+    directory, and nothing else of the test's environment."""
+    return {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "tutumweb.settings",
+        "DEBUG": "1",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "DATABASE_URL": database_url,
+        "DATA_DIR": str(settings.DATA_DIR),
+        **extra,
+    }

@@ -27,6 +27,7 @@ from registry import client as oci
 from registry.sync import record_push
 from registry.tokens import service_token
 from tests.fixtures_our_registry import digest_served, push_four_tags
+from tests.fixtures_postgres import driver_environment
 
 pytestmark = [pytest.mark.registry, pytest.mark.django_db(transaction=True)]
 
@@ -194,18 +195,13 @@ def test_deleting_two_tags_on_one_digest_at_once_moves_both_to_the_bin(
 
 
 def _environment(database_url: str) -> dict:
-    return {
-        "PATH": "/usr/bin:/bin",
-        "DJANGO_SETTINGS_MODULE": "tutumweb.settings",
-        "DEBUG": "1",
-        "SECRET_KEY": settings.SECRET_KEY,
-        "DATABASE_URL": database_url,
-        # The same lock directory as the test's own process (registry.locks on SQLite).
-        "DATA_DIR": str(settings.DATA_DIR),
-        "REGISTRY_HOST": settings.REGISTRY_HOST,
-        "REGISTRY_URL": settings.REGISTRY_URL,
-        "REGISTRY_TOKEN_KEY": str(settings.REGISTRY_TOKEN_KEY),
-    }
+    # DATA_DIR is the test's own: the same lock directory (registry.locks on SQLite).
+    return driver_environment(
+        database_url,
+        REGISTRY_HOST=settings.REGISTRY_HOST,
+        REGISTRY_URL=settings.REGISTRY_URL,
+        REGISTRY_TOKEN_KEY=str(settings.REGISTRY_TOKEN_KEY),
+    )
 
 
 def _run(database_url: str, *args: str) -> subprocess.Popen:

@@ -20,10 +20,9 @@ import subprocess
 import sys
 
 import pytest
-from django.conf import settings
 
 from tests.fixtures_builds import ROOT
-from tests.fixtures_postgres import _bin
+from tests.fixtures_postgres import _bin, driver_environment
 
 GROWING = r"(api_image|api_tag|api_layer|api_image_categories)\b"
 FULL_SCAN = {
@@ -61,14 +60,7 @@ def run_driver(database_url: str) -> dict:
     result = subprocess.run(
         [sys.executable, "-m", "tests.plans_driver"],
         cwd=ROOT,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "DJANGO_SETTINGS_MODULE": "tutumweb.settings",
-            "DEBUG": "1",
-            "SECRET_KEY": settings.SECRET_KEY,
-            "DATABASE_URL": database_url,
-            "DATA_DIR": str(settings.DATA_DIR),
-        },
+        env=driver_environment(database_url),
         capture_output=True,
         text=True,
         check=False,
