@@ -9,11 +9,11 @@ from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from api import uris
-from api.access import get_image
-from api.pagination import envelope_serializer
+from api.core import formats
+from api.core.pagination import envelope_serializer
+from api.core.permissions import get_image
+from api.core.schema import ERROR, NAME
 from api.representations import permissions_json
-from api.schema import ERROR, NAME
 from teams import access, reach
 
 
@@ -49,7 +49,7 @@ def _grant_json(grant: reach.Grant) -> dict:
         "display_name": grant.display_name,
         "permissions": permissions_json(grant.abilities),
         "reason": grant.reason,
-        "expires": uris.rfc2822(grant.expires),
+        "expires": formats.rfc2822(grant.expires),
     }
 
 

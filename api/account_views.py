@@ -12,11 +12,11 @@ from rest_framework.response import Response
 
 from accounts import keys, passwords, profiles, sessions
 from accounts.credentials import SignInsPaused
-from api import uris
-from api.auditing import note
-from api.auth import Throttled
-from api.pagination import envelope_serializer, paginate
-from api.schema import ERROR, PAGE_PARAMS
+from api.core import formats
+from api.core.auditing import note
+from api.core.auth import Throttled
+from api.core.pagination import envelope_serializer, paginate
+from api.core.schema import ERROR, PAGE_PARAMS
 from api.serializers import (
     AccountPatchSerializer,
     AccountSerializer,
@@ -36,12 +36,12 @@ KEY_ID = OpenApiParameter("id", int, OpenApiParameter.PATH)
 def apikey_json(api_key: ApiKey) -> dict:
     return {
         "id": api_key.pk,
-        "resource_uri": uris.apikey_uri(api_key.pk),
+        "resource_uri": formats.apikey_uri(api_key.pk),
         "label": api_key.label,
         "prefix": api_key.prefix,
-        "created": uris.rfc2822(api_key.created),
-        "last_used": uris.rfc2822(api_key.last_used),
-        "expires": uris.rfc2822(api_key.expires),
+        "created": formats.rfc2822(api_key.created),
+        "last_used": formats.rfc2822(api_key.last_used),
+        "expires": formats.rfc2822(api_key.expires),
         "is_expired": api_key.expires is not None and api_key.expires <= timezone.now(),
     }
 
@@ -152,7 +152,7 @@ def session(request):
     body = {
         "key": key,
         "username": request.user.get_username(),
-        "expires": uris.rfc2822(api_key.expires),
+        "expires": formats.rfc2822(api_key.expires),
     }
     return Response(body, status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"})
 
@@ -191,7 +191,7 @@ def account_json(user) -> dict:
     profile = profiles.profile_of(user)
     user.refresh_from_db(fields=["email"])
     return {
-        "resource_uri": f"{uris.API_PREFIX}/account/",
+        "resource_uri": f"{formats.API_PREFIX}/account/",
         "username": user.get_username(),
         "email": user.email,
         "display_name": profile.display_name,

@@ -8,9 +8,9 @@ from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from api import uris
-from api.pagination import envelope_serializer, paginate
-from api.schema import ERROR, PAGE_PARAMS
+from api.core import formats
+from api.core.pagination import envelope_serializer, paginate
+from api.core.schema import ERROR, PAGE_PARAMS
 from audit import trail
 from records.models import AuditEvent
 from teams import membership
@@ -35,7 +35,7 @@ class AuditEventSerializer(serializers.Serializer):
 def event_json(event: AuditEvent) -> dict:
     return {
         "id": event.pk,
-        "time": uris.rfc2822(event.time),
+        "time": formats.rfc2822(event.time),
         "actor": event.actor_name,
         "actor_kind": event.actor_kind,
         "action": event.action,

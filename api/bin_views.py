@@ -13,11 +13,12 @@ from rest_framework import serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from api import recycling, uris
-from api.access import get_image, require
-from api.auditing import note
-from api.pagination import envelope_serializer, paginate
-from api.schema import ERROR, NAME, PAGE_PARAMS
+from api import recycling
+from api.core import formats
+from api.core.auditing import note
+from api.core.pagination import envelope_serializer, paginate
+from api.core.permissions import get_image, require
+from api.core.schema import ERROR, NAME, PAGE_PARAMS
 from lifecycle import bin as recycle_bin
 from records.models import BinEntry
 from registry.names import TAG_RE, TAG_RULE
@@ -58,7 +59,7 @@ class BinEntrySerializer(serializers.Serializer):
 
 
 def entry_uri(entry: BinEntry) -> str:
-    return f"{uris.API_PREFIX}/deleted/{entry.pk}/"
+    return f"{formats.API_PREFIX}/deleted/{entry.pk}/"
 
 
 def entry_json(entry: BinEntry) -> dict:
@@ -80,10 +81,10 @@ def entry_json(entry: BinEntry) -> dict:
         "tags": tags,
         "digest": entry.digest,
         "size": sum(t["size"] or 0 for t in tags) if is_image else entry.size,
-        "deleted_at": uris.rfc2822(entry.deleted_at),
+        "deleted_at": formats.rfc2822(entry.deleted_at),
         "deleted_by": entry.deleted_by,
         "reason": entry.reason,
-        "purge_after": uris.rfc2822(recycle_bin.purge_after(entry)),
+        "purge_after": formats.rfc2822(recycle_bin.purge_after(entry)),
         "image_exists": entry.image_id is not None,
     }
 
@@ -230,7 +231,7 @@ def deleted_restore(request, entry_id: int):
     return Response(
         {
             "image": restored.image.name,
-            "resource_uri": uris.image_uri(restored.image.name),
+            "resource_uri": formats.image_uri(restored.image.name),
             "tags": restored.tags,
         }
     )

@@ -16,8 +16,10 @@ from rest_framework.exceptions import NotAuthenticated, ParseError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from api import negotiation, uris
-from api.access import (
+from api.core import formats, negotiation
+from api.core.auditing import note
+from api.core.pagination import envelope_serializer, paginate
+from api.core.permissions import (
     TeamTokensWhereAllowed,
     get_image,
     is_team_token,
@@ -25,10 +27,8 @@ from api.access import (
     token_allowed,
     visible_images,
 )
-from api.auditing import note
-from api.pagination import envelope_serializer, paginate
+from api.core.schema import ERROR, NAME, PAGE_PARAMS, TAG
 from api.representations import build_json, buildable_tags, tag_json
-from api.schema import ERROR, NAME, PAGE_PARAMS, TAG
 from api.serializers import (
     BuildLogSerializer,
     BuildRequestSerializer,
@@ -99,7 +99,7 @@ def tag_build(request, name: str, tag: str):
         tag_json(tag_obj, image.name, buildable_tags(image), access.abilities(request.user, image)),
         status=status.HTTP_202_ACCEPTED,
     )
-    response["Location"] = uris.build_uri(build.uuid)
+    response["Location"] = formats.build_uri(build.uuid)
     return response
 
 
@@ -242,7 +242,7 @@ def github_webhook(request, name: str):
         require(request, image, Ability.WRITE)
         return Response(
             {
-                "url": settings.WEBHOOK_PUBLIC_URL + uris.webhook_uri(image.name),
+                "url": settings.WEBHOOK_PUBLIC_URL + formats.webhook_uri(image.name),
                 "secret": image.webhook_secret,
                 "content_type": "application/json",
                 "events": ["push"],
@@ -282,7 +282,7 @@ def _receive_push(request, name: str) -> Response:
             build_rules.start_build(
                 image, setting.tag, user=image.owner, trigger=Build.Trigger.WEBHOOK
             )
-            accepted["built"].append(uris.tag_uri(image.name, setting.tag))
+            accepted["built"].append(formats.tag_uri(image.name, setting.tag))
         except Conflict as conflict:
             accepted["skipped"][setting.tag] = str(conflict.detail)
     accepted["message"] = (

@@ -89,7 +89,7 @@ def filter_images(params, queryset: QuerySet, user) -> QuerySet:
 
 def from_cursor(params, queryset: QuerySet) -> QuerySet:
     """The images (or an image's tags) after or before the name_cursor, nearest first (a
-    page `before` it is turned round by api.pagination). Name order only (image_pieces
+    page `before` it is turned round by api.core.pagination). Name order only (image_pieces
     reads the other orders)."""
     cursor = name_cursor(params)
     if cursor is None:
@@ -121,7 +121,7 @@ def name_cursor(params, *, any_order: bool = False) -> tuple[str, str] | None:
 
 def image_pieces(params, queryset: QuerySet, user) -> list[QuerySet]:
     """The images after or before the name_cursor, nearest first, in consecutive pieces that
-    each read one range of an index (api.listing reads them in turn until the page is full).
+    each read one range of an index (api.core.listing reads them in turn until the page is full).
 
     In name order, one piece (from_cursor). In build-date order the named image (one `user`
     sees) gives its build date, and the images past it are three ranges of the

@@ -16,10 +16,11 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
 from accounts import invitations, joining
-from api import uris
-from api.access import IsStaff, TeamTokensWhereAllowed
-from api.pagination import envelope_serializer, paginate
-from api.schema import ERROR, PAGE_PARAMS
+from api.core import formats
+from api.core.pagination import envelope_serializer, paginate
+from api.core.permissions import IsStaff, TeamTokensWhereAllowed
+from api.core.schema import ERROR, PAGE_PARAMS
+from api.core.throttling import AccountRequests
 from api.serializers import (
     InvitationCreateSerializer,
     InvitationOpenSerializer,
@@ -28,7 +29,6 @@ from api.serializers import (
     NewInvitationSerializer,
     SignUpSerializer,
 )
-from api.throttling import AccountRequests
 from records.models import Invitation
 
 INVITATION_ID = OpenApiParameter("id", int, OpenApiParameter.PATH)
@@ -40,13 +40,13 @@ def invitation_json(invitation: Invitation) -> dict:
     inviter = invitation.invited_by
     return {
         "id": invitation.pk,
-        "resource_uri": f"{uris.API_PREFIX}/invitation/{invitation.pk}/",
+        "resource_uri": f"{formats.API_PREFIX}/invitation/{invitation.pk}/",
         "email": invitation.email,
         "invited_by": inviter.get_username() if inviter else None,
-        "created": uris.rfc2822(invitation.created),
-        "expires": uris.rfc2822(invitation.expires),
+        "created": formats.rfc2822(invitation.created),
+        "expires": formats.rfc2822(invitation.expires),
         "is_expired": invitation.is_expired,
-        "sent": uris.rfc2822(invitation.sent),
+        "sent": formats.rfc2822(invitation.sent),
     }
 
 

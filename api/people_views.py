@@ -19,10 +19,11 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
 from accounts import mail, passwords, people
-from api import uris
-from api.access import IsStaff, TeamTokensWhereAllowed
-from api.pagination import envelope_serializer, paginate
-from api.schema import ERROR, PAGE_PARAMS
+from api.core import formats
+from api.core.pagination import envelope_serializer, paginate
+from api.core.permissions import IsStaff, TeamTokensWhereAllowed
+from api.core.schema import ERROR, PAGE_PARAMS
+from api.core.throttling import AccountRequests
 from api.serializers import (
     PasswordResetRequestSerializer,
     PasswordResetSerializer,
@@ -30,7 +31,6 @@ from api.serializers import (
     PersonSerializer,
     ResetLinkSerializer,
 )
-from api.throttling import AccountRequests
 
 USERNAME = OpenApiParameter("username", str, OpenApiParameter.PATH)
 
@@ -38,14 +38,14 @@ USERNAME = OpenApiParameter("username", str, OpenApiParameter.PATH)
 def person_json(user) -> dict:
     profile = getattr(user, "profile", None)
     return {
-        "resource_uri": f"{uris.API_PREFIX}/user/{user.get_username()}/",
+        "resource_uri": f"{formats.API_PREFIX}/user/{user.get_username()}/",
         "username": user.get_username(),
         "email": user.email,
         "display_name": profile.display_name if profile else "",
         "is_active": user.is_active,
         "is_staff": user.is_staff,
-        "date_joined": uris.rfc2822(user.date_joined),
-        "last_login": uris.rfc2822(user.last_login),
+        "date_joined": formats.rfc2822(user.date_joined),
+        "last_login": formats.rfc2822(user.last_login),
     }
 
 
@@ -111,7 +111,7 @@ def user_reset_link(request, username: str):
     user = people.person(username)
     uid, token = passwords.reset_link_parts(user)
     expires = timezone.now() + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
-    body = {"username": username, "uid": uid, "token": token, "expires": uris.rfc2822(expires)}
+    body = {"username": username, "uid": uid, "token": token, "expires": formats.rfc2822(expires)}
     return Response(body, headers={"Cache-Control": "no-store"})
 
 

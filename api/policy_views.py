@@ -15,10 +15,10 @@ from rest_framework.decorators import api_view
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from api import uris
-from api.access import get_image, require
-from api.auditing import note
-from api.schema import ERROR, NAME
+from api.core import formats
+from api.core.auditing import note
+from api.core.permissions import get_image, require
+from api.core.schema import ERROR, NAME
 from lifecycle import policies, sizes
 from records.models import CleanupPolicy, Image, Role
 from teams import access
@@ -87,8 +87,8 @@ def preview_json(result: policies.Preview) -> dict:
                     {
                         "name": t.name,
                         "size": t.size,
-                        "pushed_at": uris.rfc2822(t.pushed_at or t.last_build_date),
-                        "last_pulled": uris.rfc2822(t.last_pulled),
+                        "pushed_at": formats.rfc2822(t.pushed_at or t.last_build_date),
+                        "last_pulled": formats.rfc2822(t.last_pulled),
                     }
                     for t in item.going
                 ],
@@ -113,12 +113,12 @@ def policy_json(policy: CleanupPolicy | None, storage_size: int) -> dict:
             "keep_pulled_days": policy.keep_pulled_days,
             "enabled": policy.enabled,
             "may_empty_images": policy.may_empty_images,
-            "updated": uris.rfc2822(policy.updated),
+            "updated": formats.rfc2822(policy.updated),
             "updated_by": policy.updated_by,
         },
         "runs": [
             {
-                "started": uris.rfc2822(run.started),
+                "started": formats.rfc2822(run.started),
                 "removed": run.removed,
                 "removed_bytes": run.removed_bytes,
                 "error": run.error,

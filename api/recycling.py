@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.auditing import note
+from api.core.auditing import note
 from lifecycle import bin as recycle_bin
 from records.models import BinEntry, Image
 

@@ -18,8 +18,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from accounts.credentials import SignInsPaused, refusal_message, user_for_credentials
-from api.auth import REALM, Throttled, parse_authorization
-from api.negotiation import LimitedJSONParser
+from api.core.auth import REALM, Throttled, parse_authorization
+from api.core.negotiation import LimitedJSONParser
 from registry import events as push_events
 from registry import maintenance, tokens
 from registry.client import RegistryError

@@ -13,7 +13,7 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import Exists, OuterRef
 
-from api import uris
+from api.core import formats
 from builds import queue as build_rules
 from records.models import (
     BuildSetting,
@@ -37,13 +37,13 @@ def layer_json(layer: Layer | None, *, steps: bool = True) -> dict | None:
         return None
     body = {
         "author": layer.author,
-        "creation": uris.rfc2822(layer.creation),
+        "creation": formats.rfc2822(layer.creation),
         "docker_id": layer.docker_id,
         "entrypoint": layer.entrypoint,
         "envvars": layer.envvars,
         "labels": layer.labels,
         "ports": layer.ports,
-        "resource_uri": uris.layer_uri(layer.docker_id),
+        "resource_uri": formats.layer_uri(layer.docker_id),
         "run_command": layer.run_command,
         "volumes": layer.volumes,
     }
@@ -57,7 +57,7 @@ def layer_json(layer: Layer | None, *, steps: bool = True) -> dict | None:
 
 
 def _rfc2822(iso: str | None) -> str | None:
-    return uris.rfc2822(datetime.fromisoformat(iso)) if iso else None
+    return formats.rfc2822(datetime.fromisoformat(iso)) if iso else None
 
 
 def buildable_tags(image: Image) -> set[str]:
@@ -112,10 +112,10 @@ def tag_json(
     return {
         "buildable": tag.name in buildable,
         "full_name": f"{image_name}:{tag.name}",
-        "image": uris.image_uri(image_name),
+        "image": formats.image_uri(image_name),
         "layer": layer_json(layer, steps=steps),
         "name": tag.name,
-        "resource_uri": uris.tag_uri(image_name, tag.name),
+        "resource_uri": formats.tag_uri(image_name, tag.name),
         "state": tag.state,
         # Extensions: what the registry serves, read when it was pushed or synced.
         "digest": tag.digest,
@@ -125,8 +125,8 @@ def tag_json(
         "variant": layer.variant if layer else "",
         "platforms": tag.platforms,
         "pushed_by": tag.pushed_by,
-        "pushed_at": uris.rfc2822(tag.pushed_at),
-        "last_pulled": uris.rfc2822(tag.last_pulled),
+        "pushed_at": formats.rfc2822(tag.pushed_at),
+        "last_pulled": formats.rfc2822(tag.last_pulled),
         "permissions": permissions_json(abilities),
     }
 
@@ -247,7 +247,7 @@ def _image_json(
         build_source = {
             "autotests": source["autotests"],
             "build_settings": [
-                {**setting, "tag": uris.tag_uri(name, setting["tag"])}
+                {**setting, "tag": formats.tag_uri(name, setting["tag"])}
                 for setting in source["build_settings"]
             ],
             "has_access_token": source["has_access_token"],
@@ -264,14 +264,14 @@ def _image_json(
         "in_use": False,
         "is_private_image": row["is_private_image"],
         "jumpstart": row["jumpstart"],
-        "last_build_date": uris.rfc2822(row["last_build_date"]),
+        "last_build_date": formats.rfc2822(row["last_build_date"]),
         "name": name,
         "public_url": row["public_url"],
-        "registry": uris.registry_uri(row["registry__host"]),
-        "resource_uri": uris.image_uri(name),
+        "registry": formats.registry_uri(row["registry__host"]),
+        "resource_uri": formats.image_uri(name),
         "star_count": row["star_count"],
         "state": row["state"],
-        "tags": [uris.tag_uri(name, tag) for tag in tags],
+        "tags": [formats.tag_uri(name, tag) for tag in tags],
         # Extensions: the team that owns it (None: a person), and what the caller may do.
         "team": row["team__name"],
         "permissions": permissions_json(abilities),
@@ -287,7 +287,7 @@ def registry_json(registry: Registry) -> dict:
         "is_tutum_registry": registry.is_tutum_registry,
         "name": registry.name,
         "port": int(port) if port.isdigit() else 443 if registry.is_ssl else 80,
-        "resource_uri": uris.registry_uri(registry.host),
+        "resource_uri": formats.registry_uri(registry.host),
     }
 
 
@@ -296,9 +296,9 @@ def build_json(build, image_name: str, tag_name: str, workers_online: int) -> di
 
     return {
         "uuid": str(build.uuid),
-        "resource_uri": uris.build_uri(build.uuid),
-        "image": uris.image_uri(image_name),
-        "tag": uris.tag_uri(image_name, tag_name),
+        "resource_uri": formats.build_uri(build.uuid),
+        "image": formats.image_uri(image_name),
+        "tag": formats.tag_uri(image_name, tag_name),
         "tag_name": tag_name,
         "state": build.state,
         "trigger": build.trigger,
@@ -309,13 +309,13 @@ def build_json(build, image_name: str, tag_name: str, workers_online: int) -> di
         "commit_message": build.commit_message,
         "digest": build.digest,
         "error": build.error,
-        "created": uris.rfc2822(build.created),
-        "started": uris.rfc2822(build.started),
-        "finished": uris.rfc2822(build.finished),
+        "created": formats.rfc2822(build.created),
+        "started": formats.rfc2822(build.started),
+        "finished": formats.rfc2822(build.finished),
         "duration": build.duration,
         "queue_position": build_rules.queue_position(build),
         "workers_online": workers_online,
-        "log": uris.build_uri(build.uuid) + "log/",
+        "log": formats.build_uri(build.uuid) + "log/",
         "log_size": build.log_size,
     }
 

@@ -8,10 +8,10 @@ from rest_framework import status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from api import uris
-from api.auditing import note
-from api.pagination import envelope_serializer, paginate
-from api.schema import ERROR, PAGE_PARAMS
+from api.core import formats
+from api.core.auditing import note
+from api.core.pagination import envelope_serializer, paginate
+from api.core.schema import ERROR, PAGE_PARAMS
 from api.team_serializers import (
     MemberPatchSerializer,
     MemberSerializer,
@@ -37,7 +37,7 @@ TOKEN_ID = OpenApiParameter("token_id", int, OpenApiParameter.PATH)
 
 
 def team_uri(name: str) -> str:
-    return f"{uris.API_PREFIX}/team/{name}/"
+    return f"{formats.API_PREFIX}/team/{name}/"
 
 
 def team_json(team: Team, role: str | None) -> dict:
@@ -46,7 +46,7 @@ def team_json(team: Team, role: str | None) -> dict:
         "name": team.name,
         "resource_uri": team_uri(team.name),
         "description": team.description,
-        "created": uris.rfc2822(team.created),
+        "created": formats.rfc2822(team.created),
         "role": role,
         "member_count": team.member_count,
         "image_count": team.image_count,
@@ -61,7 +61,7 @@ def member_json(member: Membership) -> dict:
         "display_name": profile.display_name if profile else "",
         "resource_uri": f"{team_uri(member.team.name)}member/{username}/",
         "role": member.role,
-        "joined": uris.rfc2822(member.joined),
+        "joined": formats.rfc2822(member.joined),
     }
 
 
@@ -74,8 +74,8 @@ def invitation_json(invitation: TeamInvitation) -> dict:
         "role": invitation.role,
         "username": invitation.invitee.get_username() if invitation.invitee else None,
         "invited_by": invitation.invited_by.get_username() if invitation.invited_by else None,
-        "created": uris.rfc2822(invitation.created),
-        "expires": uris.rfc2822(invitation.expires),
+        "created": formats.rfc2822(invitation.created),
+        "expires": formats.rfc2822(invitation.expires),
         "is_expired": invitation.is_expired,
     }
 
@@ -92,11 +92,13 @@ def token_json(token: TeamToken) -> dict:
         "prefix": token.prefix,
         "access": token.access,
         "all_images": token.all_images,
-        "images": [] if token.all_images else [uris.image_uri(i.name) for i in token.images.all()],
-        "created": uris.rfc2822(token.created),
+        "images": []
+        if token.all_images
+        else [formats.image_uri(i.name) for i in token.images.all()],
+        "created": formats.rfc2822(token.created),
         "created_by": token.created_by.get_username() if token.created_by else None,
-        "expires": uris.rfc2822(token.expires),
-        "last_used": uris.rfc2822(token.last_used),
+        "expires": formats.rfc2822(token.expires),
+        "last_used": formats.rfc2822(token.last_used),
         "is_expired": token.is_expired,
     }
 

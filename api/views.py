@@ -13,10 +13,12 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from accounts import keys
-from api import filters, listing, recycling, registration
-from api.access import get_image, is_team_token, require, token_allowed, visible_images
-from api.auditing import note
-from api.pagination import envelope_serializer, paginate
+from api import filters, recycling, registration
+from api.core import listing
+from api.core.auditing import note
+from api.core.pagination import envelope_serializer, paginate
+from api.core.permissions import get_image, is_team_token, require, token_allowed, visible_images
+from api.core.schema import ERROR, NAME, PAGE_PARAMS, TAG
 from api.representations import (
     IMAGE_FIELDS,
     TAG_LIST_FIELDS,
@@ -29,7 +31,6 @@ from api.representations import (
     tag_json,
     visible_tag,
 )
-from api.schema import ERROR, NAME, PAGE_PARAMS, TAG
 from api.serializers import (
     AuthKeySerializer,
     ImagePatchSerializer,

@@ -8,7 +8,7 @@ from django.urls import path, re_path
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from api.access import token_allowed
+from api.core.permissions import token_allowed
 from images import services
 from images.session import credentials
 from records.models import Image, Membership, Tag

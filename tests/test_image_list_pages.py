@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.models import Count
 from django.utils.http import urlencode
 
-from api import pagination
+from api.core import pagination
 from records import counting
 from records.models import Image, ImageCount, Tag, TagCount
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from django.core.exceptions import ValidationError
 
-from api import uris
+from api.core import formats
 from registry import names
 
 
@@ -65,9 +65,9 @@ def test_it_rejects_bad_tags(tag):
 def test_dates_are_rfc2822_in_utc_with_an_unpadded_day():
     moment = datetime(2013, 11, 8, 1, 22, 26, tzinfo=timezone(timedelta(hours=1)))
 
-    assert uris.rfc2822(moment) == "Fri, 8 Nov 2013 00:22:26 +0000"
+    assert formats.rfc2822(moment) == "Fri, 8 Nov 2013 00:22:26 +0000"
     assert (
-        uris.rfc2822(datetime(2024, 2, 29, 23, 5, 1, tzinfo=UTC))
+        formats.rfc2822(datetime(2024, 2, 29, 23, 5, 1, tzinfo=UTC))
         == "Thu, 29 Feb 2024 23:05:01 +0000"
     )
-    assert uris.rfc2822(None) is None
+    assert formats.rfc2822(None) is None

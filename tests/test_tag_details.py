@@ -10,7 +10,7 @@ from datetime import datetime
 import pytest
 import requests
 
-from api import uris
+from api.core import formats
 from records.models import Layer, Tag
 from registry import client as oci
 from registry.sync import sync_registry
@@ -73,7 +73,7 @@ def expected_history(config: dict, manifest: dict) -> list[dict]:
         created = datetime.fromisoformat(re.sub(r"(\.\d{6})\d*", r"\1", entry["created"]))
         steps.append(
             {
-                "created": uris.rfc2822(created),
+                "created": formats.rfc2822(created),
                 "created_by": entry.get("created_by", ""),
                 "comment": entry.get("comment", ""),
                 "empty_layer": empty,

@@ -266,17 +266,17 @@ CSRF_USE_SESSIONS = True
 CSRF_FAILURE_VIEW = "images.views.csrf_failure"
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.TutumAuthentication"],
-    # Team access tokens reach only the views marked @token_allowed (api.access).
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.core.auth.TutumAuthentication"],
+    # Team access tokens reach only the views marked @token_allowed (api.core.permissions).
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",
-        "api.access.TeamTokensWhereAllowed",
+        "api.core.permissions.TeamTokensWhereAllowed",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["api.negotiation.LimitedJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.core.negotiation.LimitedJSONParser"],
     # go-tutum sends JSON bodies with no Content-Type at all.
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "api.negotiation.JsonWhateverTheContentType",
-    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "api.core.negotiation.JsonWhateverTheContentType",
+    "EXCEPTION_HANDLER": "api.core.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
@@ -291,7 +291,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "api.schema.document_token_refusals",
+        "api.core.schema.document_token_refusals",
     ],
     # Tags and builds both have a `state`, with different choices.
     "ENUM_NAME_OVERRIDES": {

@@ -11,6 +11,6 @@ urlpatterns = [
     path("", include("images.urls")),
 ]
 
-handler400 = "api.errors.bad_request"
-handler404 = "api.errors.not_found"
-handler500 = "api.errors.server_error"
+handler400 = "api.core.errors.bad_request"
+handler404 = "api.core.errors.not_found"
+handler500 = "api.core.errors.server_error"

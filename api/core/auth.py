@@ -52,7 +52,8 @@ class Throttled(exceptions.Throttled):
 
 class TutumAuthentication(authentication.BaseAuthentication):
     """Every API endpoint: a username with one of that user's API keys, or with the password;
-    or a team access token (which api.access.TeamTokensWhereAllowed keeps to its endpoints)."""
+    or a team access token (which api.core.permissions.TeamTokensWhereAllowed keeps to its
+    endpoints)."""
 
     def authenticate(self, request):
         header = request.META.get("HTTP_AUTHORIZATION", "")

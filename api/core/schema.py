@@ -19,7 +19,7 @@ TAG = OpenApiParameter("tag", str, OpenApiParameter.PATH)
 
 
 class TutumAuthenticationScheme(OpenApiAuthenticationExtension):
-    target_class = "api.auth.TutumAuthentication"
+    target_class = "api.core.auth.TutumAuthentication"
     name = ["basicAuth", "tutumApiKey"]
 
     def get_security_definition(self, auto_schema):
@@ -43,7 +43,7 @@ class TutumAuthenticationScheme(OpenApiAuthenticationExtension):
 
 def document_token_refusals(result, generator, request, public):
     """A postprocessing hook: every signed-in operation that team access tokens may not use
-    (api.access.token_allowed) answers them 403, so each says so."""
+    (api.core.permissions.token_allowed) answers them 403, so each says so."""
     for path, _, method, callback in generator.endpoints:
         operation = result["paths"].get(path, {}).get(method.lower())
         if not operation or not any("basicAuth" in s for s in operation.get("security", [])):

@@ -14,8 +14,8 @@ from django.db import connection
 from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 
-from api import pagination
-from api.pagination import page, window
+from api.core import pagination
+from api.core.pagination import page, window
 from records.models import Image, ImageCount
 
 # Stands for the reach in the one compiled SQL of a range; no image has it (ids are > 0).
