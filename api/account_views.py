@@ -15,6 +15,7 @@ from accounts.credentials import SignInsPaused
 from api.core import formats
 from api.core.auditing import note
 from api.core.auth import Throttled
+from api.core.dispatch import dispatch
 from api.core.pagination import envelope_serializer, paginate
 from api.core.schema import ERROR, PAGE_PARAMS
 from api.serializers import (
@@ -47,7 +48,6 @@ def apikey_json(api_key: ApiKey) -> dict:
 
 
 @extend_schema(
-    methods=["GET"],
     operation_id="apikeys_list",
     summary="List your API keys",
     parameters=PAGE_PARAMS,
@@ -57,64 +57,77 @@ def apikey_json(api_key: ApiKey) -> dict:
         401: ERROR,
     },
 )
-@extend_schema(
-    methods=["POST"],
-    operation_id="apikeys_create",
-    summary="Make an API key (the answer is the only time it is shown)",
-    request=ApiKeyCreateSerializer,
-    responses={201: NewApiKeySerializer, 400: ERROR, 401: ERROR},
-)
-@api_view(["GET", "POST"])
-def apikey_list(request):
-    if request.method == "POST":
-        serializer = ApiKeyCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        api_key, key = keys.issue_key(
-            request.user,
-            serializer.validated_data["label"],
-            serializer.validated_data["expires_in_days"],
-        )
-        note(request, "apikey.create", api_key.label or api_key.prefix)
-        body = {**apikey_json(api_key), "key": key}
-        return Response(body, status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"})
+@api_view(["GET"])
+def apikey_list_get(request):
     api_keys, meta = paginate(request, keys.keys_of(request.user))
     return Response({"meta": meta, "objects": [apikey_json(k) for k in api_keys]})
 
 
 @extend_schema(
-    methods=["GET"],
+    operation_id="apikeys_create",
+    summary="Make an API key (the answer is the only time it is shown)",
+    request=ApiKeyCreateSerializer,
+    responses={201: NewApiKeySerializer, 400: ERROR, 401: ERROR},
+)
+@api_view(["POST"])
+def apikey_list_post(request):
+    serializer = ApiKeyCreateSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    api_key, key = keys.issue_key(
+        request.user,
+        serializer.validated_data["label"],
+        serializer.validated_data["expires_in_days"],
+    )
+    note(request, "apikey.create", api_key.label or api_key.prefix)
+    body = {**apikey_json(api_key), "key": key}
+    return Response(body, status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"})
+
+
+apikey_list = dispatch(get=apikey_list_get, post=apikey_list_post)
+
+
+@extend_schema(
     operation_id="apikeys_retrieve",
     summary="Get one of your API keys",
     parameters=[KEY_ID],
     responses={200: ApiKeySerializer, 401: ERROR, 404: ERROR},
 )
+@api_view(["GET"])
+def apikey_get(request, key_id: int):
+    return Response(apikey_json(keys.get_key(request.user, key_id)))
+
+
 @extend_schema(
-    methods=["PATCH"],
     operation_id="apikeys_partial_update",
     summary="Rename one of your API keys",
     parameters=[KEY_ID],
     request=ApiKeyPatchSerializer,
     responses={200: ApiKeySerializer, 400: ERROR, 401: ERROR, 404: ERROR},
 )
+@api_view(["PATCH"])
+def apikey_patch(request, key_id: int):
+    api_key = keys.get_key(request.user, key_id)
+    serializer = ApiKeyPatchSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    keys.rename_key(api_key, serializer.validated_data["label"])
+    return Response(apikey_json(api_key))
+
+
 @extend_schema(
-    methods=["DELETE"],
     operation_id="apikeys_destroy",
     summary="Revoke one of your API keys: refused at once, everywhere",
     parameters=[KEY_ID],
     responses={204: None, 401: ERROR, 404: ERROR},
 )
-@api_view(["GET", "PATCH", "DELETE"])
-def apikey_detail(request, key_id: int):
+@api_view(["DELETE"])
+def apikey_delete(request, key_id: int):
     api_key = keys.get_key(request.user, key_id)
-    if request.method == "DELETE":
-        keys.revoke_key(api_key)
-        note(request, "apikey.revoke", api_key.label or api_key.prefix)
-        return Response(status=status.HTTP_204_NO_CONTENT)
-    if request.method == "PATCH":
-        serializer = ApiKeyPatchSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        keys.rename_key(api_key, serializer.validated_data["label"])
-    return Response(apikey_json(api_key))
+    keys.revoke_key(api_key)
+    note(request, "apikey.revoke", api_key.label or api_key.prefix)
+    return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+apikey_detail = dispatch(get=apikey_get, patch=apikey_patch, delete=apikey_delete)
 
 
 @extend_schema(

@@ -5,29 +5,12 @@ from __future__ import annotations
 import re
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts import keys
+from api.core.shapes import DATE, DateField, KeyValueSerializer, StrictSerializer  # noqa: F401
 from records.models import BuildSource, State
 from registry import names
-
-DATE = {
-    "type": "string",
-    "nullable": True,
-    "description": "RFC 2822, UTC",
-    "example": "Fri, 8 Nov 2013 00:22:26 +0000",
-}
-
-
-@extend_schema_field(DATE)
-class DateField(serializers.CharField):
-    pass
-
-
-class KeyValueSerializer(serializers.Serializer):
-    key = serializers.CharField()
-    value = serializers.CharField(allow_blank=True)
 
 
 class PortSerializer(serializers.Serializer):
@@ -290,22 +273,6 @@ def _is_empty_build_source(value) -> bool:
     """A build source naming no repository, owner or build setting is no build source."""
     fields = ("repository", "owner", "build_settings")
     return isinstance(value, dict) and all(value.get(field) in (None, "", []) for field in fields)
-
-
-class StrictSerializer(serializers.Serializer):
-    """A request body that names a field this endpoint doesn't take is a 400 naming it."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {
-                        field: ["Unknown field; this endpoint does not accept it."]
-                        for field in unknown
-                    }
-                )
-        return super().to_internal_value(data)
 
 
 class ImageWriteSerializer(StrictSerializer):

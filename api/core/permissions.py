@@ -13,7 +13,7 @@ from teams.access import Ability
 from teams.tokens import NOT_FOR_TOKENS, TokenPrincipal
 
 # The methods of a view marked with @token_allowed, read by TeamTokensWhereAllowed.
-_TOKEN_METHODS = "team_token_methods"
+TOKEN_METHODS = "team_token_methods"
 
 
 def token_allowed(*methods: str):
@@ -22,7 +22,7 @@ def token_allowed(*methods: str):
     allowed = frozenset(methods) | ({"HEAD"} if "GET" in methods else set())
 
     def mark(view):
-        setattr(view.cls, _TOKEN_METHODS, allowed)
+        setattr(view.cls, TOKEN_METHODS, allowed)
         return view
 
     return mark
@@ -41,7 +41,7 @@ class TeamTokensWhereAllowed(BasePermission):
     def has_permission(self, request, view) -> bool:
         if not isinstance(request.user, TokenPrincipal):
             return True
-        return request.method in getattr(view, _TOKEN_METHODS, ())
+        return request.method in getattr(view, TOKEN_METHODS, ())
 
 
 class IsStaff(BasePermission):
