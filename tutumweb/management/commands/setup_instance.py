@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.urls import reverse
 
 from records.models import ApiKey
 from registry import config as registry_config
@@ -52,9 +53,13 @@ class Command(BaseCommand):
         ApiKey.issue(user, label="created by make run")
         from_env = bool(os.environ.get("TUTUMWEB_ADMIN_PASSWORD"))
         shown = "(from TUTUMWEB_ADMIN_PASSWORD)" if from_env else password
+        # The web admin's page, not Django's admin: only the former signs out the other
+        # browsers (accounts.passwords.change_password).
+        change_at = settings.ADMIN_PUBLIC_URL + reverse("images:password")
         self.stdout.write(
             self.style.SUCCESS(
                 f"Created the admin account: username admin, password {shown}\n"
-                "This password is shown only once; change it in the Django admin."
+                "This password is shown only once; change it in the web admin under Your account"
+                f" ({change_at})."
             )
         )
