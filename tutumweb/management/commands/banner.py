@@ -49,7 +49,7 @@ class Command(BaseCommand):
             "  Login:        username admin, with the password printed when the account was made",
             "                (or TUTUMWEB_ADMIN_PASSWORD)",
             "",
-            "  Try it, with an API key from the web admin (Account, then API keys):",
+            "  Try it, with an API key from the web admin (Your account, then API keys):",
             f"    curl -H 'Authorization: ApiKey admin:{key}' {api}/api/v1/image/",
             f"    buildah login --tls-verify=false -u admin -p {key} {settings.REGISTRY_HOST}",
             "",
