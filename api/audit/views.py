@@ -8,42 +8,11 @@ from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from api.core import formats
+from api.audit.shapes import ACTION_CODES, AuditEventSerializer, event_json
 from api.core.pagination import envelope_serializer, paginate
 from api.core.schema import ERROR, PAGE_PARAMS
 from audit import trail
-from records.models import AuditEvent
 from teams import membership
-
-ACTIONS = sorted(trail.ACTIONS)
-
-
-class AuditEventSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    time = serializers.CharField(help_text="RFC 2822, UTC")
-    actor = serializers.CharField(
-        allow_blank=True, help_text="A username, a token's `<team>+<name>`, or empty."
-    )
-    actor_kind = serializers.ChoiceField(choices=AuditEvent.Actor.choices)
-    action = serializers.ChoiceField(choices=ACTIONS)
-    target = serializers.CharField(allow_blank=True)
-    team = serializers.CharField(allow_null=True)
-    address = serializers.CharField(allow_blank=True, help_text="Where it came from.")
-    details = serializers.DictField()
-
-
-def event_json(event: AuditEvent) -> dict:
-    return {
-        "id": event.pk,
-        "time": formats.rfc2822(event.time),
-        "actor": event.actor_name,
-        "actor_kind": event.actor_kind,
-        "action": event.action,
-        "target": event.target,
-        "team": event.team_name or None,
-        "address": event.address,
-        "details": event.details,
-    }
 
 
 @extend_schema(
@@ -51,13 +20,13 @@ def event_json(event: AuditEvent) -> dict:
     summary="The audit trail you may read, newest first",
     description=(
         "Your own actions; with `team`, everything in a team you are an Owner of; staff read "
-        f"everything. Kept AUDIT_DAYS days. Actions: {', '.join(ACTIONS)}."
+        f"everything. Kept AUDIT_DAYS days. Actions: {', '.join(ACTION_CODES)}."
     ),
     parameters=[
         *PAGE_PARAMS,
         OpenApiParameter("team", str, description="Only this team's (its Owners and staff)."),
         OpenApiParameter("actor", str, description="Only what this username or token did."),
-        OpenApiParameter("action", str, enum=ACTIONS),
+        OpenApiParameter("action", str, enum=ACTION_CODES),
         OpenApiParameter("target", str, description="Part of what was changed (its name)."),
     ],
     responses={
@@ -81,7 +50,7 @@ def audit_list(request):
     if action := params.get("action"):
         if action not in trail.ACTIONS:
             raise serializers.ValidationError(
-                {"action": [f"'{action}' is not one of: {', '.join(ACTIONS)}."]}
+                {"action": [f"'{action}' is not one of: {', '.join(ACTION_CODES)}."]}
             )
         events = events.filter(action=action)
     if target := params.get("target"):

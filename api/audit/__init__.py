@@ -1,0 +1,1 @@
+"""The audit trail as the API reads it."""
