@@ -108,6 +108,7 @@ def test_the_audit_shapes_are_what_their_serializers_declare(alice, web):
 
     built = [
         (audit.AuditEventSerializer(), audit.event_json(event)),
+        (audit.AuditActionListSerializer(), audit.action_list_json()),
     ]
 
     assert [m for serializer, data in built for m in mismatches(serializer, data)] == []

@@ -1,5 +1,5 @@
-"""The audit trail's shapes: an event; its serializer (the schema) beside the function that
-builds its JSON."""
+"""The audit trail's shapes: an event, and an action with the words people read it in; each
+serializer (the schema) beside the function that builds its JSON."""
 
 from __future__ import annotations
 
@@ -39,3 +39,25 @@ def event_json(event: AuditEvent) -> dict:
         "address": event.address,
         "details": event.details,
     }
+
+
+class AuditActionSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=ACTION_CODES)
+    label = serializers.CharField(
+        help_text="A short past-tense sentence that goes before the target, e.g. "
+        "'Deleted a tag'; the admin's rows and filter show it."
+    )
+    description = serializers.CharField(help_text="What the action is about.")
+
+
+def action_json(code: str, action: trail.Action) -> dict:
+    return {"action": code, "label": action.label, "description": action.description}
+
+
+class AuditActionListSerializer(serializers.Serializer):
+    objects = AuditActionSerializer(many=True)
+
+
+def action_list_json() -> dict:
+    """Every action the trail records, in the trail's own order (not alphabetical)."""
+    return {"objects": [action_json(code, action) for code, action in trail.ACTIONS.items()]}

@@ -1,4 +1,4 @@
-"""The audit trail's routes."""
+"""The audit trail's routes: its events, and the actions it records."""
 
 from __future__ import annotations
 
@@ -8,4 +8,5 @@ from api.audit import views
 
 urlpatterns = [
     path("audit/", views.audit_list, name="audit-list"),
+    path("audit/action/", views.audit_action_list, name="audit-action-list"),
 ]

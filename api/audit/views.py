@@ -1,5 +1,6 @@
 """The audit trail (extension): who changed what, when and from where. Each person reads their
-own actions, a team's Owners everything in the team, staff everything."""
+own actions, a team's Owners everything in the team, staff everything. The actions it records
+are listed with the words people read them in, so the admin need keep no copy."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from api.audit.shapes import ACTION_CODES, AuditEventSerializer, event_json
+from api.audit.shapes import (
+    ACTION_CODES,
+    AuditActionListSerializer,
+    AuditEventSerializer,
+    action_list_json,
+    event_json,
+)
 from api.core.pagination import envelope_serializer, paginate
 from api.core.schema import ERROR, PAGE_PARAMS
 from audit import trail
@@ -57,3 +64,18 @@ def audit_list(request):
         events = events.filter(target__icontains=target)
     found, meta = paginate(request, events)
     return Response({"meta": meta, "objects": [event_json(e) for e in found]})
+
+
+@extend_schema(
+    operation_id="audit_actions_list",
+    summary="Every action the audit trail records, with the words to show it in",
+    description=(
+        "In the trail's own order: each action's code (what `action` filters on), its `label`, "
+        "a short past-tense sentence for a row or a filter ('Deleted a tag'), and its "
+        "`description`."
+    ),
+    responses={200: AuditActionListSerializer, 401: ERROR},
+)
+@api_view(["GET"])
+def audit_action_list(request):
+    return Response(action_list_json())
