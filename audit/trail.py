@@ -4,6 +4,7 @@ staff for everyone. Kept AUDIT_DAYS and pruned by housekeeping."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -13,39 +14,54 @@ from django.utils import timezone
 from records.models import AuditEvent, Membership, Role, Team
 from teams.tokens import TokenPrincipal
 
-# Every action the trail records, and what it is about.
-ACTIONS = {
-    "sign_in": "a person signing in to the web admin",
-    "password.change": "a person changing their password",
-    "apikey.create": "an API key made",
-    "apikey.revoke": "an API key revoked",
-    "image.register": "an image registered",
-    "image.edit": "an image's description, credentials or build settings changed",
-    "image.visibility": "an image made public or private",
-    "image.delete": "an image deleted (to the recycle bin)",
-    "image.restore": "an image brought back from the recycle bin",
-    "tag.delete": "a tag deleted (to the recycle bin)",
-    "tag.restore": "a tag brought back from the recycle bin",
-    "bin.purge": "something in the recycle bin deleted for good",
-    "policy.save": "a cleanup policy set",
-    "policy.delete": "a cleanup policy removed",
-    "policy.run": "a cleanup policy moving tags to the recycle bin",
-    "tag.build": "a build started",
-    "build.cancel": "a build cancelled",
-    "tag.push": "a tag pushed to our registry",
-    "tag.pull": "a tag pulled from our registry by a team access token",
-    "team.create": "a team made",
-    "team.edit": "a team's description changed",
-    "team.delete": "a team deleted",
-    "invitation.create": "someone invited into a team",
-    "invitation.cancel": "a team invitation cancelled",
-    "invitation.decline": "a team invitation declined",
-    "member.join": "someone joining a team",
-    "member.role": "a member's role changed",
-    "member.remove": "a member removed from a team",
-    "member.leave": "a member leaving a team",
-    "token.create": "a team access token made",
-    "token.revoke": "a team access token revoked",
+
+@dataclass(frozen=True)
+class Action:
+    """What an action is called where people read the trail: `label`, the short past-tense
+    sentence the admin shows before its target ("Deleted a tag"), and `description`, what it
+    is about ("a tag deleted (to the recycle bin)")."""
+
+    label: str
+    description: str
+
+
+# Every action the trail records, in the order a list of them offers them.
+ACTIONS: dict[str, Action] = {
+    "sign_in": Action("Signed in", "a person signing in to the web admin"),
+    "password.change": Action("Changed their password", "a person changing their password"),
+    "apikey.create": Action("Made an API key", "an API key made"),
+    "apikey.revoke": Action("Revoked an API key", "an API key revoked"),
+    "image.register": Action("Registered an image", "an image registered"),
+    "image.edit": Action(
+        "Edited an image", "an image's description, credentials or build settings changed"
+    ),
+    "image.visibility": Action("Changed who can see an image", "an image made public or private"),
+    "image.delete": Action("Deleted an image", "an image deleted (to the recycle bin)"),
+    "image.restore": Action("Restored an image", "an image brought back from the recycle bin"),
+    "tag.delete": Action("Deleted a tag", "a tag deleted (to the recycle bin)"),
+    "tag.restore": Action("Restored a tag", "a tag brought back from the recycle bin"),
+    "bin.purge": Action("Deleted for good", "something in the recycle bin deleted for good"),
+    "policy.save": Action("Set a cleanup policy", "a cleanup policy set"),
+    "policy.delete": Action("Removed a cleanup policy", "a cleanup policy removed"),
+    "policy.run": Action(
+        "Cleanup moved tags to the bin", "a cleanup policy moving tags to the recycle bin"
+    ),
+    "tag.build": Action("Started a build", "a build started"),
+    "build.cancel": Action("Cancelled a build", "a build cancelled"),
+    "tag.push": Action("Pushed", "a tag pushed to our registry"),
+    "tag.pull": Action("Pulled", "a tag pulled from our registry by a team access token"),
+    "team.create": Action("Made the team", "a team made"),
+    "team.edit": Action("Edited the team", "a team's description changed"),
+    "team.delete": Action("Deleted the team", "a team deleted"),
+    "invitation.create": Action("Invited", "someone invited into a team"),
+    "invitation.cancel": Action("Cancelled an invitation", "a team invitation cancelled"),
+    "invitation.decline": Action("Declined an invitation", "a team invitation declined"),
+    "member.join": Action("Joined the team", "someone joining a team"),
+    "member.role": Action("Changed a role", "a member's role changed"),
+    "member.remove": Action("Removed a member", "a member removed from a team"),
+    "member.leave": Action("Left the team", "a member leaving a team"),
+    "token.create": Action("Made an access token", "a team access token made"),
+    "token.revoke": Action("Revoked an access token", "a team access token revoked"),
 }
 
 

@@ -17,6 +17,8 @@ keeps its own documentation and operation id.
 
 from __future__ import annotations
 
+import os
+
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.decorators import api_view
 from rest_framework.views import APIView
@@ -33,6 +35,20 @@ def dispatch(**views):
     @api_view(list(views))
     def others(request, *args, **kwargs):  # pragma: no cover: DRF answers before calling it
         raise AssertionError("dispatch routes every verb it was given to its own view")
+
+    # It answers as the one view the URL was: with the authentication, permissions and
+    # throttles its verbs share (an open endpoint's 405 needs no credentials), and named as
+    # OPTIONS showed it (`signup_get`, `signup_post` -> "Signup").
+    for policy in ("authentication_classes", "permission_classes", "throttle_classes"):
+        shared = {tuple(getattr(view.cls, policy)) for view in views.values()}
+        if len(shared) == 1:
+            setattr(others.cls, policy, list(shared.pop()))
+    common = os.path.commonprefix([view.cls.__name__ for view in views.values()])
+    others.cls.__name__ = common.rstrip("_") or "others"
+    # Every answer's `Allow` names all the URL's verbs, not only the one that answered.
+    allowed = [m.upper() for m in others.cls.http_method_names]
+    for verb_view in views.values():
+        verb_view.cls.allowed_methods = allowed
 
     @csrf_exempt  # as every API view: clients authenticate each request, with no cookie
     def view(request, *args, **kwargs):

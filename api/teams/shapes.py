@@ -1,5 +1,6 @@
-"""Teams (extensions): the shapes of teams, members, team invitations and team access tokens,
-read and written."""
+"""Teams' shapes: teams, members, team invitations and team access tokens; each read shape's
+serializer (the schema) beside the function that builds its JSON, and the request bodies.
+Roles and token access come from their homes (records.models, teams.tokens)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,18 @@ import re
 
 from rest_framework import serializers
 
-from api.serializers import DateField, StrictSerializer
-from records.models import Role, TeamToken
+from api.core import formats
+from api.core.shapes import DateField, StrictSerializer
+from records.models import Membership, Role, Team, TeamInvitation, TeamToken
 from teams import tokens
 
-ROLE_HELP = "Reader, Writer or Owner."
+# "Reader, Writer or Owner.": the roles, lowest first.
+ROLE_HELP = f"{', '.join(Role.values[:-1])} or {Role.values[-1]}."
 ACCESS_HELP = "pull, or push (pull and push, and build)."
+
+
+def team_uri(name: str) -> str:
+    return f"{formats.API_PREFIX}/team/{name}/"
 
 
 class TeamSerializer(serializers.Serializer):
@@ -25,6 +32,19 @@ class TeamSerializer(serializers.Serializer):
     )
     member_count = serializers.IntegerField()
     image_count = serializers.IntegerField()
+
+
+def team_json(team: Team, role: str | None) -> dict:
+    """A team annotated with `member_count` and `image_count` (membership.teams_of)."""
+    return {
+        "name": team.name,
+        "resource_uri": team_uri(team.name),
+        "description": team.description,
+        "created": formats.rfc2822(team.created),
+        "role": role,
+        "member_count": team.member_count,
+        "image_count": team.image_count,
+    }
 
 
 class TeamCreateSerializer(StrictSerializer):
@@ -42,6 +62,18 @@ class MemberSerializer(serializers.Serializer):
     resource_uri = serializers.CharField()
     role = serializers.ChoiceField(choices=Role.choices)
     joined = DateField()
+
+
+def member_json(member: Membership) -> dict:
+    profile = getattr(member.user, "profile", None)
+    username = member.user.get_username()
+    return {
+        "username": username,
+        "display_name": profile.display_name if profile else "",
+        "resource_uri": f"{team_uri(member.team.name)}member/{username}/",
+        "role": member.role,
+        "joined": formats.rfc2822(member.joined),
+    }
 
 
 class MemberPatchSerializer(StrictSerializer):
@@ -62,6 +94,21 @@ class TeamInvitationSerializer(serializers.Serializer):
     is_expired = serializers.BooleanField()
 
 
+def team_invitation_json(invitation: TeamInvitation) -> dict:
+    team = invitation.team.name
+    return {
+        "id": invitation.pk,
+        "resource_uri": f"{team_uri(team)}invitation/{invitation.pk}/",
+        "team": team,
+        "role": invitation.role,
+        "username": invitation.invitee.get_username() if invitation.invitee else None,
+        "invited_by": invitation.invited_by.get_username() if invitation.invited_by else None,
+        "created": formats.rfc2822(invitation.created),
+        "expires": formats.rfc2822(invitation.expires),
+        "is_expired": invitation.is_expired,
+    }
+
+
 class NewTeamInvitationSerializer(TeamInvitationSerializer):
     token = serializers.CharField(
         allow_null=True,
@@ -69,6 +116,10 @@ class NewTeamInvitationSerializer(TeamInvitationSerializer):
         "accept it at /api/v1/team-invitation/<token>/, or in the admin at "
         "/teams/-/join/<token>/.",
     )
+
+
+def new_team_invitation_json(invitation: TeamInvitation, token: str | None) -> dict:
+    return {**team_invitation_json(invitation), "token": token}
 
 
 class TeamInvitationCreateSerializer(StrictSerializer):
@@ -107,10 +158,37 @@ class TeamTokenSerializer(serializers.Serializer):
     is_expired = serializers.BooleanField()
 
 
+def team_token_json(token: TeamToken) -> dict:
+    """A team access token (teams.tokens.tokens_of loads its team, maker and images)."""
+    team = token.team.name
+    return {
+        "id": token.pk,
+        "resource_uri": f"{team_uri(team)}token/{token.pk}/",
+        "team": team,
+        "name": token.name,
+        "username": tokens.username_of(token),
+        "prefix": token.prefix,
+        "access": token.access,
+        "all_images": token.all_images,
+        "images": []
+        if token.all_images
+        else [formats.image_uri(i.name) for i in token.images.all()],
+        "created": formats.rfc2822(token.created),
+        "created_by": token.created_by.get_username() if token.created_by else None,
+        "expires": formats.rfc2822(token.expires),
+        "last_used": formats.rfc2822(token.last_used),
+        "is_expired": token.is_expired,
+    }
+
+
 class NewTeamTokenSerializer(TeamTokenSerializer):
     secret = serializers.CharField(
         help_text="The password to log in with, in this answer only (only its digest is kept)."
     )
+
+
+def new_team_token_json(token: TeamToken, secret: str) -> dict:
+    return {**team_token_json(token), "secret": secret}
 
 
 class TeamTokenCreateSerializer(StrictSerializer):

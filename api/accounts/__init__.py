@@ -1,0 +1,1 @@
+"""Your account: Tutum's /auth/, API keys, sign-ins, your password and profile."""

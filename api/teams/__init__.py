@@ -1,0 +1,1 @@
+"""Teams: teams, members and roles, team invitations, team access tokens."""
