@@ -22,6 +22,7 @@ from images.services.http import (
     NotAuthenticated,
     NotFound,
     ServiceError,
+    UpstreamUnavailable,
 )
 from lib import crypto
 
@@ -112,12 +113,14 @@ def api_trouble(request, error: ServiceError) -> HttpResponse:
         return render(request, "404.html", {"message": error.message}, status=404)
     if isinstance(error, Forbidden):
         return render(request, "403.html", {"message": error.message}, status=403)
-    if not isinstance(error, (ApiUnavailable, ApiError)):
+    if not isinstance(error, (ApiUnavailable, UpstreamUnavailable, ApiError)):
         raise error
+    # Our API answered but could not reach a registry: say that one, not that we are down.
+    upstream = isinstance(error, UpstreamUnavailable)
     # htmx swaps only 2xx answers: the inline message must come back as 200.
-    status = 200 if request.htmx else 503
+    status = 200 if request.htmx else 502 if upstream else 503
     template = "_unavailable.html" if request.htmx else "unavailable.html"
-    context = {"message": error.message, "maybe_saved": error.maybe_saved}
+    context = {"message": error.message, "maybe_saved": error.maybe_saved, "upstream": upstream}
     return render(request, template, context, status=status)
 
 

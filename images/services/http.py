@@ -48,6 +48,11 @@ class ApiUnavailable(ServiceError):
         self.maybe_saved = maybe_saved
 
 
+class UpstreamUnavailable(ServiceError):
+    """The API answered, but something it needed could not be reached (a registry, Docker
+    Hub): a 502 whose message is the API's own sentence, naming it."""
+
+
 class NotAuthenticated(ServiceError):
     pass
 
@@ -285,6 +290,10 @@ def handle(response: requests.Response) -> dict | None:
         raise Invalid(message or "Some values were not accepted.", body.get("fields"))
     if status == 429:
         raise TooManyAttempts(message or "Too many attempts. Please wait a few minutes.")
+    if status == 502 and message:
+        # Our API is up and says what it could not reach. A 502 without its sentence is a
+        # proxy in front of the API saying the API itself is down.
+        raise UpstreamUnavailable(message)
     if status >= 500:
         raise ApiUnavailable(message or "The image service had a problem. Please try again.")
     raise ApiError(message or f"The image service refused the request ({status}).")
