@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.shortcuts import render
 
-from images.forms.audit import ACTION_LABELS, ActivityFilterForm
+from images.forms.audit import ActivityFilterForm
 from images.services import audit as audit_service
 from images.services import teams as team_service
 from images.session import api_login_required
@@ -28,7 +28,13 @@ class ShownEvent:
     address: str
 
 
-def shown(event: audit_service.AuditEvent) -> ShownEvent:
+def action_labels(request) -> dict[str, str]:
+    """What each action's rows say, as the API words it (audit_service.list_actions)."""
+    return {action.action: action.label for action in audit_service.list_actions(request.api)}
+
+
+def shown(event: audit_service.AuditEvent, labels: dict[str, str]) -> ShownEvent:
+    """`labels`: action_labels(); an action the API did not name shows its code."""
     details = event.details
     if event.action == "member.role":
         change = f"{details.get('old')} → {details.get('new')}"
@@ -44,7 +50,7 @@ def shown(event: audit_service.AuditEvent) -> ShownEvent:
         time=event.time,
         actor=event.actor,
         actor_kind=event.actor_kind,
-        label=ACTION_LABELS.get(event.action, event.action),
+        label=labels.get(event.action, event.action),
         target=event.target,
         change=change,
         team=event.team,
@@ -57,14 +63,18 @@ def activity(request):
     """The audit trail the person may read, filtered in the query string."""
     owned = [team.name for team in team_service.list_teams(request.api) if team.is_owner]
     is_staff = bool(request.session.get("tutum_api", {}).get("is_staff"))
-    form = ActivityFilterForm(request.GET or None, owned_teams=owned, is_staff=is_staff)
+    actions = audit_service.list_actions(request.api)
+    form = ActivityFilterForm(
+        request.GET or None, owned_teams=owned, is_staff=is_staff, actions=actions
+    )
     filters = form.api_filters() if form.is_valid() else {}
     offset = (form.cleaned_data.get("offset") or 0) if form.is_bound and form.is_valid() else 0
     page = audit_service.list_audit(request.api, filters=filters, offset=offset)
+    labels = {action.action: action.label for action in actions}
     context = {
         "form": form,
         "page": page,
-        "events": [shown(e) for e in page.items],
+        "events": [shown(e, labels) for e in page.items],
         "query": urlencode(filters),
         "audit_days": settings.AUDIT_DAYS,
     }

@@ -29,7 +29,7 @@ from images.services import images as image_service
 from images.services import teams as team_service
 from images.services.http import Conflict, Invalid, Page
 from images.session import api_login_required
-from images.views.audit import shown
+from images.views.audit import action_labels, shown
 
 
 @api_login_required
@@ -90,8 +90,9 @@ def _team_page(
     if team.is_owner:
         context["tokens"] = team_service.list_team_tokens(request.api, team_name)
         recent = audit_service.list_audit(request.api, filters={"team": team_name}, limit=10)
+        labels = action_labels(request)
         context["activity"] = Page(
-            [shown(e) for e in recent.items], recent.total, recent.offset, recent.limit
+            [shown(e, labels) for e in recent.items], recent.total, recent.offset, recent.limit
         )
     return render(request, "images/team_detail.html", context, status=status)
 
