@@ -9,7 +9,7 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from api.core.permissions import token_allowed
-from images import services
+from images.services import images as image_service
 from images.session import credentials
 from records.models import Image, Membership, Tag
 from tutumweb.urls import urlpatterns as project_urlpatterns
@@ -93,13 +93,13 @@ def baseline_tags(request, name: str):
 
 def floor(request):
     """The admin's list page minus its own work: the session's key, the API call, no page."""
-    page = services.list_images(credentials(request), order="name")
+    page = image_service.list_images(credentials(request), order="name")
     return HttpResponse(f"{page.total}")
 
 
 def tag_floor(request, name: str, tag: str):
     """The tag page minus its own work: the session's key and the tag's API call, no page."""
-    found = services.get_tag(credentials(request), name, tag)
+    found = image_service.get_tag(credentials(request), name, tag)
     return HttpResponse(found.name)
 
 

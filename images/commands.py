@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from images import services
+from images.services import images as image_service
 
 
-def tls_flag(registry: services.Registry) -> str:
+def tls_flag(registry: image_service.Registry) -> str:
     """buildah and podman refuse plain HTTP unless told."""
     return "" if registry.is_ssl else " --tls-verify=false"
 
 
-def registry_logins(user: str, key: str, registry: services.Registry) -> dict[str, str]:
+def registry_logins(user: str, key: str, registry: image_service.Registry) -> dict[str, str]:
     """How to log in to `registry` with an API key, with Docker and with buildah/podman."""
     host = registry.host
     return {

@@ -13,24 +13,34 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
-from images import services
+from images.services import accounts as account_service
+from images.services.http import (
+    ApiError,
+    ApiUnavailable,
+    Credentials,
+    Forbidden,
+    NotAuthenticated,
+    NotFound,
+    ServiceError,
+    UpstreamUnavailable,
+)
 from lib import crypto
 
 SESSION_KEY = "tutum_api"
 
 
-def credentials(request) -> services.Credentials | None:
+def credentials(request) -> Credentials | None:
     stored = request.session.get(SESSION_KEY) or {}
     # Encrypted: the session table and its cache are files a backup or a leak can expose.
     key = crypto.decrypt(stored.get("key_encrypted", ""))
     if not key:
         return None
-    return services.Credentials(
+    return Credentials(
         username=stored["username"], key=key, browser_address=browser_address(request)
     )
 
 
-def sign_in(request, creds: services.Credentials) -> None:
+def sign_in(request, creds: Credentials) -> None:
     """Keep these credentials in a new session (a fresh key and CSRF secret, so nothing from
     before signing in carries over)."""
     request.session.cycle_key()
@@ -49,10 +59,10 @@ def browser_address(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
-def _is_staff(creds: services.Credentials) -> bool:
+def _is_staff(creds: Credentials) -> bool:
     try:
-        return services.get_account(creds).is_staff
-    except services.ServiceError:
+        return account_service.get_account(creds).is_staff
+    except ServiceError:
         # Another Tutum server has no account endpoint; nobody is staff there.
         return False
 
@@ -74,11 +84,11 @@ def api_login_required(view):
             return to_login(request, request.get_full_path())
         try:
             return view(request, *args, **kwargs)
-        except services.NotAuthenticated:
+        except NotAuthenticated:
             request.session.flush()
             messages.info(request, "Your session has ended. Please sign in again.")
             return to_login(request, request.get_full_path())
-        except services.ServiceError as error:
+        except ServiceError as error:
             return api_trouble(request, error)
 
     return wrapper
@@ -91,31 +101,33 @@ def api_trouble_shown(view):
     def wrapper(request, *args, **kwargs):
         try:
             return view(request, *args, **kwargs)
-        except services.ServiceError as error:
+        except ServiceError as error:
             return api_trouble(request, error)
 
     return wrapper
 
 
-def api_trouble(request, error: services.ServiceError) -> HttpResponse:
+def api_trouble(request, error: ServiceError) -> HttpResponse:
     """The page for an API call the view did not handle itself."""
-    if isinstance(error, services.NotFound):
+    if isinstance(error, NotFound):
         return render(request, "404.html", {"message": error.message}, status=404)
-    if isinstance(error, services.Forbidden):
+    if isinstance(error, Forbidden):
         return render(request, "403.html", {"message": error.message}, status=403)
-    if not isinstance(error, (services.ApiUnavailable, services.ApiError)):
+    if not isinstance(error, (ApiUnavailable, UpstreamUnavailable, ApiError)):
         raise error
+    # Our API answered but could not reach a registry: say that one, not that we are down.
+    upstream = isinstance(error, UpstreamUnavailable)
     # htmx swaps only 2xx answers: the inline message must come back as 200.
-    status = 200 if request.htmx else 503
+    status = 200 if request.htmx else 502 if upstream else 503
     template = "_unavailable.html" if request.htmx else "unavailable.html"
-    context = {"message": error.message, "maybe_saved": error.maybe_saved}
+    context = {"message": error.message, "maybe_saved": error.maybe_saved, "upstream": upstream}
     return render(request, template, context, status=status)
 
 
 NEW_KEY = "new_api_key"
 
 
-def hold_new_key(request, made: services.NewApiKey) -> None:
+def hold_new_key(request, made: account_service.NewApiKey) -> None:
     """Keep a key just made, encrypted in the session, for the next page to show once."""
     request.session[NEW_KEY] = {
         "key_encrypted": crypto.encrypt(made.key),

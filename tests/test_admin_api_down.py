@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 
 import pytest
@@ -124,3 +125,48 @@ def test_the_pages_for_people_not_signed_in_survive_an_unreachable_api(settings,
     if path != "/signup/":  # (sign-up's "is it open?" reads an unreachable API as "no")
         assert response.status_code == 503
         assert "We can't reach the image service" in response.content.decode()
+
+
+def test_a_registry_our_api_cannot_reach_is_named_not_the_image_service(signed_in, settings):
+    # An image name without a registry host is looked up on Docker Hub, which is down here.
+    settings.PUBLIC_REGISTRY_URL = f"http://127.0.0.1:{free_port()}"
+
+    page = signed_in.get("/images/busybox/-/")
+    partial = signed_in.get("/images/busybox/-/", headers={"HX-Request": "true"})
+
+    assert page.status_code == 502
+    assert "The image service can't reach something it needs" in page.content.decode()
+    assert "could not reach registry docker.io" in page.content.decode()
+    assert "We can't reach the image service" not in page.content.decode()
+    assert partial.status_code == 200
+    assert "could not reach registry docker.io" in partial.content.decode()
+    assert "Try again" in partial.content.decode()
+    for response in (page, partial):
+        assert "Traceback" not in response.content.decode()
+
+
+def test_a_proxy_saying_the_api_is_down_is_still_the_image_service(signed_in, settings):
+    """A 502 without the API's own sentence comes from in front of it: the API is down."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    settings.TUTUM_API_URL = f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+    def bad_gateway():
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(
+                b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\nContent-Length: 11\r\n"
+                b"Connection: close\r\n\r\nBad Gateway"
+            )
+
+    server = threading.Thread(target=bad_gateway, daemon=True)
+    server.start()
+    page = signed_in.get("/?q=web")
+    server.join(timeout=5)
+    listener.close()
+
+    assert page.status_code == 503
+    assert "We can't reach the image service" in page.content.decode()
+    assert "The image service had a problem" in page.content.decode()

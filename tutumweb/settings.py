@@ -263,7 +263,7 @@ SECURE_HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", "0"))
 # The CSRF secret lives in that server-side session: no csrftoken cookie re-sent (and parsed
 # by the browser) with every page, and signing in rotates it with the session key.
 CSRF_USE_SESSIONS = True
-CSRF_FAILURE_VIEW = "images.views.csrf_failure"
+CSRF_FAILURE_VIEW = "images.views.accounts.csrf_failure"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.core.auth.TutumAuthentication"],

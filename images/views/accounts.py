@@ -1,26 +1,115 @@
-"""Your account in the web admin: your API keys and the commands that use them."""
+"""Signing in and out, a form sent with an out-of-date security token, and your account: your
+profile, password, API keys and the commands that use them."""
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from django.conf import settings
 from django.contrib import messages
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRefresh
 
-from images import services
 from images.commands import registry_logins
-from images.forms import (
-    ApiKeyForm,
-    GithubForm,
-    PasswordChangeForm,
-    ProfileForm,
-    place_api_errors,
+from images.forms.accounts import ApiKeyForm, GithubForm, LoginForm, PasswordChangeForm, ProfileForm
+from images.forms.errors import place_api_errors
+from images.services import access as access_service
+from images.services import accounts as account_service
+from images.services import images as image_service
+from images.services import people as people_service
+from images.services.http import (
+    ApiError,
+    Invalid,
+    NotAuthenticated,
+    NotFound,
+    ServiceError,
+    TooManyAttempts,
 )
-from images.session import api_login_required, hold_new_key, take_new_key
+from images.session import (
+    SESSION_KEY,
+    api_login_required,
+    browser_address,
+    credentials,
+    hold_new_key,
+    sign_in,
+    take_new_key,
+    to_login,
+)
+
+SIGN_IN_PAGE_SESSION_AGE = 24 * 3600
 
 
-def _key_commands(request, key: str, registry: services.Registry | None) -> list[dict]:
+@require_http_methods(["GET", "POST"])
+def login_view(request):
+    next_url = request.POST.get("next") or request.GET.get("next") or reverse("images:list")
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
+        next_url = reverse("images:list")
+    form = LoginForm(request.POST or None)
+    api_down = False
+    # The sign-in form's CSRF secret makes a session for every visitor; a visitor who never
+    # signs in needs it for a day, not for the signed-in SESSION_COOKIE_AGE.
+    if SESSION_KEY not in request.session:
+        request.session.set_expiry(SIGN_IN_PAGE_SESSION_AGE)
+    if request.method == "POST" and form.is_valid():
+        try:
+            creds = account_service.login(
+                form.cleaned_data["username"],
+                form.cleaned_data["password"],
+                browser_address=browser_address(request),
+            )
+        except (NotAuthenticated, TooManyAttempts) as error:
+            form.add_error(None, error.message)
+        except ServiceError as error:
+            form.add_error(None, f"{error.message} Please try again in a moment.")
+            api_down = True
+        else:
+            sign_in(request, creds)
+            return redirect(next_url)
+    # An API that just failed is not asked again for an optional link: one wait, not two.
+    signup_open = not api_down and people_service.signup_open()
+    context = {"form": form, "next": next_url, "signup_open": signup_open}
+    return render(request, "login.html", context)
+
+
+@require_POST
+def logout_view(request):
+    creds = credentials(request)
+    if creds is not None:
+        # The browser's copy of the credential goes with the session either way; ending it
+        # on the API as well makes a stolen copy useless. An unreachable API must not keep
+        # anyone signed in here, so its failure is not shown.
+        with suppress(ServiceError):
+            account_service.logout(creds)
+    request.session.flush()
+    messages.info(request, "You are signed out.")
+    return redirect("images:login")
+
+
+def csrf_failure(request, reason: str = ""):
+    """A form sent with an out-of-date security token: nothing changed; say why, offer a way on.
+
+    Happens when someone signed out in another tab (the token lives in the session) or a page
+    was left open past its session. htmx ignores a 403, so it gets a reload or the sign-in page.
+    """
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": "CSRF check failed; API calls need no cookies."}, status=403)
+    signed_in = credentials(request) is not None
+    if request.htmx:
+        if not signed_in:
+            return to_login(request, request.htmx.current_url_abs_path or reverse("images:list"))
+        return HttpResponseClientRefresh()
+    back = request.headers.get("Referer", "")
+    if not url_has_allowed_host_and_scheme(back, {request.get_host()}):
+        back = reverse("images:list")
+    context = {"back": back, "signed_in": signed_in}
+    return render(request, "csrf_failure.html", context, status=403)
+
+
+def _key_commands(request, key: str, registry: image_service.Registry | None) -> list[dict]:
     """The lines a person pastes to use `key`, each with what it is for."""
     user = request.api.username
     api_url = settings.TUTUM_API_URL
@@ -54,18 +143,18 @@ def account(request):
     return _account_page(request)
 
 
-def _reach(request) -> list[services.Reach]:
+def _reach(request) -> list[access_service.Reach]:
     """Everything the person reaches; another Tutum server cannot say."""
     try:
-        return services.account_access(request.api)
-    except (services.NotFound, services.ApiError):
+        return access_service.account_access(request.api)
+    except (NotFound, ApiError):
         return []
 
 
 def _account_page(request, **forms):
     new_key, new_key_label = take_new_key(request)
-    person = services.get_account(request.api)
-    keys = services.list_api_keys(request.api)
+    person = account_service.get_account(request.api)
+    keys = account_service.list_api_keys(request.api)
     context = {
         "person": person,
         "profile_form": forms.get("profile_form")
@@ -77,7 +166,7 @@ def _account_page(request, **forms):
         "session_prefix": _session_key_prefix(request),
         "new_key": new_key,
         "new_key_label": new_key_label,
-        "commands": _key_commands(request, new_key, services.our_registry(request.api))
+        "commands": _key_commands(request, new_key, image_service.our_registry(request.api))
         if new_key
         else [],
         "reach": _reach(request),
@@ -96,10 +185,10 @@ def key_new(request):
     if not form.is_valid():
         return _account_page(request, form=form)
     try:
-        made = services.create_api_key(
+        made = account_service.create_api_key(
             request.api, form.cleaned_data["label"], form.cleaned_data["expires"]
         )
-    except services.Invalid as error:
+    except Invalid as error:
         place_api_errors(error, form, {"expires_in_days": "expires"})
         return _account_page(request, form=form)
     hold_new_key(request, made)
@@ -109,10 +198,10 @@ def key_new(request):
 @api_login_required
 @require_http_methods(["GET", "POST"])
 def key_revoke(request, key_id: int):
-    api_key = services.get_api_key(request.api, key_id)
+    api_key = account_service.get_api_key(request.api, key_id)
     signs_out = api_key.prefix == _session_key_prefix(request)
     if request.method == "POST":
-        services.revoke_api_key(request.api, key_id)
+        account_service.revoke_api_key(request.api, key_id)
         name = f"“{api_key.label}”" if api_key.label else f"{api_key.prefix}…"
         if signs_out:
             request.session.flush()
@@ -132,14 +221,14 @@ def password_change(request):
     form = PasswordChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            ended = services.change_password(
+            ended = account_service.change_password(
                 request.api,
                 form.cleaned_data["current_password"],
                 form.cleaned_data["new_password"],
             )
-        except services.Invalid as error:
+        except Invalid as error:
             place_api_errors(error, form, {})
-        except services.TooManyAttempts as error:
+        except TooManyAttempts as error:
             form.add_error(None, error.message)
         else:
             elsewhere = (
@@ -170,8 +259,8 @@ def github_save(request):
 def _save_account(request, form, form_name: str, done: str):
     if form.is_valid():
         try:
-            services.update_account(request.api, form.payload())
-        except services.Invalid as error:
+            account_service.update_account(request.api, form.payload())
+        except Invalid as error:
             place_api_errors(error, form, {})
         else:
             messages.success(request, done)

@@ -1,4 +1,5 @@
-"""Pages of the web admin. Every read and write goes through images.services."""
+"""Images and their tags: the list, finding one by name, an image's and a tag's page,
+registering, editing and deleting an image."""
 
 from __future__ import annotations
 
@@ -9,82 +10,29 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
-from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
+from django.views.decorators.http import require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
 
-from images import services
-from images.forms import (
+from images.forms.images import (
     BuildSettingFormSet,
     DeleteForm,
     ImageFilterForm,
     ImageForm,
-    LoginForm,
     apply_api_errors,
     image_payload,
     initial_for,
 )
-from images.session import (
-    SESSION_KEY,
-    api_login_required,
-    browser_address,
-    credentials,
-    sign_in,
-    to_login,
-)
+from images.services import access as access_service
+from images.services import accounts as account_service
+from images.services import builds as build_service
+from images.services import images as image_service
+from images.services.http import ApiError, Conflict, Credentials, Forbidden, Invalid, NotFound, Page
+from images.session import api_login_required
+from images.views.builds import build_context
 
 SETTINGS_PREFIX = "settings"
-SIGN_IN_PAGE_SESSION_AGE = 24 * 3600
-
-
-@require_http_methods(["GET", "POST"])
-def login_view(request):
-    next_url = request.POST.get("next") or request.GET.get("next") or reverse("images:list")
-    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
-        next_url = reverse("images:list")
-    form = LoginForm(request.POST or None)
-    api_down = False
-    # The sign-in form's CSRF secret makes a session for every visitor; a visitor who never
-    # signs in needs it for a day, not for the signed-in SESSION_COOKIE_AGE.
-    if SESSION_KEY not in request.session:
-        request.session.set_expiry(SIGN_IN_PAGE_SESSION_AGE)
-    if request.method == "POST" and form.is_valid():
-        try:
-            creds = services.login(
-                form.cleaned_data["username"],
-                form.cleaned_data["password"],
-                browser_address=browser_address(request),
-            )
-        except (services.NotAuthenticated, services.TooManyAttempts) as error:
-            form.add_error(None, error.message)
-        except services.ServiceError as error:
-            form.add_error(None, f"{error.message} Please try again in a moment.")
-            api_down = True
-        else:
-            sign_in(request, creds)
-            return redirect(next_url)
-    # An API that just failed is not asked again for an optional link: one wait, not two.
-    signup_open = not api_down and services.signup_open()
-    context = {"form": form, "next": next_url, "signup_open": signup_open}
-    return render(request, "login.html", context)
-
-
-@require_POST
-def logout_view(request):
-    creds = credentials(request)
-    if creds is not None:
-        # The browser's copy of the credential goes with the session either way; ending it
-        # on the API as well makes a stolen copy useless. An unreachable API must not keep
-        # anyone signed in here, so its failure is not shown.
-        with suppress(services.ServiceError):
-            services.logout(creds)
-    request.session.flush()
-    messages.info(request, "You are signed out.")
-    return redirect("images:login")
-
 
 TYPED_TAG = re.compile(r"(.+)/tags/([^/]+)")
 
@@ -105,10 +53,10 @@ def find_by_name(request, typed: str):
     return redirect("images:detail", name)
 
 
-def _exists(creds: services.Credentials, name: str) -> bool:
+def _exists(creds: Credentials, name: str) -> bool:
     try:
-        services.get_image(creds, name)
-    except services.NotFound:
+        image_service.get_image(creds, name)
+    except NotFound:
         return False
     return True
 
@@ -131,16 +79,16 @@ def image_list(request):
     }
     cursor_gone = False
     try:
-        page = services.list_images(
+        page = image_service.list_images(
             request.api, **listing, after=data["after"], before=data["before"]
         )
-    except services.Invalid:
+    except Invalid:
         if not (data["after"] or data["before"]):
             raise
         # In build-date order a page starts from an image, which may have been deleted
         # (or hidden) since the link was made: the list from its start, saying why.
         cursor_gone = True
-        page = services.list_images(request.api, **listing)
+        page = image_service.list_images(request.api, **listing)
     query = {k: v for k, v in request.GET.items() if k not in PAGER_KEYS and v}
     previous_query, next_query = _pager(query, page)
     context = {
@@ -159,7 +107,7 @@ def image_list(request):
     return render(request, "images/image_list.html", context)
 
 
-def _pager(query: dict, page: services.Page, prefix: str = "") -> tuple[str, str]:
+def _pager(query: dict, page: Page, prefix: str = "") -> tuple[str, str]:
     """The query strings of the previous and the next page ("": none). They go on from the
     first or last item shown (an image in any order, a tag by name), so the API finds the page
     in an index wherever it is; a deep offset would read every row before it. `prefix` names
@@ -173,10 +121,10 @@ def _pager(query: dict, page: services.Page, prefix: str = "") -> tuple[str, str
     return urlencode(previous or {}), urlencode(following or {})
 
 
-def registries(request) -> list[services.Registry]:
+def registries(request) -> list[image_service.Registry]:
     # Registries change rarely; the list need not cost an API call per page view.
     return cache.get_or_set(
-        f"registries:{request.api.username}", lambda: services.list_registries(request.api), 60
+        f"registries:{request.api.username}", lambda: image_service.list_registries(request.api), 60
     )
 
 
@@ -185,14 +133,14 @@ def on_our_registry(request, name: str) -> bool:
     return any(r.is_ours and name.startswith(r.host + "/") for r in registries(request))
 
 
-def _tag_page(request, name: str) -> tuple[services.Page, str, str, str]:
+def _tag_page(request, name: str) -> tuple[Page, str, str, str]:
     """The image page's tags: (page, search, the previous and the next page's query strings).
     Paged from the first or last tag name shown (_pager), so the page after 90,000 tags costs
     what the first does. The names are tag names (at most 128)."""
     search = request.GET.get("tq", "").strip()[:128]
     after = request.GET.get("tafter", "")[:128]
     before = "" if after else request.GET.get("tbefore", "")[:128]
-    page = services.list_tags(request.api, name, search=search, after=after, before=before)
+    page = image_service.list_tags(request.api, name, search=search, after=after, before=before)
     return page, search, *_pager({"tq": search} if search else {}, page, prefix="t")
 
 
@@ -211,28 +159,28 @@ def image_detail(request, name: str):
     }
     if request.htmx and request.htmx.target == "tag-rows":
         return render(request, "images/_tag_rows.html", context)
-    image = services.get_image(request.api, name)
+    image = image_service.get_image(request.api, name)
     context.update(image=image, pull_command=pull_command(image), webhook=None, access=[])
     if image.team:
         # A team's members see who reaches its image (the API tells nobody else); a person's
         # own image is theirs, staff's, and everyone's when public: nothing to look up.
-        with suppress(services.ApiError, services.NotFound, services.Forbidden):
-            context["access"] = services.image_access(request.api, name)
+        with suppress(ApiError, NotFound, Forbidden):
+            context["access"] = access_service.image_access(request.api, name)
     if image.can_write and image.build_source and image.build_source.build_settings:
         # Only those who may change the image see the secret; others get no webhook section.
-        with suppress(services.ApiError, services.NotFound, services.Forbidden):
-            context["webhook"] = services.get_webhook(request.api, name)
+        with suppress(ApiError, NotFound, Forbidden):
+            context["webhook"] = build_service.get_webhook(request.api, name)
     return render(request, "images/image_detail.html", context)
 
 
-def pull_command(image: services.Image) -> str:
+def pull_command(image: image_service.Image) -> str:
     """`docker pull` defaults to :latest, so name a tag that exists when latest doesn't."""
     if image.tag_names and "latest" not in image.tag_names:
         return f"docker pull {image.name}:{image.tag_names[0]}"
     return f"docker pull {image.name}"
 
 
-def docker_run_command(tag: services.Tag, image_name: str) -> str:
+def docker_run_command(tag: image_service.Tag, image_name: str) -> str:
     parts = ["docker run -d"]
     layer = tag.layer
     if layer:
@@ -248,7 +196,7 @@ def docker_run_command(tag: services.Tag, image_name: str) -> str:
 
 @api_login_required
 def tag_detail(request, name: str, tag: str):
-    tag_obj = services.get_tag(request.api, name, tag)
+    tag_obj = image_service.get_tag(request.api, name, tag)
     context = {
         "name": name,
         "tag": tag_obj,
@@ -257,97 +205,8 @@ def tag_detail(request, name: str, tag: str):
         "pull_command": f"docker pull {name}@{tag_obj.digest}" if tag_obj.digest else "",
     }
     if tag_obj.buildable:  # only tags with a build setting are built here
-        context.update(_build_context(request, name, tag, can_write=tag_obj.can_write))
+        context.update(build_context(request, name, tag, can_write=tag_obj.can_write))
     return render(request, "images/tag_detail.html", context)
-
-
-def _build_context(request, name: str, tag: str, *, can_write: bool) -> dict:
-    """The tag's build history and its latest build with the start of its log; `can_write`:
-    whether the person may build and cancel (else those buttons are not shown)."""
-    history = services.list_builds(request.api, name, tag)
-    latest = history.items[0] if history.items else None
-    log = services.read_log(request.api, latest.uuid) if latest else None
-    return {"history": history, "build": latest, "log": log, "can_write": can_write}
-
-
-@api_login_required
-@require_POST
-def tag_build(request, name: str, tag: str):
-    """Build button: htmx swaps in the Building badge (and the live log); a plain post
-    redirects to the tag page."""
-    try:
-        services.start_build(request.api, name, tag)
-    except (services.Conflict, services.Invalid) as error:
-        if request.htmx:
-            state = services.get_tag(request.api, name, tag).state
-            context = {"name": name, "tag_name": tag, "state": state, "message": error.message}
-            return render(request, "images/_build_refused.html", context)
-        messages.error(request, error.message)
-        return redirect("images:tag", name, tag)
-    if not request.htmx:
-        messages.success(request, f"Build of {name}:{tag} started.")
-        return redirect("images:tag", name, tag)
-    context = {"name": name, "tag_name": tag, "state": "Building"}
-    if request.POST.get("where") == "page":
-        context.update(_build_context(request, name, tag, can_write=True), oob=True)
-    return render(request, "images/_build_started.html", context)
-
-
-@api_login_required
-def tag_state(request, name: str, tag: str):
-    """The state badge, polled while the tag builds; tells the page when the build ends."""
-    tag_obj = services.get_tag(request.api, name, tag)
-    response = render(
-        request,
-        "images/_tag_state.html",
-        {"name": name, "tag_name": tag, "state": tag_obj.state},
-    )
-    if tag_obj.state != "Building":
-        response["HX-Trigger"] = "build-finished"
-    return response
-
-
-@api_login_required
-def build_history(request, name: str, tag: str):
-    can_write = services.get_tag(request.api, name, tag).can_write
-    context = {
-        "name": name,
-        "tag_name": tag,
-        **_build_context(request, name, tag, can_write=can_write),
-    }
-    return render(request, "images/_build_panel.html", context)
-
-
-@api_login_required
-@require_POST
-def build_cancel(request, name: str, tag: str, uuid: str):
-    """Cancel button: htmx swaps the build panel in; a plain post goes back to the tag page."""
-    try:
-        services.cancel_build(request.api, uuid)
-        outcome = (messages.SUCCESS, f"The build of {name}:{tag} was cancelled.")
-    except services.Conflict as error:
-        outcome = (messages.INFO, error.message)
-    if request.htmx:  # the panel shows the outcome itself
-        built = _build_context(request, name, tag, can_write=True)
-        return render(request, "images/_build_panel.html", {"name": name, "tag_name": tag, **built})
-    messages.add_message(request, *outcome)
-    return redirect("images:tag", name, tag)
-
-
-@api_login_required
-def build_log(request, name: str, tag: str, uuid: str):
-    """The next piece of a running build's log, appended by htmx; stops polling when done."""
-    try:
-        offset = max(int(request.GET.get("offset", 0)), 0)
-    except ValueError:
-        offset = 0
-    log = services.read_log(request.api, uuid, offset)
-    context = {"name": name, "tag_name": tag, "uuid": uuid, "log": log}
-    if log.state != request.GET.get("shown"):
-        # Queued → Building: the summary above the log changes too (once, not every poll).
-        context["build"] = services.get_build(request.api, uuid)
-        context["can_write"] = services.get_tag(request.api, name, tag).can_write
-    return render(request, "images/_log_chunk.html", context)
 
 
 def _rows_from_post(post) -> list[dict]:
@@ -370,14 +229,14 @@ def _namespace_options(request) -> dict:
     """Where the person may add images (their namespace and their teams'), for the form's
     suggestions and its "Owned by" choice; another Tutum server has no such list."""
     try:
-        namespaces = services.get_account(request.api).namespaces
-        registry = services.our_registry(request.api)
-    except (services.NotFound, services.ApiError):
+        namespaces = account_service.get_account(request.api).namespaces
+        registry = image_service.our_registry(request.api)
+    except (NotFound, ApiError):
         return {"namespaces": [request.api.username]}
     return {"namespaces": namespaces, "registry_host": registry.host if registry else ""}
 
 
-def _image_form_page(request, image: services.Image | None):
+def _image_form_page(request, image: image_service.Image | None):
     """Register (image None) or edit; adding/removing setting rows re-renders the form."""
     editing = image is not None
     template = "images/_image_form.html" if request.htmx else "images/image_form.html"
@@ -419,12 +278,12 @@ def _image_form_page(request, image: services.Image | None):
         body = image_payload(form, formset, creating=not editing)
         try:
             if editing:
-                saved = services.update_image(request.api, image.name, body)
+                saved = image_service.update_image(request.api, image.name, body)
             else:
-                saved = services.register_image(request.api, body)
-        except services.Invalid as error:
+                saved = image_service.register_image(request.api, body)
+        except Invalid as error:
             apply_api_errors(error, form, formset)
-        except services.Conflict as error:
+        except Conflict as error:
             form.add_error("name" if not editing else None, error.message)
         else:
             verb = "saved" if editing else "registered"
@@ -443,18 +302,18 @@ def image_new(request):
 @api_login_required
 @require_http_methods(["GET", "POST"])
 def image_edit(request, name: str):
-    return _image_form_page(request, services.get_image(request.api, name))
+    return _image_form_page(request, image_service.get_image(request.api, name))
 
 
 @api_login_required
 @require_http_methods(["GET", "POST"])
 def image_delete(request, name: str):
-    image = services.get_image(request.api, name)
+    image = image_service.get_image(request.api, name)
     form = DeleteForm(request.POST or None, image_name=image.name)
     if request.method == "POST" and form.is_valid():
         try:
-            services.delete_image(request.api, image.name)
-        except services.Conflict as error:
+            image_service.delete_image(request.api, image.name)
+        except Conflict as error:
             messages.error(request, error.message)
             return redirect("images:detail", image.name)
         messages.success(
@@ -465,23 +324,3 @@ def image_delete(request, name: str):
         return redirect("images:list")
     context = {"image": image, "form": form, "recycle_days": settings.RECYCLE_DAYS}
     return render(request, "images/image_delete.html", context)
-
-
-def csrf_failure(request, reason: str = ""):
-    """A form sent with an out-of-date security token: nothing changed; say why, offer a way on.
-
-    Happens when someone signed out in another tab (the token lives in the session) or a page
-    was left open past its session. htmx ignores a 403, so it gets a reload or the sign-in page.
-    """
-    if request.path.startswith("/api/"):
-        return JsonResponse({"error": "CSRF check failed; API calls need no cookies."}, status=403)
-    signed_in = credentials(request) is not None
-    if request.htmx:
-        if not signed_in:
-            return to_login(request, request.htmx.current_url_abs_path or reverse("images:list"))
-        return HttpResponseClientRefresh()
-    back = request.headers.get("Referer", "")
-    if not url_has_allowed_host_and_scheme(back, {request.get_host()}):
-        back = reverse("images:list")
-    context = {"back": back, "signed_in": signed_in}
-    return render(request, "csrf_failure.html", context, status=403)

@@ -9,9 +9,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from images import services
 from images.commands import registry_logins, tls_flag
-from images.forms import FirstImageForm
+from images.forms.start import FirstImageForm
+from images.services import accounts as account_service
+from images.services import images as image_service
+from images.services.http import NotFound
 from images.session import api_login_required, hold_new_key, take_new_key
 
 
@@ -20,7 +22,7 @@ def _app(request) -> tuple[FirstImageForm, str]:
     return form, form.cleaned_data["app"] if form.is_valid() else "myapp"
 
 
-def _steps(user: str, registry: services.Registry, app: str, key: str) -> dict:
+def _steps(user: str, registry: image_service.Registry, app: str, key: str) -> dict:
     """The commands, in the order a person runs them, for Docker and for buildah/podman."""
     host = registry.host
     name = f"{host}/{user}/{app}"
@@ -46,10 +48,10 @@ def _steps(user: str, registry: services.Registry, app: str, key: str) -> dict:
     }
 
 
-def _pushed(request, name: str) -> services.Image | None:
+def _pushed(request, name: str) -> image_service.Image | None:
     try:
-        return services.get_image(request.api, name)
-    except services.NotFound:
+        return image_service.get_image(request.api, name)
+    except NotFound:
         return None
 
 
@@ -57,7 +59,7 @@ def _pushed(request, name: str) -> services.Image | None:
 def getting_started(request):
     form, app = _app(request)
     key, _ = take_new_key(request)
-    registry = services.our_registry(request.api)
+    registry = image_service.our_registry(request.api)
     context = {"form": form, "app": app, "key": key, "registry": registry}
     if registry is not None:
         steps = _steps(request.api.username, registry, app, key)
@@ -85,6 +87,6 @@ def start_key(request):
     """Make a key for this computer and show it (once) in the commands."""
     form = FirstImageForm(request.POST)
     app = form.cleaned_data["app"] if form.is_valid() else "myapp"
-    made = services.create_api_key(request.api, "Getting started", None)
+    made = account_service.create_api_key(request.api, "Getting started", None)
     hold_new_key(request, made)
     return redirect(f"{reverse('images:start')}?{urlencode({'app': app})}#step-login")

@@ -13,8 +13,10 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from images import services
-from images.forms import CleanupPolicyForm
+from images.forms.policies import CleanupPolicyForm
+from images.services import images as image_service
+from images.services import policies as policy_service
+from images.services.http import Invalid
 from images.session import api_login_required
 
 
@@ -24,7 +26,7 @@ def fingerprint(form: CleanupPolicyForm) -> str:
 
 def _policy_page(request, *, image: str = "", namespace: str = ""):
     scope = {"image": image} if image else {"namespace": namespace}
-    current = services.get_policy(request.api, **scope)
+    current = policy_service.get_policy(request.api, **scope)
     preview = None
     if request.method == "POST":
         form = CleanupPolicyForm(request.POST)
@@ -32,10 +34,10 @@ def _policy_page(request, *, image: str = "", namespace: str = ""):
         if form.is_valid():
             try:
                 if action == "remove":
-                    services.delete_policy(request.api, **scope)
+                    policy_service.delete_policy(request.api, **scope)
                     messages.success(request, "The cleanup policy is off; nothing more goes.")
                     return redirect(request.path)
-                preview = services.preview_policy(request.api, form.rules(), **scope)
+                preview = policy_service.preview_policy(request.api, form.rules(), **scope)
                 # Saving is for the rules whose preview the person has read: changed since,
                 # they see the new preview first.
                 if action == "save" and request.POST.get("previewed") != fingerprint(form):
@@ -46,10 +48,10 @@ def _policy_page(request, *, image: str = "", namespace: str = ""):
                         "enabled": form.cleaned_data["enabled"],
                         "confirm_empty": form.cleaned_data["confirm_empty"],
                     }
-                    services.save_policy(request.api, body, **scope)
+                    policy_service.save_policy(request.api, body, **scope)
                     messages.success(request, "Saved. It runs once a day.")
                     return redirect(request.path)
-            except services.Invalid as error:
+            except Invalid as error:
                 form.apply_api_errors(error)
     else:
         form = CleanupPolicyForm(initial=CleanupPolicyForm.initial_from(current.policy))
@@ -68,7 +70,7 @@ def _policy_page(request, *, image: str = "", namespace: str = ""):
 @api_login_required
 @require_http_methods(["GET", "POST"])
 def image_policy(request, name: str):
-    services.get_image(request.api, name)  # a 404 page for an image you cannot see
+    image_service.get_image(request.api, name)  # a 404 page for an image you cannot see
     return _policy_page(request, image=name)
 
 

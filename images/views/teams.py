@@ -5,33 +5,31 @@ Buttons a role cannot use are not shown; the API refuses them anyway (its messag
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
-from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from images import services
-from images.forms import (
-    ACTION_LABELS,
+from images.forms.errors import place_api_errors
+from images.forms.teams import (
     ROLE_RANK,
     ROLE_SENTENCES,
-    ActivityFilterForm,
     RoleForm,
     TeamForm,
     TeamInviteForm,
     TeamSettingsForm,
     TeamTokenForm,
-    place_api_errors,
     role_losses,
 )
 from images.links import public_link
-from images.services import Page
+from images.services import audit as audit_service
+from images.services import images as image_service
+from images.services import teams as team_service
+from images.services.http import Conflict, Invalid, Page
 from images.session import api_login_required
+from images.views.audit import action_labels, shown
 
 
 @api_login_required
@@ -41,8 +39,8 @@ def teams(request):
     form = TeamForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            team = services.create_team(request.api, **form.cleaned_data)
-        except services.Invalid as error:
+            team = team_service.create_team(request.api, **form.cleaned_data)
+        except Invalid as error:
             place_api_errors(error, form, {})
         else:
             messages.success(
@@ -52,8 +50,8 @@ def teams(request):
             )
             return redirect("images:team", team.name)
     context = {
-        "teams": services.list_teams(request.api),
-        "invitations": services.my_team_invitations(request.api),
+        "teams": team_service.list_teams(request.api),
+        "invitations": team_service.my_team_invitations(request.api),
         "form": form,
     }
     return render(request, "images/teams.html", context, status=400 if form.errors else 200)
@@ -68,14 +66,14 @@ def _team_page(
     token_form=None,
     status=200,
 ):
-    team = services.get_team(request.api, team_name)
-    images = services.list_images(request.api, filters={"team": team_name}, limit=100)
+    team = team_service.get_team(request.api, team_name)
+    images = image_service.list_images(request.api, filters={"team": team_name}, limit=100)
     names = [image.name for image in images.items]
     context = {
         "team": team,
-        "members": services.list_members(request.api, team_name),
+        "members": team_service.list_members(request.api, team_name),
         "images": images,
-        "invitations": services.list_team_invitations(request.api, team_name)
+        "invitations": team_service.list_team_invitations(request.api, team_name)
         if team.is_owner
         else [],
         "invite_form": invite_form or TeamInviteForm(),
@@ -84,75 +82,19 @@ def _team_page(
         "role_form": RoleForm(),
         "role_sentence": ROLE_SENTENCES.get(team.role or "", ""),
         "role_sentences": ROLE_SENTENCES.items(),
-        "registry": services.our_registry(request.api),
+        "registry": image_service.our_registry(request.api),
         "tokens": [],
         "token_form": token_form or TeamTokenForm(),
     }
     context["token_form"].fields["images"].choices = [(name, name) for name in names]
     if team.is_owner:
-        context["tokens"] = services.list_team_tokens(request.api, team_name)
-        recent = services.list_audit(request.api, filters={"team": team_name}, limit=10)
+        context["tokens"] = team_service.list_team_tokens(request.api, team_name)
+        recent = audit_service.list_audit(request.api, filters={"team": team_name}, limit=10)
+        labels = action_labels(request)
         context["activity"] = Page(
-            [shown(e) for e in recent.items], recent.total, recent.offset, recent.limit
+            [shown(e, labels) for e in recent.items], recent.total, recent.offset, recent.limit
         )
     return render(request, "images/team_detail.html", context, status=status)
-
-
-@dataclass(frozen=True)
-class ShownEvent:
-    """An audit event as the activity tables show it."""
-
-    time: object
-    actor: str
-    actor_kind: str
-    label: str
-    target: str
-    change: str
-    team: str | None
-    address: str
-
-
-def shown(event: services.AuditEvent) -> ShownEvent:
-    details = event.details
-    if event.action == "member.role":
-        change = f"{details.get('old')} → {details.get('new')}"
-    elif event.action == "image.visibility":
-        change = "now private" if details.get("private") else "now public"
-    elif "role" in details:
-        change = f"as {details['role']}"
-    elif event.action == "token.create":
-        change = "pull and push" if details.get("access") == "push" else "pull"
-    else:
-        change = ""
-    return ShownEvent(
-        time=event.time,
-        actor=event.actor,
-        actor_kind=event.actor_kind,
-        label=ACTION_LABELS.get(event.action, event.action),
-        target=event.target,
-        change=change,
-        team=event.team,
-        address=event.address,
-    )
-
-
-@api_login_required
-def activity(request):
-    """The audit trail the person may read, filtered in the query string."""
-    owned = [team.name for team in services.list_teams(request.api) if team.is_owner]
-    is_staff = bool(request.session.get("tutum_api", {}).get("is_staff"))
-    form = ActivityFilterForm(request.GET or None, owned_teams=owned, is_staff=is_staff)
-    filters = form.api_filters() if form.is_valid() else {}
-    offset = (form.cleaned_data.get("offset") or 0) if form.is_bound and form.is_valid() else 0
-    page = services.list_audit(request.api, filters=filters, offset=offset)
-    context = {
-        "form": form,
-        "page": page,
-        "events": [shown(e) for e in page.items],
-        "query": urlencode(filters),
-        "audit_days": settings.AUDIT_DAYS,
-    }
-    return render(request, "images/activity.html", context)
 
 
 @api_login_required
@@ -167,8 +109,8 @@ def team_invite(request, team: str):
     if form.is_valid():
         username, role = form.cleaned_data["username"], form.cleaned_data["role"]
         try:
-            made = services.invite_to_team(request.api, team, role, username)
-        except services.Invalid as error:
+            made = team_service.invite_to_team(request.api, team, role, username)
+        except Invalid as error:
             place_api_errors(error, form, {})
         else:
             if made.token is None:
@@ -188,7 +130,7 @@ def team_invite(request, team: str):
 @api_login_required
 @require_POST
 def team_invitation_cancel(request, team: str, invitation_id: int):
-    services.cancel_team_invitation(request.api, team, invitation_id)
+    team_service.cancel_team_invitation(request.api, team, invitation_id)
     messages.success(request, "The invitation is cancelled: it can no longer be accepted.")
     return redirect("images:team", team)
 
@@ -199,8 +141,8 @@ def team_settings(request, team: str):
     form = TeamSettingsForm(request.POST)
     if form.is_valid():
         try:
-            services.update_team(request.api, team, form.cleaned_data["description"])
-        except services.Invalid as error:
+            team_service.update_team(request.api, team, form.cleaned_data["description"])
+        except Invalid as error:
             place_api_errors(error, form, {})
         else:
             messages.success(request, "The team's description is saved.")
@@ -215,15 +157,15 @@ def member_role(request, team: str, username: str):
     form = RoleForm(request.POST or None)
     if request.method == "GET" or not form.is_valid():
         return redirect("images:team", team)
-    member = services.get_member(request.api, team, username)
+    member = team_service.get_member(request.api, team, username)
     role = form.cleaned_data["role"]
     losses = role_losses(member.role, role)
     if losses and not form.cleaned_data["confirmed"]:
         context = {"team": team, "member": member, "role": role, "losses": losses}
         return render(request, "images/team_member_change.html", context)
     try:
-        services.change_role(request.api, team, username, role)
-    except services.Invalid as error:
+        team_service.change_role(request.api, team, username, role)
+    except Invalid as error:
         messages.error(request, error.fields.get("role", [error.message])[0])
     else:
         verb = "is now" if ROLE_RANK[role] > ROLE_RANK[member.role] else "is now only"
@@ -235,12 +177,12 @@ def member_role(request, team: str, username: str):
 @require_http_methods(["GET", "POST"])
 def member_remove(request, team: str, username: str):
     """Removing someone (or leaving) asks first, saying what is lost at once."""
-    member = services.get_member(request.api, team, username)
+    member = team_service.get_member(request.api, team, username)
     leaving = username == request.api.username
     if request.method == "POST":
         try:
-            services.remove_member(request.api, team, username)
-        except services.Invalid as error:
+            team_service.remove_member(request.api, team, username)
+        except Invalid as error:
             messages.error(request, error.fields.get("username", [error.message])[0])
             return redirect("images:team", team)
         if leaving:
@@ -260,11 +202,11 @@ def member_remove(request, team: str, username: str):
 @api_login_required
 @require_http_methods(["GET", "POST"])
 def team_delete(request, team: str):
-    found = services.get_team(request.api, team)
+    found = team_service.get_team(request.api, team)
     if request.method == "POST":
         try:
-            services.delete_team(request.api, team)
-        except services.Conflict as error:
+            team_service.delete_team(request.api, team)
+        except Conflict as error:
             messages.error(request, error.message)
             return redirect("images:team", team)
         messages.success(request, f"Team {team} is deleted.")
@@ -278,7 +220,7 @@ def invitation_answer(request, invitation_id: int):
     """Accept or decline an invitation addressed to you (from your Teams page)."""
     accept = request.POST.get("answer") == "accept"
     team = request.POST.get("team", "")
-    services.answer_team_invitation(request.api, invitation_id, accept=accept)
+    team_service.answer_team_invitation(request.api, invitation_id, accept=accept)
     if accept:
         messages.success(request, f"You joined team {team}.")
         return redirect("images:team", team) if team else redirect("images:teams")
@@ -291,15 +233,15 @@ def invitation_answer(request, invitation_id: int):
 def team_join(request, token: str):
     """A link invitation: see what it is for, then accept or decline it."""
     try:
-        invitation = services.open_team_link(request.api, token)
-    except services.Invalid as error:
+        invitation = team_service.open_team_link(request.api, token)
+    except Invalid as error:
         reason = error.fields.get("token", [error.message])[0]
         return render(request, "images/team_join_gone.html", {"reason": reason}, status=410)
     if request.method == "POST":
         accept = request.POST.get("answer") == "accept"
         try:
-            services.answer_team_link(request.api, token, accept=accept)
-        except services.Invalid as error:
+            team_service.answer_team_link(request.api, token, accept=accept)
+        except Invalid as error:
             messages.error(request, error.fields.get("token", [error.message])[0])
             return redirect("images:teams")
         if accept:
@@ -325,7 +267,7 @@ def token_new(request, team: str):
         data = form.cleaned_data
         expires = (timezone.now() + timedelta(days=data["days"])).isoformat()
         try:
-            made = services.make_team_token(
+            made = team_service.make_team_token(
                 request.api,
                 team,
                 name=data["name"],
@@ -333,10 +275,10 @@ def token_new(request, team: str):
                 expires=expires,
                 images=data.get("images") or [],
             )
-        except services.Invalid as error:
+        except Invalid as error:
             place_api_errors(error, form, {"expires": "days"})
         else:
-            registry = services.our_registry(request.api)
+            registry = image_service.our_registry(request.api)
             login = _login_command(registry, made) if registry else ""
             context = {"team": team, "made": made, "registry": registry, "login_command": login}
             response = render(request, "images/team_token_made.html", context)
@@ -345,7 +287,7 @@ def token_new(request, team: str):
     return _team_page(request, team, token_form=form, status=400)
 
 
-def _login_command(registry: services.Registry, made: services.NewTeamToken) -> str:
+def _login_command(registry: image_service.Registry, made: team_service.NewTeamToken) -> str:
     tls = "" if registry.is_ssl else " --tls-verify=false"
     credentials = f"-u '{made.token.username}' -p '{made.secret}'"
     return f"buildah login{tls} {credentials} {registry.host}"
@@ -354,9 +296,9 @@ def _login_command(registry: services.Registry, made: services.NewTeamToken) -> 
 @api_login_required
 @require_http_methods(["GET", "POST"])
 def token_revoke(request, team: str, token_id: int):
-    token = services.get_team_token(request.api, team, token_id)
+    token = team_service.get_team_token(request.api, team, token_id)
     if request.method == "POST":
-        services.revoke_team_token(request.api, team, token_id)
+        team_service.revoke_team_token(request.api, team, token_id)
         messages.success(
             request, f"Token {token.username} is revoked: everything using it is refused now."
         )

@@ -8,8 +8,11 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from images import services
-from images.forms import TagsDeleteForm
+from images.forms.bin import TagsDeleteForm
+from images.services import accounts as account_service
+from images.services import bin as bin_service
+from images.services import images as image_service
+from images.services.http import Conflict, Forbidden, Invalid, NotFound
 from images.session import api_login_required
 
 
@@ -25,8 +28,8 @@ def tags_delete(request, name: str):
     chosen = form.cleaned_data["tag"]
     if request.method == "POST":
         try:
-            services.delete_tags(request.api, name, chosen)
-        except (services.Conflict, services.Invalid, services.NotFound) as error:
+            bin_service.delete_tags(request.api, name, chosen)
+        except (Conflict, Invalid, NotFound) as error:
             messages.error(request, error.message)
             return redirect("images:detail", name)
         listed = ", ".join(chosen)
@@ -36,12 +39,12 @@ def tags_delete(request, name: str):
             f"Recently deleted for {settings.RECYCLE_DAYS} days.",
         )
         return redirect("images:detail", name)
-    image = services.get_image(request.api, name)
+    image = image_service.get_image(request.api, name)
     # Tags on the same image as one being deleted keep pulling: say so, people worry.
-    tags = [services.get_tag(request.api, name, tag) for tag in chosen]
+    tags = [image_service.get_tag(request.api, name, tag) for tag in chosen]
     staying = {
         t.digest: t
-        for t in services.list_tags(request.api, name, limit=100).items
+        for t in image_service.list_tags(request.api, name, limit=100).items
         if t.digest and t.name not in chosen
     }
     context = {
@@ -64,8 +67,8 @@ def _offset(request) -> int:
 @api_login_required
 def image_bin(request, name: str):
     """An image's recently deleted tags."""
-    image = services.get_image(request.api, name)
-    page = services.image_bin(request.api, name, offset=_offset(request))
+    image = image_service.get_image(request.api, name)
+    page = bin_service.image_bin(request.api, name, offset=_offset(request))
     context = {"image": image, "page": page, "recycle_days": settings.RECYCLE_DAYS}
     return render(request, "images/image_bin.html", context)
 
@@ -73,11 +76,11 @@ def image_bin(request, name: str):
 @api_login_required
 def recently_deleted(request):
     """Everything deleted that the person may restore, by namespace (theirs, their teams')."""
-    account = services.get_account(request.api)
+    account = account_service.get_account(request.api)
     namespace = request.GET.get("namespace", "")
     if namespace not in account.namespaces:
         namespace = ""
-    page = services.list_bin(request.api, namespace=namespace, offset=_offset(request))
+    page = bin_service.list_bin(request.api, namespace=namespace, offset=_offset(request))
     context = {
         "page": page,
         "namespace": namespace,
@@ -87,7 +90,7 @@ def recently_deleted(request):
     return render(request, "images/recently_deleted.html", context)
 
 
-def _back(request, entry: services.BinEntry):
+def _back(request, entry: bin_service.BinEntry):
     """Where the restore or purge was asked from: the image's bin, else the namespace's."""
     if request.POST.get("from") == "image" and entry.image_exists:
         return redirect("images:image-bin", entry.image)
@@ -97,10 +100,10 @@ def _back(request, entry: services.BinEntry):
 @api_login_required
 @require_POST
 def restore(request, entry_id: int):
-    entry = services.get_bin_entry(request.api, entry_id)
+    entry = bin_service.get_bin_entry(request.api, entry_id)
     try:
-        restored = services.restore(request.api, entry_id)
-    except (services.Conflict, services.Forbidden) as error:
+        restored = bin_service.restore(request.api, entry_id)
+    except (Conflict, Forbidden) as error:
         messages.error(request, error.message)
         return _back(request, entry)
     if entry.kind == "image":
@@ -117,11 +120,11 @@ def restore(request, entry_id: int):
 @require_http_methods(["GET", "POST"])
 def purge(request, entry_id: int):
     """Delete for good, before the bin would (Owners): asks first."""
-    entry = services.get_bin_entry(request.api, entry_id)
+    entry = bin_service.get_bin_entry(request.api, entry_id)
     if request.method == "POST":
         try:
-            services.purge(request.api, entry_id)
-        except services.Forbidden as error:
+            bin_service.purge(request.api, entry_id)
+        except Forbidden as error:
             messages.error(request, error.message)
             return _back(request, entry)
         what = entry.image if entry.kind == "image" else f"{entry.image}:{entry.tag}"

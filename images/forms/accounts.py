@@ -1,0 +1,99 @@
+"""Signing in, your account: profile, GitHub, password, API keys."""
+
+from __future__ import annotations
+
+from django import forms
+
+from images.forms.people import PasswordResetForm
+
+
+class LoginForm(forms.Form):
+    username = forms.CharField(
+        max_length=150,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
+    )
+    # Password managers fill (and offer to save) fields marked as what they are.
+    password = forms.CharField(
+        strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+
+
+KEY_EXPIRY_CHOICES = [
+    ("", "Never"),
+    ("30", "In 30 days"),
+    ("90", "In 90 days"),
+    ("365", "In a year"),
+]
+
+
+class ApiKeyForm(forms.Form):
+    label = forms.CharField(
+        max_length=100,
+        required=False,
+        label="What is it for?",
+        help_text="A name to recognise it by later, like “laptop” or “deploy script”.",
+    )
+    expires = forms.TypedChoiceField(
+        choices=KEY_EXPIRY_CHOICES,
+        coerce=int,
+        empty_value=None,
+        required=False,
+        label="Stops working",
+        help_text="A key that expires can't be misused forever if it leaks.",
+    )
+
+
+class ProfileForm(forms.Form):
+    display_name = forms.CharField(
+        max_length=150,
+        required=False,
+        label="Your name",
+        help_text="How others see you here.",
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    email = forms.EmailField(
+        max_length=254,
+        required=False,
+        label="Email address",
+        help_text="Where a password reset link would go.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+    def payload(self) -> dict:
+        return dict(self.cleaned_data)
+
+
+class GithubForm(forms.Form):
+    github_login = forms.CharField(
+        max_length=39,
+        required=False,
+        label="GitHub username",
+        help_text="Builds from GitHub use this account unless an image names another.",
+    )
+    github_token = forms.CharField(
+        max_length=500,
+        required=False,
+        strip=True,
+        label="GitHub access token",
+        help_text="Only for private repositories. It is stored encrypted and never shown again; "
+        "leave this empty to keep the one you have.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+    )
+    forget_token = forms.BooleanField(required=False, label="Forget the stored token")
+
+    def payload(self) -> dict:
+        data = {"github_login": self.cleaned_data["github_login"]}
+        if self.cleaned_data["forget_token"]:
+            data["github_token"] = ""
+        elif self.cleaned_data["github_token"]:
+            data["github_token"] = self.cleaned_data["github_token"]
+        return data
+
+
+class PasswordChangeForm(PasswordResetForm):
+    current_password = forms.CharField(
+        strip=False,
+        label="Your current password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    field_order = ["current_password", "new_password", "new_password_again"]
