@@ -149,6 +149,7 @@ def _user_and_recent_failures(request: HttpRequest, user_id: int):
 
 
 def seconds_left(request: HttpRequest, username: str) -> int:
+    """Seconds until `username` may sign in again from this request's address."""
     latest = AccessAttempt.objects.filter(
         username=username, ip_address=request.axes_ip_address
     ).aggregate(latest=Max("attempt_time"))["latest"]

@@ -15,7 +15,7 @@ from records.models import Build, BuildSetting, Image, State, Tag, Worker
 
 
 class NoBuildSetting(Invalid):
-    pass
+    """The image has no build setting for the tag asked for."""
 
 
 def build_setting_for(image: Image, tag: str) -> BuildSetting | None:
