@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
+from typing import TYPE_CHECKING
 
 from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_client_ip_address
@@ -14,11 +15,13 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.cache import caches
 from django.db import connection
 from django.db.models import Max
-from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from records.models import ApiKey
 from records.rows import from_row
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
 
 API_KEY_SHAPE = re.compile(r"[0-9a-f]{40}")
 
@@ -71,7 +74,7 @@ def user_for_password(request: HttpRequest, username: str, password: str):
     # password, and refuses inactive users.
     user = authenticate(request, username=username, password=password)
     if user is None and getattr(request, "axes_locked_out", False):
-        raise SignInsPaused(username, _seconds_left(request, username))
+        raise SignInsPaused(username, seconds_left(request, username))
     if user is not None and settings.PASSWORD_CHECK_CACHE_SECONDS > 0:
         caches["password-checks"].set(
             _check_key(username, password),
@@ -121,7 +124,7 @@ def _remembered_user(request: HttpRequest, username: str, password: str):
         settings.AXES_LOCKOUT_PARAMETERS != [["username", "ip_address"]]
     )
     if may_be_paused and AxesProxyHandler.is_locked(request, {"username": username}):
-        raise SignInsPaused(username, _seconds_left(request, username))
+        raise SignInsPaused(username, seconds_left(request, username))
     return user
 
 
@@ -145,26 +148,13 @@ def _user_and_recent_failures(request: HttpRequest, user_id: int):
     return from_row(User, fields, row[:-1]), row[-1]
 
 
-def _seconds_left(request: HttpRequest, username: str) -> int:
+def seconds_left(request: HttpRequest, username: str) -> int:
+    """Seconds until `username` may sign in again from this request's address."""
     latest = AccessAttempt.objects.filter(
         username=username, ip_address=request.axes_ip_address
     ).aggregate(latest=Max("attempt_time"))["latest"]
     ends = (latest or timezone.now()) + settings.AXES_COOLOFF_TIME
     return max(1, int((ends - timezone.now()).total_seconds()))
-
-
-def lockout_response(request, original_response, credentials) -> HttpResponse:
-    """django-axes' answer to a paused sign-in outside the API (Django's admin login).
-
-    The API's own 429 (with its JSON error and Retry-After) is kept as it is.
-    """
-    if original_response is not None and original_response.status_code == 429:
-        return original_response
-    username = (credentials or {}).get("username") or "this account"
-    paused = SignInsPaused(username, _seconds_left(request, username))
-    response = HttpResponse(paused.message, status=429, content_type="text/plain; charset=utf-8")
-    response["Retry-After"] = str(paused.retry_after)
-    return response
 
 
 def user_for_credentials(request: HttpRequest, scheme: str, username: str, secret: str):

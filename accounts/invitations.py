@@ -9,15 +9,14 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import Http404
 from django.utils import timezone
 
 from accounts import mail
 from accounts.joining import create_person
 from lib import crypto
+from lib.errors import Invalid, NotFound
 from records.models import Invitation
 
 
@@ -37,16 +36,16 @@ def pending() -> QuerySet[Invitation]:
 def get_pending(invitation_id: int) -> Invitation:
     invitation = pending().filter(pk=invitation_id).first()
     if invitation is None:
-        raise Http404(f"There is no open invitation {invitation_id}.")
+        raise NotFound(f"There is no open invitation {invitation_id}.")
     return invitation
 
 
 def invite(actor, email: str) -> Issued:
     person = get_user_model().objects.filter(email__iexact=email).first()
     if person is not None:
-        raise ValidationError({"email": [f"{person.get_username()} already uses this address."]})
+        raise Invalid({"email": [f"{person.get_username()} already uses this address."]})
     if pending().filter(email__iexact=email).exists():
-        raise ValidationError(
+        raise Invalid(
             {"email": ["This address already has an invitation: send that one again instead."]}
         )
     invitation = Invitation(email=email, invited_by=actor)
@@ -90,7 +89,7 @@ def _email(invitation: Invitation, token: str) -> str:
 def open_invitation(token: str) -> Invitation:
     """The invitation this link is for, while it can still be accepted.
 
-    Raises ValidationError({"token": ...}) saying which: unknown (cancelled, or replaced by a
+    Raises Invalid({"token": ...}) saying which: unknown (cancelled, or replaced by a
     newer link), already used, or expired.
     """
     invitation = Invitation.objects.filter(token_hash=crypto.digest(token)).first()
@@ -105,7 +104,7 @@ def open_invitation(token: str) -> Invitation:
         message = "This invitation has expired. Ask staff to send it again."
     else:
         return invitation
-    raise ValidationError({"token": [message]})
+    raise Invalid({"token": [message]})
 
 
 def accept(token: str, username: str, password: str, *, display_name: str = ""):
@@ -118,7 +117,7 @@ def accept(token: str, username: str, password: str, *, display_name: str = ""):
             accepted=timezone.now(), accepted_by=user
         )
         if not claimed:
-            raise ValidationError({"token": ["This invitation was already used."]})
+            raise Invalid({"token": ["This invitation was already used."]})
     return user
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.usernames import validate_new_username
+from lib.errors import Forbidden, Invalid
 from records.models import Profile
 
 
@@ -18,8 +19,8 @@ def create_person(username: str, email: str, password: str, *, display_name: str
     errors: dict[str, list[str]] = {}
     try:
         validate_new_username(username)
-    except ValidationError as error:
-        errors.update(error.message_dict)
+    except Invalid as error:
+        errors.update(error.fields)
     User = get_user_model()
     if User.objects.filter(email__iexact=email).exists():
         errors["email"] = [
@@ -30,7 +31,7 @@ def create_person(username: str, email: str, password: str, *, display_name: str
     except ValidationError as error:
         errors["password"] = error.messages
     if errors:
-        raise ValidationError(errors)
+        raise Invalid(errors)
     with transaction.atomic():
         user = User.objects.create_user(username, email, password)
         Profile.objects.create(user=user, display_name=display_name)
@@ -39,5 +40,5 @@ def create_person(username: str, email: str, password: str, *, display_name: str
 
 def sign_up(username: str, email: str, password: str, *, display_name: str = ""):
     if not settings.ALLOW_SIGNUP:
-        raise PermissionDenied("Sign-up is off here: ask a staff member for an invitation.")
+        raise Forbidden("Sign-up is off here: ask a staff member for an invitation.")
     return create_person(username, email, password, display_name=display_name)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db.models import Q, QuerySet
-from django.http import Http404
 from django.utils import timezone
 
+from lib.errors import NotFound
 from records.models import ApiKey
 
 MAX_DAYS = 3650
@@ -28,7 +28,7 @@ def get_key(user, key_id: int) -> ApiKey:
     """One of the person's keys; another person's key does not exist for them (404)."""
     api_key = keys_of(user).filter(pk=key_id).first()
     if api_key is None:
-        raise Http404(f"You have no API key {key_id}.")
+        raise NotFound(f"You have no API key {key_id}.")
     return api_key
 
 

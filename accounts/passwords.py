@@ -15,6 +15,7 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from accounts import mail, sessions
 from accounts.credentials import looks_like_api_key, user_for_password
 from lib import crypto
+from lib.errors import Invalid
 
 
 class NotShapedLikeAnApiKey:
@@ -37,11 +38,11 @@ def change_password(request, user, current: str, new: str, *, keep_session=None)
     """Check the current password (a wrong one counts toward the sign-in pause), apply
     Django's password rules to the new one, and sign the person out of every other browser.
 
-    Raises ValidationError({"current_password": ...} or {"new_password": [...]}) and
+    Raises Invalid({"current_password": ...} or {"new_password": [...]}) and
     SignInsPaused; returns how many other sign-ins ended.
     """
     if user_for_password(request, user.get_username(), current) is None:
-        raise ValidationError({"current_password": ["That is not your current password."]})
+        raise Invalid({"current_password": ["That is not your current password."]})
     return _set_password(user, new, keep_session)
 
 
@@ -83,15 +84,15 @@ def _mailbox_may_receive(email: str) -> bool:
 def reset_password(uid: str, token: str, new: str):
     """Set the password of the person the link was made for; returns them.
 
-    Raises ValidationError({"token": ...}) for a wrong, used or expired link and
-    ValidationError({"new_password": [...]}) for a password the rules refuse.
+    Raises Invalid({"token": ...}) for a wrong, used or expired link and
+    Invalid({"new_password": [...]}) for a password the rules refuse.
     """
     try:
         user = get_user_model().objects.get(pk=int(urlsafe_base64_decode(uid)), is_active=True)
     except (ValueError, TypeError, OverflowError, get_user_model().DoesNotExist):
         user = None
     if user is None or not default_token_generator.check_token(user, token):
-        raise ValidationError(
+        raise Invalid(
             {
                 "token": [
                     "This link has expired or was already used. Ask for a new one: "
@@ -109,7 +110,7 @@ def _set_password(user, new: str, keep_session) -> int:
     try:
         validate_password(new, user)
     except ValidationError as error:
-        raise ValidationError({"new_password": error.messages}) from error
+        raise Invalid({"new_password": error.messages}) from error
     user.set_password(new)
     user.save(update_fields=["password"])
     return sessions.end_other_sessions(user, keep_session)

@@ -7,11 +7,10 @@ read `is_active` on every request, and their admin sign-ins are ended too.
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import Http404
 
 from accounts import sessions
+from lib.errors import Invalid, NotFound
 
 
 def people() -> QuerySet:
@@ -21,16 +20,16 @@ def people() -> QuerySet:
 def person(username: str):
     found = people().filter(username=username).first()
     if found is None:
-        raise Http404(f"Nobody here is called {username}.")
+        raise NotFound(f"Nobody here is called {username}.")
     return found
 
 
 def change_person(actor, user, *, is_active: bool | None = None, is_staff: bool | None = None):
     """Apply what is given; refuses what would lock staff out of managing people."""
     if is_active is False and user.pk == actor.pk:
-        raise ValidationError({"is_active": ["You can't deactivate yourself."]})
+        raise Invalid({"is_active": ["You can't deactivate yourself."]})
     if is_staff is False and user.pk == actor.pk:
-        raise ValidationError(
+        raise Invalid(
             {"is_staff": ["You can't remove your own staff rights; ask another staff member."]}
         )
     if is_active is not None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 
+from lib.errors import Invalid
 from records.models import Profile
 
 
@@ -19,7 +19,7 @@ def update_profile(user, data: dict) -> Profile:
         email = data["email"].strip()
         taken = get_user_model().objects.filter(email__iexact=email).exclude(pk=user.pk).exists()
         if email and taken:
-            raise ValidationError({"email": ["Another account already uses this address."]})
+            raise Invalid({"email": ["Another account already uses this address."]})
         get_user_model().objects.filter(pk=user.pk).update(email=email)
     for field in ("display_name", "github_login"):
         if field in data:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 
+from lib.errors import Invalid
 from records.models import Team
 
 RULE = (
@@ -37,17 +37,17 @@ def _team_name_taken(name: str) -> bool:
 def validate_new_username(username: str) -> None:
     """Names are compared case-insensitively, against usernames and team names alike."""
     if not _is_well_formed(username):
-        raise ValidationError({"username": [RULE]})
+        raise Invalid({"username": [RULE]})
     if _username_taken(username):
-        raise ValidationError({"username": ["Someone here already has this username."]})
+        raise Invalid({"username": ["Someone here already has this username."]})
     if _team_name_taken(username):
-        raise ValidationError({"username": ["A team has this name: choose another."]})
+        raise Invalid({"username": ["A team has this name: choose another."]})
 
 
 def validate_new_team_name(name: str) -> None:
     if not _is_well_formed(name):
-        raise ValidationError({"name": [TEAM_RULE]})
+        raise Invalid({"name": [TEAM_RULE]})
     if _username_taken(name):
-        raise ValidationError({"name": ["Someone here has this name as their username."]})
+        raise Invalid({"name": ["Someone here has this name as their username."]})
     if _team_name_taken(name):
-        raise ValidationError({"name": ["A team already has this name."]})
+        raise Invalid({"name": ["A team already has this name."]})

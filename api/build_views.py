@@ -284,7 +284,7 @@ def _receive_push(request, name: str) -> Response:
             )
             accepted["built"].append(formats.tag_uri(image.name, setting.tag))
         except Conflict as conflict:
-            accepted["skipped"][setting.tag] = str(conflict.detail)
+            accepted["skipped"][setting.tag] = conflict.message
     accepted["message"] = (
         f"Building {len(accepted['built'])} tag(s) from branch {branch}."
         if settings_for_branch

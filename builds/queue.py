@@ -7,16 +7,15 @@ import datetime as dt
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework import exceptions
 
 from builds.leases import finish, reap_stale_builds
 from builds.tasks import run_build
-from lib.errors import Conflict
+from lib.errors import Conflict, Invalid
 from records.models import Build, BuildSetting, Image, State, Tag, Worker
 
 
-class NoBuildSetting(exceptions.ValidationError):
-    pass
+class NoBuildSetting(Invalid):
+    """The image has no build setting for the tag asked for."""
 
 
 def build_setting_for(image: Image, tag: str) -> BuildSetting | None:

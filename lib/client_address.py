@@ -8,8 +8,12 @@ one. Other Tutum-compatible servers ignore the header.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.core import signing
-from django.http import HttpRequest
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
 
 HEADER = "X-Tutumweb-Client-Address"
 _META_KEY = "HTTP_" + HEADER.upper().replace("-", "_")

@@ -30,9 +30,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from rest_framework import exceptions
 
-from lib.errors import Conflict, RegistryFailure
+from lib.errors import Conflict, Invalid, NotFound, RegistryFailure
 from records.models import (
     BinEntry,
     BuildSetting,
@@ -139,7 +138,7 @@ def _copy_to_bin(client, image: Image, entries: list[BinEntry]) -> dict[str, oci
 
 def _check_ours(image: Image) -> None:
     if not image.registry.is_tutum_registry:
-        raise exceptions.ValidationError(
+        raise Invalid(
             {
                 "tag": [
                     f"{image.name} is on {image.registry.host}: delete its tags there; "
@@ -148,7 +147,7 @@ def _check_ours(image: Image) -> None:
             }
         )
     if maintenance.is_on():
-        raise maintenance.Unavailable()
+        raise maintenance.Paused()
 
 
 def _check_not_building(tags: list[Tag]) -> None:
@@ -174,7 +173,7 @@ def _delete_tags(image: Image, names: list[str], by: str, reason: str) -> list[B
     tags = list(image.tags.filter(name__in=names))
     missing = sorted(set(names) - {t.name for t in tags})
     if missing:
-        raise exceptions.NotFound(f"{image.name} has no tag {', '.join(missing)}.")
+        raise NotFound(f"{image.name} has no tag {', '.join(missing)}.")
     _check_not_building(tags)
     client = oci.client_for_image(image)
     entries = [_entry_for(image, tag, by, reason) for tag in tags]
@@ -278,10 +277,10 @@ def delete_image(image: Image, *, by: str, reason: str = "") -> BinEntry:
     """Move an image and its pushed tags to the bin; nothing is deleted if a copy fails."""
     ours = image.registry.is_tutum_registry
     if ours and maintenance.is_on():
-        raise maintenance.Unavailable()
+        raise maintenance.Paused()
     with lock(image.name):
         if not Image.objects.filter(pk=image.pk).exists():
-            raise exceptions.NotFound(f"{image.name} was deleted meanwhile.")
+            raise NotFound(f"{image.name} was deleted meanwhile.")
         return _delete_image(image, ours, by, reason)
 
 
@@ -349,7 +348,7 @@ class Restored:
 def restore(entry: BinEntry) -> Restored:
     """Put a tag back (same digest) or register an image again with its tags."""
     if maintenance.is_on():
-        raise maintenance.Unavailable()
+        raise maintenance.Paused()
     with lock(entry.image_name):
         entry = _still_in_bin(entry)
         if entry.kind == BinEntry.Kind.IMAGE:
@@ -362,7 +361,7 @@ def _still_in_bin(entry: BinEntry) -> BinEntry:
     purged it while this one waited."""
     fresh = BinEntry.objects.filter(pk=entry.pk).first()
     if fresh is None:
-        raise exceptions.NotFound(f"{entry} was restored or deleted for good meanwhile.")
+        raise NotFound(f"{entry} was restored or deleted for good meanwhile.")
     return fresh
 
 
@@ -495,7 +494,7 @@ def expired(now=None) -> QuerySet[BinEntry]:
 def purge(entry: BinEntry) -> None:
     """Delete for good: the bin's manifests go; garbage collection then frees the blobs."""
     if maintenance.is_on():
-        raise maintenance.Unavailable()
+        raise maintenance.Paused()
     with lock(entry.image_name):
         _purge(_still_in_bin(entry))
 

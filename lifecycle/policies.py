@@ -17,9 +17,9 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from rest_framework import exceptions
 
 from audit import trail
+from lib.errors import DomainError, Invalid
 from lifecycle import bin as recycle_bin
 from lifecycle import sizes
 from records.models import CleanupPolicy, Image, PolicyRun, State, Tag
@@ -142,7 +142,7 @@ def images_for(policy: CleanupPolicy):
 
 def check_rules(rules: Rules) -> None:
     if rules.keep_last is None and rules.older_than_days is None:
-        raise exceptions.ValidationError(
+        raise Invalid(
             {
                 "keep_last": [
                     "Say how many recent tags to keep, or after how many days a tag goes "
@@ -187,8 +187,8 @@ def _run_on(
         recycle_bin.delete_tags(
             image, [t.name for t in going], by=WHO, reason=f"cleanup policy of {scope}"
         )
-    except exceptions.APIException as error:
-        return f"{image.name}: {error.detail}"
+    except DomainError as error:
+        return f"{image.name}: {error.message}"
     record.removed += [{"image": image.name, "tag": t.name, "size": t.size} for t in going]
     trail.record(
         "policy.run",

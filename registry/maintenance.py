@@ -27,8 +27,8 @@ from django.conf import settings
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
-from rest_framework import exceptions
 
+from lib.errors import TryLater
 from records.models import Maintenance
 
 MESSAGE = (
@@ -48,10 +48,11 @@ POLL_SECONDS = 0.5
 _ROW = 1
 
 
-class Unavailable(exceptions.APIException):
-    status_code = 503
-    default_detail = MESSAGE
-    wait = RETRY_AFTER  # DRF's exception handler sends it as Retry-After
+class Paused(TryLater):
+    """A change to our registry refused while a window is on."""
+
+    def __init__(self):
+        super().__init__(MESSAGE, retry_after=RETRY_AFTER)
 
 
 class Busy(Exception):

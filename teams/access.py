@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from django.contrib.auth.models import AnonymousUser
-from django.core.exceptions import PermissionDenied
 from django.db.models import F, Q, QuerySet
 
+from lib.errors import Forbidden
 from records.models import Image, Membership, Role, Team, TeamToken
 from teams.tokens import NOT_FOR_TOKENS, TokenPrincipal
 
@@ -183,7 +183,7 @@ def _person_abilities(user, image: Image, role: str | None) -> frozenset[Ability
 
 
 def require(user, image: Image, ability: Ability) -> None:
-    """Raise PermissionDenied, saying why and who can, unless `user` may do `ability`.
+    """Raise Forbidden, saying why and who can, unless `user` may do `ability`.
 
     Callers have already found the image visible (a 404 otherwise), so naming it leaks nothing.
     """
@@ -191,11 +191,11 @@ def require(user, image: Image, ability: Ability) -> None:
         if ability in abilities(user, image):
             return
         if ability == Ability.WRITE and not user.may_push:
-            raise PermissionDenied(
+            raise Forbidden(
                 f"Token {user.get_username()} may only pull {image.name}: an Owner of team "
                 f"{image.team.name} can make a pull and push token."
             )
-        raise PermissionDenied(NOT_FOR_TOKENS)
+        raise Forbidden(NOT_FOR_TOKENS)
     # The role is read once: for the answer, and for the reason when it is no.
     role = _image_role(user, image)
     if ability in _person_abilities(user, image, role):
@@ -203,15 +203,13 @@ def require(user, image: Image, ability: Ability) -> None:
     team = image.team.name if image.team_id else ""
     if role is None:
         whose = f"team {team}" if team else "someone else"
-        raise PermissionDenied(
-            f"You can see {image.name} but not change it: it belongs to {whose}."
-        )
+        raise Forbidden(f"You can see {image.name} but not change it: it belongs to {whose}.")
     if ability == Ability.WRITE:
-        raise PermissionDenied(
+        raise Forbidden(
             f"You are a Reader in team {team}: only its Writers and Owners can change "
             f"{image.name}. Ask an Owner of {team} to make you a Writer."
         )
-    raise PermissionDenied(
+    raise Forbidden(
         f"Only the Owners of team {team} can delete {image.name} or change who can see it; "
         f"you are a {role}."
     )

@@ -7,20 +7,19 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
-from django.http import Http404
 from django.utils import timezone
 
 from lib import crypto
+from lib.errors import Invalid, NotFound
 from records.models import Membership, Role, Team, TeamInvitation
 from teams import membership
 
 
 def _check_role(role: str) -> None:
     if role not in Role.values:
-        raise ValidationError({"role": [f"'{role}' is not one of: {', '.join(Role.values)}."]})
+        raise Invalid({"role": [f"'{role}' is not one of: {', '.join(Role.values)}."]})
 
 
 def _expiry():
@@ -42,14 +41,14 @@ def invite_person(actor, team: Team, username: str, role: str) -> TeamInvitation
     _check_role(role)
     person = membership.find_person(username)
     if membership.is_member(team, person):
-        raise ValidationError({"username": [f"{username} is already in team {team.name}."]})
+        raise Invalid({"username": [f"{username} is already in team {team.name}."]})
     try:
         with transaction.atomic():
             return TeamInvitation.objects.create(
                 team=team, role=role, invitee=person, invited_by=actor, expires=_expiry()
             )
     except IntegrityError:
-        raise ValidationError(
+        raise Invalid(
             {"username": [f"{username} already has an invitation to team {team.name}."]}
         ) from None
 
@@ -67,19 +66,19 @@ def invite_by_link(actor, team: Team, role: str) -> tuple[TeamInvitation, str]:
 def get_for_team(team: Team, invitation_id: int) -> TeamInvitation:
     invitation = pending_for_team(team).filter(pk=invitation_id).first()
     if invitation is None:
-        raise Http404(f"Team {team.name} has no invitation {invitation_id}.")
+        raise NotFound(f"Team {team.name} has no invitation {invitation_id}.")
     return invitation
 
 
 def get_for_person(user, invitation_id: int) -> TeamInvitation:
     invitation = pending_for(user).filter(pk=invitation_id).first()
     if invitation is None:
-        raise Http404(f"You have no open team invitation {invitation_id}.")
+        raise NotFound(f"You have no open team invitation {invitation_id}.")
     return invitation
 
 
 def open_link(token: str) -> TeamInvitation:
-    """The link invitation `token` while it works; else ValidationError on `token` saying why."""
+    """The link invitation `token` while it works; else Invalid on `token` saying why."""
     invitation = (
         TeamInvitation.objects.filter(token_hash=crypto.digest(token))
         .select_related("team", "invited_by")
@@ -97,7 +96,7 @@ def open_link(token: str) -> TeamInvitation:
         )
     else:
         return invitation
-    raise ValidationError({"token": [message]})
+    raise Invalid({"token": [message]})
 
 
 def accept(user, invitation: TeamInvitation) -> Membership:
@@ -105,9 +104,9 @@ def accept(user, invitation: TeamInvitation) -> Membership:
     with transaction.atomic():
         # Deleting it first means two acceptances of one link cannot both win.
         if not TeamInvitation.objects.filter(pk=invitation.pk).delete()[0]:
-            raise ValidationError({"token": ["This invitation was already used."]})
+            raise Invalid({"token": ["This invitation was already used."]})
         if membership.is_member(invitation.team, user):
-            raise ValidationError({"token": [f"You are already in team {invitation.team.name}."]})
+            raise Invalid({"token": [f"You are already in team {invitation.team.name}."]})
         return Membership.objects.create(team=invitation.team, user=user, role=invitation.role)
 
 

@@ -4,13 +4,11 @@ without an Owner."""
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, OuterRef, QuerySet, Subquery
-from django.http import Http404
 
 from accounts.usernames import validate_new_team_name
-from lib.errors import Conflict
+from lib.errors import Conflict, Forbidden, Invalid, NotFound
 from records.models import Membership, Role, Team
 from teams import access
 
@@ -51,13 +49,13 @@ def get_team(user, name: str) -> tuple[Team, str]:
     team = Team.objects.filter(name=name).first()
     role = access.role_in(user, team.pk) if team is not None else None
     if role is None:
-        raise Http404(f"You are not in a team named {name}.")
+        raise NotFound(f"You are not in a team named {name}.")
     return team, role
 
 
 def require_owner(team: Team, role: str) -> None:
     if role != Role.OWNER:
-        raise PermissionDenied(
+        raise Forbidden(
             f"Only the Owners of team {team.name} can change its members, invitations, "
             f"access tokens and settings; you are a {role}."
         )
@@ -74,7 +72,7 @@ def members(team: Team) -> QuerySet[Membership]:
 def get_member(team: Team, username: str) -> Membership:
     membership = members(team).filter(user__username=username).first()
     if membership is None:
-        raise Http404(f"{username} is not a member of team {team.name}.")
+        raise NotFound(f"{username} is not a member of team {team.name}.")
     return membership
 
 
@@ -115,11 +113,11 @@ def _other_owners(membership: Membership) -> bool:
 def change_role(membership: Membership, role: str) -> Membership:
     """Give a member another role; the last Owner stays one (make someone else Owner first)."""
     if role not in Role.values:
-        raise ValidationError({"role": [f"'{role}' is not one of: {', '.join(Role.values)}."]})
+        raise Invalid({"role": [f"'{role}' is not one of: {', '.join(Role.values)}."]})
     with transaction.atomic():
         _lock_owners(membership.team_id)
         if membership.role == Role.OWNER and role != Role.OWNER and not _other_owners(membership):
-            raise ValidationError(
+            raise Invalid(
                 {
                     "role": [
                         f"{membership.user.get_username()} is the last Owner of team "
@@ -137,7 +135,7 @@ def remove(membership: Membership) -> None:
     with transaction.atomic():
         _lock_owners(membership.team_id)
         if membership.role == Role.OWNER and not _other_owners(membership):
-            raise ValidationError(
+            raise Invalid(
                 {
                     "username": [
                         f"{membership.user.get_username()} is the last Owner of team "
@@ -152,7 +150,7 @@ def remove(membership: Membership) -> None:
 def find_person(username: str):
     person = get_user_model().objects.filter(username=username, is_active=True).first()
     if person is None:
-        raise ValidationError({"username": [f"No one here has the username {username}."]})
+        raise Invalid({"username": [f"No one here has the username {username}."]})
     return person
 
 

@@ -14,13 +14,12 @@ import secrets
 from datetime import datetime, timedelta
 from functools import cached_property
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
-from django.http import Http404
 from django.utils import timezone
 
 from lib import crypto
+from lib.errors import Invalid, NotFound
 from records.models import Image, Team, TeamToken
 
 SEPARATOR = "+"
@@ -113,24 +112,24 @@ def tokens_of(team: Team) -> QuerySet[TeamToken]:
 def get_token(team: Team, token_id: int) -> TeamToken:
     token = tokens_of(team).filter(pk=token_id).first()
     if token is None:
-        raise Http404(f"Team {team.name} has no access token {token_id}.")
+        raise NotFound(f"Team {team.name} has no access token {token_id}.")
     return token
 
 
 def _check_expiry(expires: datetime) -> None:
     now = timezone.now()
     if expires <= now:
-        raise ValidationError({"expires": ["Choose a moment in the future."]})
+        raise Invalid({"expires": ["Choose a moment in the future."]})
     if expires > now + timedelta(days=MAX_DAYS):
         message = f"A token works for at most a year: choose a date within {MAX_DAYS} days."
-        raise ValidationError({"expires": [message]})
+        raise Invalid({"expires": [message]})
 
 
 def _team_images(team: Team, names: list[str]) -> list[Image]:
     found = {image.name: image for image in Image.objects.filter(team=team, name__in=names)}
     missing = [name for name in names if name not in found]
     if missing:
-        raise ValidationError(
+        raise Invalid(
             {
                 "images": [
                     f"Team {team.name} has no image named {name}: a token reaches only the "
@@ -156,14 +155,14 @@ def make_token(
     `images` (names) limits it to those images of the team; None means the whole team.
     """
     if _NAME.fullmatch(name) is None:
-        raise ValidationError({"name": [NAME_RULE]})
+        raise Invalid({"name": [NAME_RULE]})
     if access not in TeamToken.Access.values:
-        raise ValidationError(
+        raise Invalid(
             {"access": [f"'{access}' is not one of: {', '.join(TeamToken.Access.values)}."]}
         )
     _check_expiry(expires)
     if images is not None and not images:
-        raise ValidationError(
+        raise Invalid(
             {"images": ["Choose at least one image, or leave images out for the whole team."]}
         )
     chosen = _team_images(team, images) if images is not None else []
@@ -183,9 +182,7 @@ def make_token(
             )
             token.images.set(chosen)
     except IntegrityError as error:
-        raise ValidationError(
-            {"name": [f"Team {team.name} already has a token named {name}."]}
-        ) from error
+        raise Invalid({"name": [f"Team {team.name} already has a token named {name}."]}) from error
     return get_token(team, token.pk), secret
 
 

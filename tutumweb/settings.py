@@ -162,7 +162,7 @@ AXES_CLIENT_IP_CALLABLE = "lib.client_address.client_address"
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # Successful sign-ins are not logged: `docker pull` with a password signs in on every pull.
 AXES_DISABLE_ACCESS_LOG = True
-AXES_LOCKOUT_CALLABLE = "accounts.credentials.lockout_response"
+AXES_LOCKOUT_CALLABLE = "tutumweb.lockout.lockout_response"
 AXES_VERBOSE = False  # no banner on every manage.py command; failures are still logged
 
 if TESTING:

@@ -1,4 +1,8 @@
-"""Error shape for every API response: {"error": "message"} plus "fields" for validation."""
+"""Error shape for every API response: {"error": "message"} plus "fields" for validation.
+
+The one place where errors become responses: the domain's own (lib.errors, by kind), Django's
+(Http404, PermissionDenied, ValidationError, a body too large) and DRF's.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,28 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from api.core import negotiation
+from lib import errors
+
+# Each kind of domain error and its status; the first that matches wins (subclasses first).
+_STATUS = (
+    (errors.NotFound, 404),
+    (errors.Forbidden, 403),
+    (errors.Conflict, 409),
+    (errors.Unavailable, 502),
+    (errors.TryLater, 503),
+)
+
+
+def _from_domain(error: errors.DomainError) -> exceptions.APIException:
+    """The DRF exception that answers a domain error, so it is shaped (and its transaction
+    rolled back) like every other."""
+    if isinstance(error, errors.Invalid):
+        return exceptions.ValidationError(error.fields or [error.message])
+    answer = exceptions.APIException(error.message)
+    answer.status_code = next((s for kind, s in _STATUS if isinstance(error, kind)), 500)
+    # DRF's handler sends `wait` as Retry-After.
+    answer.wait = getattr(error, "retry_after", None)
+    return answer
 
 
 def _first_message(detail) -> str:
@@ -42,7 +68,9 @@ def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
 
 
 def exception_handler(exc, context):
-    if isinstance(exc, Http404):
+    if isinstance(exc, errors.DomainError):
+        exc = _from_domain(exc)
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "Not found.")
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)

@@ -1,0 +1,43 @@
+"""The system of record: users' API keys, registries, images, tags, layers, build sources.
+
+One module per concept; every model is importable from here (`from records.models import
+Image`), as the rest of the project and the migrations expect.
+"""
+
+from __future__ import annotations
+
+from records.models.accounts import ApiKey, ApiKeyQuerySet, Invitation, Profile
+from records.models.audit import AuditEvent
+from records.models.builds import Build, BuildSetting, BuildSource, Worker
+from records.models.images import Category, Image, ImageCount, Layer, Registry, State, Tag, TagCount
+from records.models.lifecycle import BinEntry, CleanupPolicy, Maintenance, PolicyRun
+from records.models.teams import Membership, Role, Team, TeamInvitation, TeamToken
+
+__all__ = [
+    "ApiKey",
+    "ApiKeyQuerySet",
+    "AuditEvent",
+    "BinEntry",
+    "Build",
+    "BuildSetting",
+    "BuildSource",
+    "Category",
+    "CleanupPolicy",
+    "Image",
+    "ImageCount",
+    "Invitation",
+    "Layer",
+    "Maintenance",
+    "Membership",
+    "PolicyRun",
+    "Profile",
+    "Registry",
+    "Role",
+    "State",
+    "Tag",
+    "TagCount",
+    "Team",
+    "TeamInvitation",
+    "TeamToken",
+    "Worker",
+]
