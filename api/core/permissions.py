@@ -89,4 +89,4 @@ def get_image(request, name: str) -> Image:
 
 def require(request, image: Image, ability: Ability) -> None:
     """A 403 saying why and who can, unless the caller may do `ability` with `image`."""
-    access.require(request.user, image, ability)  # Django's PermissionDenied: api.core.errors → 403
+    access.require(request.user, image, ability)  # lib.errors.Forbidden: api.core.errors → 403
