@@ -8,7 +8,9 @@ the function for its method, so no view branches on `request.method`:
 
 Any other method (OPTIONS, HEAD, or one the URL does not take) goes to a view that allows
 exactly the verbs given, so DRF answers it as it would one view taking them all:
-authentication first, then 405 with the right `Allow` header, or OPTIONS' metadata.
+authentication first, then 405 with the right `Allow` header, or OPTIONS' metadata. When
+every verb has the same authentication or permission classes (a URL open to anyone, such as
+a webhook), that view has them too.
 
 drf-spectacular documents a URL by the DRF class its callback names (`cls`, `initkwargs`);
 the joined class takes each verb's handler, which carries that verb's schema, so every verb
@@ -30,15 +32,20 @@ def dispatch(**views):
         if method.lower() not in view.cls.http_method_names:
             raise TypeError(f"The view given for {method} does not take {method}.")
 
+    shared = _shared_policies(list(by_method.values()))
+
     @api_view(list(views))
     def others(request, *args, **kwargs):  # pragma: no cover: DRF answers before calling it
         raise AssertionError("dispatch routes every verb it was given to its own view")
+
+    for name, classes in shared.items():
+        setattr(others.cls, name, classes)
 
     @csrf_exempt  # as every API view: clients authenticate each request, with no cookie
     def view(request, *args, **kwargs):
         return by_method.get(request.method, others)(request, *args, **kwargs)
 
-    joined = type("Joined", (APIView,), {})
+    joined = type("Joined", (APIView,), dict(shared))
     joined.http_method_names = [m.lower() for m in views] + ["options"]
     for method, verb_view in views.items():
         setattr(joined, method.lower(), getattr(verb_view.cls, method.lower()))
@@ -52,3 +59,13 @@ def dispatch(**views):
     view.__name__ = view.__qualname__ = "_".join(v.cls.__name__ for v in views.values())
     view.__doc__ = __doc__
     return view
+
+
+def _shared_policies(views: list) -> dict[str, list]:
+    """The authentication and permission classes all `views` have alike."""
+    shared = {}
+    for name in ("authentication_classes", "permission_classes"):
+        found = {tuple(getattr(view.cls, name)) for view in views}
+        if len(found) == 1:
+            shared[name] = list(found.pop())
+    return shared
