@@ -217,7 +217,7 @@ def test_registries_are_listed_and_readable(api, alice, make_image):
 
 
 def test_the_plain_sql_tag_lookup_loads_what_the_orm_loads(alice, bob, make_image):
-    from api.representations import visible_tag
+    from api.images.queries import visible_tag
 
     image = make_image(alice, "sqlcheck", tags=["v1"])
     expected = Tag.objects.select_related("layer").get(image=image, name="v1")
