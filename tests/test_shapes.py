@@ -38,13 +38,29 @@ from api.images.shapes import (
     registry_json,
     tag_json,
 )
+from api.policies.shapes import (
+    CleanupPolicyStateSerializer,
+    CleanupPreviewSerializer,
+    policy_json,
+    preview_json,
+)
 from api.registry_protocol.shapes import (
     RegistryEventsAcceptedSerializer,
     RegistryTokenSerializer,
 )
 from api.registry_protocol.shapes import accepted_json as events_accepted_json
+from lifecycle import policies
 from lifecycle.bin import Restored
-from records.models import BinEntry, Build, BuildSetting, BuildSource, Category, Tag
+from records.models import (
+    BinEntry,
+    Build,
+    BuildSetting,
+    BuildSource,
+    Category,
+    CleanupPolicy,
+    PolicyRun,
+    Tag,
+)
 from registry import client as oci
 from registry import sync, tokens
 from teams import access, reach
@@ -210,3 +226,17 @@ def test_who_reaches_an_image_and_what_you_reach_are_their_serializers(alice, im
     assert grants and reaches
     assert mismatches(GrantSerializer(many=True), grants) == []
     assert mismatches(ReachSerializer(many=True), reaches) == []
+
+
+def test_a_cleanup_policy_with_its_runs_and_a_preview_are_their_serializers(alice, make_image):
+    image = make_image(alice, "kept", tags=["v1", "v2", "v3"])
+    policy = CleanupPolicy.objects.create(image=image, keep_last=1, keep_patterns=["v*"])
+    PolicyRun.objects.create(policy=policy, removed=[{"image": image.name, "tag": "v0", "size": 1}])
+
+    state = policy_json(policy, 10)
+    preview = preview_json(policies.preview(policies.Rules(1, None, (), None), [image]))
+
+    assert state["runs"] and preview["images"][0]["tags"]
+    assert mismatches(CleanupPolicyStateSerializer(), state) == []
+    assert mismatches(CleanupPolicyStateSerializer(), policy_json(None, 0)) == []
+    assert mismatches(CleanupPreviewSerializer(), preview) == []

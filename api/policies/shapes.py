@@ -1,11 +1,13 @@
-"""The shapes of cleanup policies: the request bodies (the rules, a policy to save) and the
-JSON of a policy with its runs and of a preview."""
+"""The shapes of cleanup policies: the request bodies (the rules, a policy to save), then
+each read shape's serializer (the OpenAPI schema) beside the function that builds its JSON:
+a policy with its runs, and a preview."""
 
 from __future__ import annotations
 
 from rest_framework import serializers
 
 from api.core import formats
+from api.core.shapes import DateField
 from lifecycle import policies
 from records.models import CleanupPolicy
 
@@ -57,6 +59,31 @@ class PolicySerializer(RulesSerializer):
     )
 
 
+class CleanupPreviewTagSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    size = serializers.IntegerField(allow_null=True)
+    pushed_at = DateField(allow_null=True)
+    last_pulled = DateField(allow_null=True)
+
+
+class CleanupPreviewImageSerializer(serializers.Serializer):
+    image = serializers.CharField()
+    total = serializers.IntegerField(help_text="The image's tags, those that stay included.")
+    tags = CleanupPreviewTagSerializer(many=True, help_text="The tags that would go.")
+
+
+class CleanupPreviewSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Tags that would go to the recycle bin.")
+    size = serializers.IntegerField(help_text="Bytes of those tags, shared layers counted each.")
+    freed = serializers.IntegerField(
+        help_text="Bytes purging them would free: layers no other tag uses (at least)."
+    )
+    emptied_images = serializers.ListField(
+        child=serializers.CharField(), help_text="Images that would lose every tag."
+    )
+    images = CleanupPreviewImageSerializer(many=True, help_text="Only images that lose tags.")
+
+
 def preview_json(result: policies.Preview) -> dict:
     return {
         "count": result.count,
@@ -81,6 +108,37 @@ def preview_json(result: policies.Preview) -> dict:
             if item.going
         ],
     }
+
+
+class CleanupPolicySerializer(serializers.Serializer):
+    keep_last = serializers.IntegerField(allow_null=True)
+    older_than_days = serializers.IntegerField(allow_null=True)
+    keep_patterns = serializers.ListField(child=serializers.CharField())
+    keep_pulled_days = serializers.IntegerField(allow_null=True)
+    enabled = serializers.BooleanField()
+    may_empty_images = serializers.BooleanField(
+        help_text="Saved knowing it removes every tag of an image: only then may a run."
+    )
+    updated = DateField()
+    updated_by = serializers.CharField(allow_blank=True)
+
+
+class CleanupPolicyRunSerializer(serializers.Serializer):
+    started = DateField()
+    removed = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="What went to the recycle bin: {image, tag, size} each.",
+    )
+    removed_bytes = serializers.IntegerField()
+    error = serializers.CharField(allow_blank=True)
+
+
+class CleanupPolicyStateSerializer(serializers.Serializer):
+    storage_size = serializers.IntegerField(
+        help_text="Bytes of what the policy governs, layers shared by several tags counted once."
+    )
+    policy = CleanupPolicySerializer(allow_null=True, help_text="null: none is set.")
+    runs = CleanupPolicyRunSerializer(many=True, help_text="The last 20 runs, newest first.")
 
 
 def policy_json(policy: CleanupPolicy | None, storage_size: int) -> dict:

@@ -20,7 +20,14 @@ from api.core.auditing import note
 from api.core.dispatch import dispatch
 from api.core.permissions import get_image, require
 from api.core.schema import ERROR, NAME
-from api.policies.shapes import PolicySerializer, RulesSerializer, policy_json, preview_json
+from api.policies.shapes import (
+    CleanupPolicyStateSerializer,
+    CleanupPreviewSerializer,
+    PolicySerializer,
+    RulesSerializer,
+    policy_json,
+    preview_json,
+)
 from lifecycle import policies, sizes
 from records.models import CleanupPolicy, Image, Role
 from teams import access
@@ -104,7 +111,7 @@ def _image_policy(image: Image) -> CleanupPolicy | None:
     operation_id="image_policy_retrieve",
     summary="An image's cleanup policy and its runs",
     parameters=[NAME],
-    responses={200: None, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR},
+    responses={200: CleanupPolicyStateSerializer, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR},
 )
 @api_view(["GET"])
 def image_policy_get(request, name: str):
@@ -117,7 +124,7 @@ def image_policy_get(request, name: str):
     summary="Set an image's cleanup policy (Owners)",
     parameters=[NAME],
     request=PolicySerializer,
-    responses={200: None, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR},
+    responses={200: CleanupPolicyStateSerializer, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR},
 )
 @api_view(["PUT"])
 def image_policy_put(request, name: str):
@@ -146,7 +153,7 @@ image_policy = dispatch(get=image_policy_get, put=image_policy_put, delete=image
     summary="What a cleanup policy would remove from an image, before saving it",
     parameters=[NAME],
     request=RulesSerializer,
-    responses={200: None, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR},
+    responses={200: CleanupPreviewSerializer, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR},
 )
 @api_view(["POST"])
 def image_policy_preview(request, name: str):
@@ -175,7 +182,7 @@ def _namespace_policy(namespace: str) -> CleanupPolicy | None:
     operation_id="namespace_policy_retrieve",
     summary="A namespace's cleanup policy (for its images without their own) and its runs",
     parameters=[NAMESPACE],
-    responses={200: None, 401: ERROR, 403: ERROR, 404: ERROR},
+    responses={200: CleanupPolicyStateSerializer, 401: ERROR, 403: ERROR, 404: ERROR},
 )
 @api_view(["GET"])
 def namespace_policy_get(request, namespace: str):
@@ -189,7 +196,7 @@ def namespace_policy_get(request, namespace: str):
     summary="Set a namespace's cleanup policy (Owners)",
     parameters=[NAMESPACE],
     request=PolicySerializer,
-    responses={200: None, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR},
+    responses={200: CleanupPolicyStateSerializer, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR},
 )
 @api_view(["PUT"])
 def namespace_policy_put(request, namespace: str):
@@ -221,7 +228,7 @@ namespace_policy = dispatch(
     summary="What a cleanup policy would remove from a namespace's images, before saving it",
     parameters=[NAMESPACE],
     request=RulesSerializer,
-    responses={200: None, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR},
+    responses={200: CleanupPreviewSerializer, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR},
 )
 @api_view(["POST"])
 def namespace_policy_preview(request, namespace: str):
