@@ -246,3 +246,15 @@ def test_the_plain_sql_key_lookup_loads_the_right_user_fields(alice, make_accoun
     assert ApiKey.objects.find(alice.key).user.is_active is True
     assert ApiKey.objects.find(staff.key).user.is_staff is True
     assert ApiKey.objects.find("not-a-key") is None
+
+
+def test_a_tag_named_like_an_image_extension_is_the_tag(api, alice, make_image):
+    image = make_image(alice, "app", tags=["access", "deleted", "cleanup-policy", "build"])
+
+    for tag in ("access", "deleted", "cleanup-policy", "build"):
+        response = api.get(f"/api/v1/image/{image.name}/tag/{tag}/")
+
+        assert response.status_code == 200, tag
+        assert response.json()["full_name"] == f"{image.name}:{tag}"
+    history = api.get(f"/api/v1/image/{image.name}/tag/build/build/")
+    assert history.status_code == 200 and history.json()["objects"] == []
