@@ -122,7 +122,7 @@ def plain_page(who: str, path: str) -> dict:
     from django.contrib.auth import get_user_model
     from django.http import QueryDict
 
-    from api import filters
+    from api.images import filters
     from teams.access import visible_images
 
     user = get_user_model().objects.get(username=who)

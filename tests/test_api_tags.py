@@ -217,7 +217,7 @@ def test_registries_are_listed_and_readable(api, alice, make_image):
 
 
 def test_the_plain_sql_tag_lookup_loads_what_the_orm_loads(alice, bob, make_image):
-    from api.representations import visible_tag
+    from api.images.queries import visible_tag
 
     image = make_image(alice, "sqlcheck", tags=["v1"])
     expected = Tag.objects.select_related("layer").get(image=image, name="v1")
@@ -246,3 +246,15 @@ def test_the_plain_sql_key_lookup_loads_the_right_user_fields(alice, make_accoun
     assert ApiKey.objects.find(alice.key).user.is_active is True
     assert ApiKey.objects.find(staff.key).user.is_staff is True
     assert ApiKey.objects.find("not-a-key") is None
+
+
+def test_a_tag_named_like_an_image_extension_is_the_tag(api, alice, make_image):
+    image = make_image(alice, "app", tags=["access", "deleted", "cleanup-policy", "build"])
+
+    for tag in ("access", "deleted", "cleanup-policy", "build"):
+        response = api.get(f"/api/v1/image/{image.name}/tag/{tag}/")
+
+        assert response.status_code == 200, tag
+        assert response.json()["full_name"] == f"{image.name}:{tag}"
+    history = api.get(f"/api/v1/image/{image.name}/tag/build/build/")
+    assert history.status_code == 200 and history.json()["objects"] == []

@@ -128,3 +128,17 @@ def test_a_second_push_while_building_is_reported_as_skipped(hooked):
     assert again.status_code == 202
     assert "already building" in again.json()["skipped"]["latest"]
     assert Build.objects.filter(tag__image__name=name).count() == 1
+
+
+def test_the_webhook_url_answers_a_verb_it_does_not_take_with_405_without_credentials(
+    alice, make_image
+):
+    image = make_image(alice, "hooked")
+    url = f"/api/v1/hooks/github/{image.name}/"
+
+    refused = Client().put(url, "{}", content_type="application/json")
+    options = Client().options(url)
+
+    assert refused.status_code == 405
+    assert set(refused["Allow"].replace(" ", "").split(",")) == {"GET", "POST", "OPTIONS"}
+    assert options.status_code == 200

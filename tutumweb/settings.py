@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
@@ -293,6 +294,11 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.core.schema.document_token_refusals",
     ],
+    # /api/docs/: Swagger UI from our own static files, and no validator badge (it would send
+    # the schema's URL to validator.swagger.io).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # Tags and builds both have a `state`, with different choices.
     "ENUM_NAME_OVERRIDES": {
         "TagStateEnum": ["Empty", "Building", "Success", "Failed"],

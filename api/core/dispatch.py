@@ -8,7 +8,9 @@ the function for its method, so no view branches on `request.method`:
 
 Any other method (OPTIONS, HEAD, or one the URL does not take) goes to a view that allows
 exactly the verbs given, so DRF answers it as it would one view taking them all:
-authentication first, then 405 with the right `Allow` header, or OPTIONS' metadata.
+authentication first, then 405 with the right `Allow` header, or OPTIONS' metadata. When
+every verb has the same authentication or permission classes (a URL open to anyone, such as
+a webhook), that view has them too.
 
 drf-spectacular documents a URL by the DRF class its callback names (`cls`, `initkwargs`);
 the joined class takes each verb's handler, which carries that verb's schema, so every verb
@@ -32,6 +34,8 @@ def dispatch(**views):
         if method.lower() not in view.cls.http_method_names:
             raise TypeError(f"The view given for {method} does not take {method}.")
 
+    shared = _shared_policies(list(by_method.values()))
+
     @api_view(list(views))
     def others(request, *args, **kwargs):  # pragma: no cover: DRF answers before calling it
         raise AssertionError("dispatch routes every verb it was given to its own view")
@@ -39,10 +43,10 @@ def dispatch(**views):
     # It answers as the one view the URL was: with the authentication, permissions and
     # throttles its verbs share (an open endpoint's 405 needs no credentials), and named as
     # OPTIONS showed it (`signup_get`, `signup_post` -> "Signup").
-    for policy in ("authentication_classes", "permission_classes", "throttle_classes"):
-        shared = {tuple(getattr(view.cls, policy)) for view in views.values()}
-        if len(shared) == 1:
-            setattr(others.cls, policy, list(shared.pop()))
+    # The joined class documents the URL with the same policies (an open endpoint's schema
+    # says it needs no credentials).
+    for name, classes in shared.items():
+        setattr(others.cls, name, classes)
     common = os.path.commonprefix([view.cls.__name__ for view in views.values()])
     others.cls.__name__ = common.rstrip("_") or "others"
     # Every answer's `Allow` names all the URL's verbs, not only the one that answered.
@@ -54,7 +58,7 @@ def dispatch(**views):
     def view(request, *args, **kwargs):
         return by_method.get(request.method, others)(request, *args, **kwargs)
 
-    joined = type("Joined", (APIView,), {})
+    joined = type("Joined", (APIView,), dict(shared))
     joined.http_method_names = [m.lower() for m in views] + ["options"]
     for method, verb_view in views.items():
         setattr(joined, method.lower(), getattr(verb_view.cls, method.lower()))
@@ -68,3 +72,13 @@ def dispatch(**views):
     view.__name__ = view.__qualname__ = "_".join(v.cls.__name__ for v in views.values())
     view.__doc__ = __doc__
     return view
+
+
+def _shared_policies(views: list) -> dict[str, list]:
+    """The authentication, permission and throttle classes all `views` have alike."""
+    shared = {}
+    for name in ("authentication_classes", "permission_classes", "throttle_classes"):
+        found = {tuple(getattr(view.cls, name)) for view in views}
+        if len(found) == 1:
+            shared[name] = list(found.pop())
+    return shared

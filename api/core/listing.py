@@ -28,14 +28,15 @@ def image_page(
     reaches: list[int],
     values: tuple[str, ...],
     *,
-    counted: bool,
+    kept_total: bool,
     side: str | None = None,
     whole: QuerySet | None = None,
 ) -> tuple[list, dict]:
     """The page of the list `pieces` make one after the other (each filtered and ordered,
-    without the visibility rule; api.filters.image_pieces) within `reaches`. `counted`: no
-    filter but the visibility is on, so ImageCount is the total. `side`, `whole`: read after
-    or before a name, and the list it is a page of, which the total counts."""
+    without the visibility rule; api.images.filters.image_pieces) within `reaches`.
+    `kept_total`: no filter but the visibility is on, so ImageCount is the total. `side`,
+    `whole`: read after or before a name, and the list it is a page of, which the total
+    counts."""
     limit, offset = window(request)
     if not reaches:
         return page(request, [], limit, offset, lambda: (0, True), side)
@@ -54,7 +55,7 @@ def image_page(
         objects = objects[offset:]
 
     def count() -> tuple[int, bool]:
-        if counted:
+        if kept_total:
             kept = ImageCount.objects.filter(reach__in=reaches).values_list("images", flat=True)
             return sum(kept), True
         listed = pieces[0] if whole is None else whole

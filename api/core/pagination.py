@@ -47,7 +47,7 @@ def paginate(
     values: tuple[str, ...] = (),
     side: str | None = None,
     *,
-    counted: QuerySet | None = None,
+    whole: QuerySet | None = None,
     total: Callable[[], tuple[int, bool]] | None = None,
 ) -> tuple[list, dict]:
     """Slice `queryset` by `limit`/`offset`; `next`/`previous` keep every other query parameter.
@@ -55,8 +55,8 @@ def paginate(
     `values`: the page as rows of these fields (QuerySet.values). The page is read with one
     row more than asked for, which says whether there is a next page; the count
     (capped_count) is only needed when there is one or the page is past the end.
-    `side`, `counted`: a page read after or before a name (api.filters.from_cursor), and the
-    whole list it is a page of, which total_count counts. `total`: (total, exact) without
+    `side`, `whole`: a page read after or before a name (api.images.filters.from_cursor), and
+    the whole list it is a page of, which total_count counts. `total`: (total, exact) without
     counting, when the database keeps the list's count (records.counting).
     """
     limit, offset = window(request)
@@ -64,7 +64,7 @@ def paginate(
     objects = list(rows[offset : offset + limit + 1])
 
     def count() -> tuple[int, bool]:
-        return capped_count(queryset if counted is None else counted)
+        return capped_count(queryset if whole is None else whole)
 
     return page(request, objects, limit, offset, total or count, side)
 
@@ -74,9 +74,9 @@ def capped_count(queryset: QuerySet) -> tuple[int, bool]:
     return capped(queryset.order_by()[: COUNT_LIMIT + 1].count())
 
 
-def capped(counted: int) -> tuple[int, bool]:
+def capped(found: int) -> tuple[int, bool]:
     """(total, exact) of a count that read at most COUNT_LIMIT + 1 rows."""
-    return min(counted, COUNT_LIMIT), counted <= COUNT_LIMIT
+    return min(found, COUNT_LIMIT), found <= COUNT_LIMIT
 
 
 def page(
@@ -84,7 +84,7 @@ def page(
 ) -> tuple[list, dict]:
     """The envelope of `objects` (up to limit + 1 of them, read at `offset`). `count()`:
     (total, exact), called only when the page itself does not tell the total. `side`: the
-    page was read `after` or `before` a name (api.filters.name_cursor)."""
+    page was read `after` or `before` a name (api.images.filters.name_cursor)."""
     if side is not None:
         return _cursor_page(request, objects, limit, offset, count, side)
     has_next = len(objects) > limit

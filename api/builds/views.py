@@ -1,4 +1,5 @@
-"""Builds: start one, its history, a build and its log; GitHub's push webhook (autobuild)."""
+"""Builds: start one, its history, a build and its log; GitHub's push webhook (autobuild).
+One function per HTTP verb, joined per URL by api.core.dispatch."""
 
 from __future__ import annotations
 
@@ -6,18 +7,32 @@ import hashlib
 import hmac
 from urllib.parse import parse_qs
 
-from django.conf import settings
 from django.db.models.functions import Length
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.exceptions import NotAuthenticated, ParseError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from api.builds.shapes import (
+    PONG,
+    BuildLogSerializer,
+    BuildRequestSerializer,
+    BuildSerializer,
+    GitHubPushSerializer,
+    WebhookAcceptedSerializer,
+    WebhookPongSerializer,
+    WebhookSerializer,
+    accepted_json,
+    build_json,
+    log_json,
+    webhook_json,
+)
 from api.core import formats, negotiation
 from api.core.auditing import note
+from api.core.dispatch import dispatch
 from api.core.pagination import envelope_serializer, paginate
 from api.core.permissions import (
     TeamTokensWhereAllowed,
@@ -28,14 +43,8 @@ from api.core.permissions import (
     visible_images,
 )
 from api.core.schema import ERROR, NAME, PAGE_PARAMS, TAG
-from api.representations import build_json, buildable_tags, tag_json
-from api.serializers import (
-    BuildLogSerializer,
-    BuildRequestSerializer,
-    BuildSerializer,
-    TagSerializer,
-    WebhookSerializer,
-)
+from api.images.queries import buildable_tags
+from api.images.shapes import TagSerializer, tag_json
 from builds import leases
 from builds import queue as build_rules
 from lib.errors import Conflict
@@ -54,16 +63,6 @@ def _history(tag: Tag):
 
 
 @extend_schema(
-    methods=["POST"],
-    operation_id="image_tags_build",
-    summary="Build an image tag from its build setting",
-    description="Queues a build; 409 while this tag already builds. Location names the build.",
-    parameters=[NAME, TAG],
-    request=BuildRequestSerializer,
-    responses={202: TagSerializer, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR, 409: ERROR},
-)
-@extend_schema(
-    methods=["GET"],
     operation_id="image_tags_builds_list",
     summary="Build history of an image tag, newest first",
     parameters=[NAME, TAG, *PAGE_PARAMS],
@@ -74,19 +73,32 @@ def _history(tag: Tag):
         404: ERROR,
     },
 )
-@token_allowed("GET", "POST")
-@api_view(["GET", "POST"])
-def tag_build(request, name: str, tag: str):
+@token_allowed("GET")
+@api_view(["GET"])
+def tag_build_get(request, name: str, tag: str):
     image = get_image(request, name)
-    if request.method == "GET":
-        tag_obj = Tag.objects.filter(image=image, name=tag).first()
-        if tag_obj is None:
-            raise Http404(f"{image.name} has no tag {tag}.")
-        builds, meta = paginate(request, _history(tag_obj))
-        workers = build_rules.workers_online()
-        return Response(
-            {"meta": meta, "objects": [build_json(b, image.name, tag, workers) for b in builds]}
-        )
+    tag_obj = Tag.objects.filter(image=image, name=tag).first()
+    if tag_obj is None:
+        raise Http404(f"{image.name} has no tag {tag}.")
+    builds, meta = paginate(request, _history(tag_obj))
+    workers = build_rules.workers_online()
+    return Response(
+        {"meta": meta, "objects": [build_json(b, image.name, tag, workers) for b in builds]}
+    )
+
+
+@extend_schema(
+    operation_id="image_tags_build",
+    summary="Build an image tag from its build setting",
+    description="Queues a build; 409 while this tag already builds. Location names the build.",
+    parameters=[NAME, TAG],
+    request=BuildRequestSerializer,
+    responses={202: TagSerializer, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR, 409: ERROR},
+)
+@token_allowed("POST")
+@api_view(["POST"])
+def tag_build_post(request, name: str, tag: str):
+    image = get_image(request, name)
     require(request, image, Ability.WRITE)
     body = BuildRequestSerializer(data=request.data or {})
     body.is_valid(raise_exception=True)
@@ -101,6 +113,9 @@ def tag_build(request, name: str, tag: str):
     )
     response["Location"] = formats.build_uri(build.uuid)
     return response
+
+
+tag_build = dispatch(get=tag_build_get, post=tag_build_post)
 
 
 def _get_build(request, uuid: str) -> Build:
@@ -153,17 +168,7 @@ def build_log(request, uuid: str):
     if not raw.isdigit():
         raise serializers.ValidationError({"offset": ["Must be a whole number, 0 or more."]})
     offset = min(int(raw), build.log_size)
-    text = build_rules.log_slice(build, offset)
-    next_offset = offset + len(text)
-    return Response(
-        {
-            "offset": offset,
-            "next_offset": next_offset,
-            "text": text,
-            "state": build.state,
-            "complete": not build.is_active and next_offset >= build.log_size,
-        }
-    )
+    return Response(log_json(build, offset, build_rules.log_slice(build, offset)))
 
 
 @extend_schema(
@@ -203,55 +208,40 @@ def _payload(request) -> dict:
 
 
 @extend_schema(
-    methods=["GET"],
     operation_id="webhook_retrieve",
     summary="The GitHub push webhook of an image: URL and secret (owner only)",
     parameters=[NAME],
     responses={200: WebhookSerializer, 401: ERROR, 403: ERROR, 404: ERROR},
 )
+@api_view(["GET"])
+@permission_classes([AllowAny, TeamTokensWhereAllowed])
+def github_webhook_get(request, name: str):
+    # The URL lets GitHub in unauthenticated (POST); reading the secret takes a person.
+    if request.user is None:
+        raise NotAuthenticated()
+    image = get_image(request, name)
+    require(request, image, Ability.WRITE)
+    return Response(webhook_json(image))
+
+
 @extend_schema(
-    methods=["POST"],
     operation_id="webhook_github",
     summary="GitHub push webhook: builds the autobuild settings of the pushed branch",
     description="Signed with `X-Hub-Signature-256` (HMAC-SHA256 of the body, the image's secret).",
     parameters=[NAME],
-    request=inline_serializer("GitHubPush", {"ref": serializers.CharField()}),
+    request=GitHubPushSerializer,
     responses={
-        200: inline_serializer("WebhookPong", {"ok": serializers.CharField()}),
-        202: inline_serializer(
-            "WebhookAccepted",
-            {
-                "built": serializers.ListField(child=serializers.CharField()),
-                "skipped": serializers.DictField(child=serializers.CharField()),
-                "message": serializers.CharField(),
-            },
-        ),
+        200: WebhookPongSerializer,
+        202: WebhookAcceptedSerializer,
         400: ERROR,
         401: ERROR,
         404: ERROR,
     },
     auth=[],
 )
-@api_view(["GET", "POST"])
+@api_view(["POST"])
 @permission_classes([AllowAny, TeamTokensWhereAllowed])
-def github_webhook(request, name: str):
-    if request.method == "GET":
-        if request.user is None:
-            raise NotAuthenticated()
-        image = get_image(request, name)
-        require(request, image, Ability.WRITE)
-        return Response(
-            {
-                "url": settings.WEBHOOK_PUBLIC_URL + formats.webhook_uri(image.name),
-                "secret": image.webhook_secret,
-                "content_type": "application/json",
-                "events": ["push"],
-            }
-        )
-    return _receive_push(request, name)
-
-
-def _receive_push(request, name: str) -> Response:
+def github_webhook_post(request, name: str):
     body = request.body
     image = Image.objects.filter(name=name).select_related("build_source").first()
     header = request.META.get("HTTP_X_HUB_SIGNATURE_256", "")
@@ -265,29 +255,32 @@ def _receive_push(request, name: str) -> Response:
         return response
     event = request.META.get("HTTP_X_GITHUB_EVENT", "push")
     if event == "ping":
-        return Response({"ok": "pong"})
+        return Response(PONG)
     payload = _payload(request)
     ref = payload.get("ref") if isinstance(payload.get("ref"), str) else ""
-    accepted = {"built": [], "skipped": {}}
     if event != "push" or not ref.startswith("refs/heads/") or payload.get("deleted"):
-        accepted["message"] = "Not a push to a branch: nothing to build."
-        return Response(accepted, status=status.HTTP_202_ACCEPTED)
+        message = "Not a push to a branch: nothing to build."
+        return Response(accepted_json([], {}, message), status=status.HTTP_202_ACCEPTED)
     branch = ref.removeprefix("refs/heads/")
     source = getattr(image, "build_source", None)
     settings_for_branch = (
         source.build_settings.filter(branch=branch, autobuild=True) if source else []
     )
+    built, skipped = [], {}
     for setting in settings_for_branch:
         try:
             build_rules.start_build(
                 image, setting.tag, user=image.owner, trigger=Build.Trigger.WEBHOOK
             )
-            accepted["built"].append(formats.tag_uri(image.name, setting.tag))
+            built.append(formats.tag_uri(image.name, setting.tag))
         except Conflict as conflict:
-            accepted["skipped"][setting.tag] = conflict.message
-    accepted["message"] = (
-        f"Building {len(accepted['built'])} tag(s) from branch {branch}."
+            skipped[setting.tag] = conflict.message
+    message = (
+        f"Building {len(built)} tag(s) from branch {branch}."
         if settings_for_branch
         else f"No build setting with autobuild builds branch {branch}: nothing to build."
     )
-    return Response(accepted, status=status.HTTP_202_ACCEPTED)
+    return Response(accepted_json(built, skipped, message), status=status.HTTP_202_ACCEPTED)
+
+
+github_webhook = dispatch(get=github_webhook_get, post=github_webhook_post)

@@ -1,15 +1,38 @@
-"""Representations (read) and validation (write) of the Tutum resources."""
+"""The shapes of images, tags, layers and registries: each read shape's serializer (the
+OpenAPI schema) beside the function that builds its JSON, then the request bodies.
+
+List endpoints are hot (the web admin calls them on every page), so the JSON is plain dicts
+built from flat rows (api.images.queries) rather than by the serializers; tests/test_shapes.py
+holds each builder to its serializer, and schemathesis real responses to the schema.
+"""
 
 from __future__ import annotations
 
 import re
+from collections import defaultdict
+from datetime import datetime
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from api.core.shapes import DATE, DateField, KeyValueSerializer, StrictSerializer  # noqa: F401
-from records.models import BuildSource, State
+from api.core import formats
+from api.core.shapes import DateField, KeyValueSerializer, StrictSerializer
+from api.images.queries import related_rows
+from records.models import BuildSource, Image, Layer, Registry, State, Tag
 from registry import names
+from teams.access import Ability, TokenViewer, Viewer
+
+ICON_URL = "/static/img/docker.svg"
+
+
+class PermissionsSerializer(serializers.Serializer):
+    read = serializers.BooleanField(help_text="See and pull it.")
+    write = serializers.BooleanField(help_text="Edit, build, push, delete tags.")
+    manage = serializers.BooleanField(help_text="Delete it, change who can see it.")
+
+
+def permissions_json(abilities) -> dict:
+    return {ability.value: ability in abilities for ability in Ability}
 
 
 class PortSerializer(serializers.Serializer):
@@ -19,9 +42,6 @@ class PortSerializer(serializers.Serializer):
 
 class VolumeSerializer(serializers.Serializer):
     container_path = serializers.CharField()
-
-
-# Read representations (built in representations.py), declared here for the OpenAPI schema.
 
 
 class BlobSerializer(serializers.Serializer):
@@ -66,6 +86,35 @@ class LayerSerializer(serializers.Serializer):
     )
 
 
+def layer_json(layer: Layer | None, *, steps: bool = True) -> dict | None:
+    """A layer; `steps`: with its `layers` and `history` (not in tag lists, see tag_json)."""
+    if layer is None:
+        return None
+    body = {
+        "author": layer.author,
+        "creation": formats.rfc2822(layer.creation),
+        "docker_id": layer.docker_id,
+        "entrypoint": layer.entrypoint,
+        "envvars": layer.envvars,
+        "labels": layer.labels,
+        "ports": layer.ports,
+        "resource_uri": formats.layer_uri(layer.docker_id),
+        "run_command": layer.run_command,
+        "volumes": layer.volumes,
+    }
+    if steps:
+        # Extensions: the manifest's layers, and the build steps from the config's history.
+        body["layers"] = layer.layers
+        body["history"] = [
+            {**step, "created": _rfc2822(step.get("created"))} for step in layer.history
+        ]
+    return body
+
+
+def _rfc2822(iso: str | None) -> str | None:
+    return formats.rfc2822(datetime.fromisoformat(iso)) if iso else None
+
+
 class PlatformSerializer(serializers.Serializer):
     os = serializers.CharField()
     architecture = serializers.CharField()
@@ -75,12 +124,6 @@ class PlatformSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Bytes a pull of this platform downloads; null when not read (public images).",
     )
-
-
-class PermissionsSerializer(serializers.Serializer):
-    read = serializers.BooleanField(help_text="See and pull it.")
-    write = serializers.BooleanField(help_text="Edit, build, push, delete tags.")
-    manage = serializers.BooleanField(help_text="Delete it, change who can see it.")
 
 
 class TagSerializer(serializers.Serializer):
@@ -112,6 +155,62 @@ class TagSerializer(serializers.Serializer):
         allow_null=True, help_text="Extension: its last pull from our registry, to the minute."
     )
     permissions = PermissionsSerializer(help_text="Extension: what you may do with its image.")
+
+
+# What tag_json reads of a tag and its layer when it leaves the steps out, all a tag list
+# loads: reading a timestamp PostgreSQL sends costs about 5 µs through Django's loader, and
+# the whole rows of a page of 25 tags held 156 of them, half never shown.
+TAG_LIST_FIELDS = (
+    "name",
+    "state",
+    "digest",
+    "size",
+    "platforms",
+    "pushed_by",
+    "pushed_at",
+    "last_pulled",
+    "layer__docker_id",
+    "layer__author",
+    "layer__creation",
+    "layer__entrypoint",
+    "layer__run_command",
+    "layer__envvars",
+    "layer__labels",
+    "layer__ports",
+    "layer__volumes",
+    "layer__os",
+    "layer__architecture",
+    "layer__variant",
+)
+
+
+def tag_json(
+    tag: Tag, image_name: str, buildable: set[str], abilities, *, steps: bool = True
+) -> dict:
+    """A tag; `tag.layer` should be loaded with select_related. `abilities`: what the caller
+    may do with its image (teams.access). `steps`: its layer's layers and build steps, which
+    a tag list leaves out (a page of 25 tags would carry 25 histories nobody shows)."""
+    layer = tag.layer
+    return {
+        "buildable": tag.name in buildable,
+        "full_name": f"{image_name}:{tag.name}",
+        "image": formats.image_uri(image_name),
+        "layer": layer_json(layer, steps=steps),
+        "name": tag.name,
+        "resource_uri": formats.tag_uri(image_name, tag.name),
+        "state": tag.state,
+        # Extensions: what the registry serves, read when it was pushed or synced.
+        "digest": tag.digest,
+        "size": tag.size,
+        "os": layer.os if layer else "",
+        "architecture": layer.architecture if layer else "",
+        "variant": layer.variant if layer else "",
+        "platforms": tag.platforms,
+        "pushed_by": tag.pushed_by,
+        "pushed_at": formats.rfc2822(tag.pushed_at),
+        "last_pulled": formats.rfc2822(tag.last_pulled),
+        "permissions": permissions_json(abilities),
+    }
 
 
 class BuildSettingReadSerializer(serializers.Serializer):
@@ -162,6 +261,119 @@ class ImageSerializer(serializers.Serializer):
     permissions = PermissionsSerializer(help_text="Extension: what you may do with it.")
 
 
+IMAGE_FIELDS = (
+    "pk",
+    "name",
+    "description",
+    "is_private_image",
+    "jumpstart",
+    "last_build_date",
+    "public_url",
+    "star_count",
+    "state",
+    "owner_id",
+    "team_id",
+    "team__name",
+    "registry__host",
+)
+
+
+def image_row(image: Image) -> dict:
+    """The `IMAGE_FIELDS` row of an image already loaded as a model."""
+    row = {field: getattr(image, field) for field in IMAGE_FIELDS[:-2]}
+    row["team__name"] = image.team.name if image.team_id else None
+    row["registry__host"] = image.registry.host
+    return row
+
+
+def images_json(rows: list[dict], viewer: Viewer | TokenViewer) -> list[dict]:
+    """Images (`IMAGE_FIELDS` rows) with their tags, categories and build sources, and what
+    `viewer` may do with each."""
+    ids = [row["pk"] for row in rows]
+    if not ids:
+        return []
+    tag_rows, category_rows, source_rows = related_rows(ids)
+    tags = defaultdict(list)
+    for image_id, name in tag_rows:
+        tags[image_id].append(name)
+    categories = defaultdict(list)
+    for image_id, name in category_rows:
+        categories[image_id].append({"name": name})
+    sources: dict[int, dict] = {}
+    for image_id, type_, owner, repository, autotests, has_token, *setting in source_rows:
+        entry = sources.setdefault(
+            image_id,
+            {
+                "type": type_,
+                "owner": owner,
+                "repository": repository,
+                "autotests": autotests,
+                "has_access_token": bool(has_token),
+                "build_settings": [],
+            },
+        )
+        if setting[0] is not None:
+            tag_name, branch, dockerfile, autobuild = setting
+            entry["build_settings"].append(
+                {
+                    "autobuild": bool(autobuild),
+                    "branch": branch,
+                    "dockerfile": dockerfile,
+                    "tag": tag_name,
+                }
+            )
+    return [
+        _image_json(
+            row,
+            tags[row["pk"]],
+            categories[row["pk"]],
+            sources.get(row["pk"]),
+            viewer.abilities(row["owner_id"], row["team_id"], row["is_private_image"]),
+        )
+        for row in rows
+    ]
+
+
+def _image_json(
+    row: dict, tags: list[str], categories: list[dict], source: dict | None, abilities
+) -> dict:
+    name = row["name"]
+    build_source = None
+    if source is not None:
+        build_source = {
+            "autotests": source["autotests"],
+            "build_settings": [
+                {**setting, "tag": formats.tag_uri(name, setting["tag"])}
+                for setting in source["build_settings"]
+            ],
+            "has_access_token": source["has_access_token"],
+            "owner": source["owner"],
+            "repository": source["repository"],
+            "type": source["type"],
+        }
+    return {
+        "build_source": build_source,
+        "categories": categories,
+        "description": row["description"],
+        "icon_url": ICON_URL,
+        # No services run here, so no image is ever in use by one.
+        "in_use": False,
+        "is_private_image": row["is_private_image"],
+        "jumpstart": row["jumpstart"],
+        "last_build_date": formats.rfc2822(row["last_build_date"]),
+        "name": name,
+        "public_url": row["public_url"],
+        "registry": formats.registry_uri(row["registry__host"]),
+        "resource_uri": formats.image_uri(name),
+        "star_count": row["star_count"],
+        "state": row["state"],
+        "tags": [formats.tag_uri(name, tag) for tag in tags],
+        # Extensions: the team that owns it (None: a person), and what the caller may do.
+        "team": row["team__name"],
+        "permissions": permissions_json(abilities),
+    }
+
+
 class RegistrySerializer(serializers.Serializer):
     host = serializers.CharField()
     icon_url = serializers.CharField()
@@ -170,6 +382,19 @@ class RegistrySerializer(serializers.Serializer):
     name = serializers.CharField()
     port = serializers.IntegerField()
     resource_uri = serializers.CharField()
+
+
+def registry_json(registry: Registry) -> dict:
+    _, _, port = registry.host.rpartition(":")
+    return {
+        "host": registry.host,
+        "icon_url": ICON_URL,
+        "is_ssl": registry.is_ssl,
+        "is_tutum_registry": registry.is_tutum_registry,
+        "name": registry.name,
+        "port": int(port) if port.isdigit() else 443 if registry.is_ssl else 80,
+        "resource_uri": formats.registry_uri(registry.host),
+    }
 
 
 # Request bodies.
@@ -312,60 +537,3 @@ class ImageWriteSerializer(StrictSerializer):
 class ImagePatchSerializer(ImageWriteSerializer):
     name = None
     team = None
-
-
-class AuthKeySerializer(serializers.Serializer):
-    key = serializers.CharField()
-    username = serializers.CharField()
-
-
-class BuildSerializer(serializers.Serializer):
-    """Read schema of a build (extension: Tutum's API had no build records)."""
-
-    uuid = serializers.UUIDField()
-    resource_uri = serializers.CharField()
-    image = serializers.CharField()
-    tag = serializers.CharField()
-    tag_name = serializers.CharField()
-    state = serializers.ChoiceField(
-        choices=["Queued", "Building", "Success", "Failed", "Cancelled"]
-    )
-    trigger = serializers.ChoiceField(choices=["USER", "API", "WEBHOOK"])
-    triggered_by = serializers.CharField(allow_null=True)
-    branch = serializers.CharField()
-    dockerfile = serializers.CharField()
-    commit = serializers.CharField(allow_blank=True)
-    commit_message = serializers.CharField(allow_blank=True)
-    digest = serializers.CharField(allow_blank=True)
-    error = serializers.CharField(allow_blank=True)
-    created = serializers.CharField()
-    started = serializers.CharField(allow_null=True)
-    finished = serializers.CharField(allow_null=True)
-    duration = serializers.FloatField(allow_null=True)
-    queue_position = serializers.IntegerField(allow_null=True)
-    workers_online = serializers.IntegerField()
-    log = serializers.CharField()
-    log_size = serializers.IntegerField()
-
-
-class BuildLogSerializer(serializers.Serializer):
-    offset = serializers.IntegerField()
-    next_offset = serializers.IntegerField()
-    text = serializers.CharField(allow_blank=True)
-    state = serializers.ChoiceField(
-        choices=["Queued", "Building", "Success", "Failed", "Cancelled"]
-    )
-    complete = serializers.BooleanField(help_text="The build has finished and all is read.")
-
-
-class BuildRequestSerializer(serializers.Serializer):
-    trigger = serializers.ChoiceField(
-        choices=["USER", "API"], default="API", help_text="USER when a person clicked Build."
-    )
-
-
-class WebhookSerializer(serializers.Serializer):
-    url = serializers.CharField()
-    secret = serializers.CharField()
-    content_type = serializers.CharField()
-    events = serializers.ListField(child=serializers.CharField())

@@ -6,8 +6,8 @@ import hmac
 import logging
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
 from rest_framework.decorators import (
     api_view,
     authentication_classes,
@@ -20,14 +20,19 @@ from rest_framework.response import Response
 from accounts.credentials import SignInsPaused, refusal_message, user_for_credentials
 from api.core.auth import REALM, Throttled, parse_authorization
 from api.core.negotiation import LimitedJSONParser
+from api.registry_protocol.shapes import (
+    ERROR,
+    RegistryEventsAcceptedSerializer,
+    RegistryEventsSerializer,
+    RegistryTokenSerializer,
+    accepted_json,
+)
 from registry import events as push_events
 from registry import maintenance, tokens
 from registry.client import RegistryError
 from teams import tokens as team_tokens
 
 log = logging.getLogger(__name__)
-
-ERROR = {"type": "object", "properties": {"error": {"type": "string"}}}
 
 
 class EventsParser(LimitedJSONParser):
@@ -71,15 +76,7 @@ def _unauthorized(message: str, challenge: str) -> Response:
         OpenApiParameter("account", str),
     ],
     responses={
-        200: inline_serializer(
-            "RegistryToken",
-            {
-                "token": serializers.CharField(),
-                "access_token": serializers.CharField(),
-                "expires_in": serializers.IntegerField(),
-                "issued_at": serializers.CharField(),
-            },
-        ),
+        200: RegistryTokenSerializer,
         400: ERROR,
         401: ERROR,
         429: ERROR,
@@ -142,9 +139,9 @@ def _event_secret_ok(request) -> bool:
     operation_id="registry_events",
     summary="Push notifications from our registry",
     description="Authenticated with the shared secret in `Authorization: Bearer <secret>`.",
-    request=inline_serializer("RegistryEvents", {"events": serializers.ListField()}),
+    request=RegistryEventsSerializer,
     responses={
-        200: inline_serializer("RegistryEventsAccepted", {"accepted": serializers.IntegerField()}),
+        200: RegistryEventsAcceptedSerializer,
         400: ERROR,
         401: ERROR,
         429: ERROR,
@@ -177,4 +174,4 @@ def registry_events(request):
                 {"error": f"Could not record the event: {error}. Send it again."},
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
             )
-    return Response({"accepted": accepted})
+    return Response(accepted_json(accepted))

@@ -160,7 +160,7 @@ def image_pieces(params, queryset: QuerySet, user) -> list[QuerySet]:
 
 
 # Filters served by an index of their own (the name, the trigram search, the owner's or the
-# team's images) rather than by the reaches' ranges (api/listing.py).
+# team's images) rather than by the reaches' ranges (api.core.listing).
 _NARROWING = ("name", "name__icontains", "team")
 _FILTERS = (
     *_NARROWING,
@@ -188,9 +188,9 @@ def reaches_to_read(params, reaches: list[int] | None) -> list[int] | None:
     return reaches
 
 
-def counted_by_reach(params) -> bool:
-    """Whether the list's total is the sum of its reaches' counts: no filter but
-    is_private_image (which only picks reaches) is on."""
+def kept_total(params) -> bool:
+    """Whether the list's total is the sum of its reaches' counts the database keeps: no
+    filter but is_private_image (which only picks reaches) is on."""
     return not any(params.get(name) for name in _FILTERS)
 
 

@@ -1,4 +1,5 @@
-"""The Tutum Images and Image Tags endpoints (spec/images.md, spec/image-tags.md)."""
+"""The Tutum Images and Image Tags endpoints (spec/images.md, spec/image-tags.md), layers and
+registries: one function per HTTP verb, joined per URL by api.core.dispatch."""
 
 from __future__ import annotations
 
@@ -12,37 +13,33 @@ from rest_framework import status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from accounts import keys
-from api import filters, recycling, registration
+from api.bin import recycling
 from api.core import listing
 from api.core.auditing import note
+from api.core.dispatch import dispatch
 from api.core.pagination import envelope_serializer, paginate
 from api.core.permissions import get_image, is_team_token, require, token_allowed, visible_images
 from api.core.schema import ERROR, NAME, PAGE_PARAMS, TAG
-from api.representations import (
+from api.images import filters, registration
+from api.images.queries import buildable_tags, is_buildable, visible_tag
+from api.images.shapes import (
     IMAGE_FIELDS,
     TAG_LIST_FIELDS,
-    buildable_tags,
-    image_row,
-    images_json,
-    is_buildable,
-    layer_json,
-    registry_json,
-    tag_json,
-    visible_tag,
-)
-from api.serializers import (
-    AuthKeySerializer,
     ImagePatchSerializer,
     ImageSerializer,
     ImageWriteSerializer,
     LayerSerializer,
     RegistrySerializer,
     TagSerializer,
+    image_row,
+    images_json,
+    layer_json,
+    registry_json,
+    tag_json,
 )
 from lifecycle import bin as recycle_bin
 from lifecycle import sizes
-from records.models import ApiKey, Image, Layer, Registry, Tag, TagCount
+from records.models import Image, Layer, Registry, Tag, TagCount
 from registry import public_images
 from teams import access
 from teams.access import Ability
@@ -73,7 +70,6 @@ def image_json(request, image: Image) -> dict:
 
 
 @extend_schema(
-    methods=["GET"],
     operation_id="images_list",
     summary="List images",
     parameters=PAGE_PARAMS + IMAGE_FILTERS,
@@ -83,22 +79,9 @@ def image_json(request, image: Image) -> dict:
         400: ERROR,
     },
 )
-@extend_schema(
-    methods=["POST"],
-    operation_id="images_create",
-    summary="Register a private image",
-    request=ImageWriteSerializer,
-    responses={401: ERROR, 201: ImageSerializer, 400: ERROR, 409: ERROR},
-)
 @token_allowed("GET")
-@api_view(["GET", "POST"])
-def image_list(request):
-    if request.method == "POST":
-        serializer = ImageWriteSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        image = registration.create_image(request.user, serializer.validated_data)
-        note(request, "image.register", image.name, team=image.team)
-        return Response(image_json(request, image), status=status.HTTP_201_CREATED)
+@api_view(["GET"])
+def image_list_get(request):
     params, viewer = request.query_params, access.viewer(request.user)
     reaches = filters.reaches_to_read(params, viewer.reaches)
     cursor = filters.name_cursor(params, any_order=True)
@@ -109,7 +92,7 @@ def image_list(request):
         # A narrowed list (a name, a search, a team) is read by an index of its own: its
         # pieces join as one condition on it.
         pieces = reduce(operator.or_, filters.image_pieces(params, whole, request.user))
-        images, meta = paginate(request, pieces, IMAGE_FIELDS, side, counted=whole)
+        images, meta = paginate(request, pieces, IMAGE_FIELDS, side, whole=whole)
     else:
         whole = filters.filter_images(params, Image.objects.all(), request.user)
         images, meta = listing.image_page(
@@ -117,7 +100,7 @@ def image_list(request):
             filters.image_pieces(params, whole, request.user),
             reaches,
             IMAGE_FIELDS,
-            counted=filters.counted_by_reach(params),
+            kept_total=filters.kept_total(params),
             side=side,
             whole=whole,
         )
@@ -125,44 +108,52 @@ def image_list(request):
 
 
 @extend_schema(
-    methods=["GET"],
+    operation_id="images_create",
+    summary="Register a private image",
+    request=ImageWriteSerializer,
+    responses={401: ERROR, 201: ImageSerializer, 400: ERROR, 409: ERROR},
+)
+@api_view(["POST"])
+def image_list_post(request):
+    serializer = ImageWriteSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    image = registration.create_image(request.user, serializer.validated_data)
+    note(request, "image.register", image.name, team=image.team)
+    return Response(image_json(request, image), status=status.HTTP_201_CREATED)
+
+
+image_list = dispatch(get=image_list_get, post=image_list_post)
+
+
+@extend_schema(
     operation_id="images_retrieve",
     summary="Get an image",
     parameters=[NAME],
     responses={401: ERROR, 200: ImageSerializer, 404: ERROR, 502: ERROR},
 )
+@token_allowed("GET")
+@api_view(["GET"])
+def image_get(request, name: str):
+    cli_tag = _cli_tag(request, name)
+    if cli_tag is not None:
+        return _tag_response(request, *cli_tag)
+    image = get_image(request, name)
+    data = image_json(request, image)
+    # Extension: the storage its tags take, layers they share counted once.
+    data["storage_size"] = sizes.of_image(image)
+    return Response(data)
+
+
 @extend_schema(
-    methods=["PATCH"],
     operation_id="images_partial_update",
     summary="Update an image",
     parameters=[NAME],
     request=ImagePatchSerializer,
     responses={401: ERROR, 200: ImageSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
 )
-@extend_schema(
-    methods=["DELETE"],
-    operation_id="images_destroy",
-    summary="Delete an image (extension: to the recycle bin, restorable for RECYCLE_DAYS)",
-    parameters=[NAME],
-    responses={401: ERROR, 204: None, 403: ERROR, 404: ERROR, 409: ERROR, 502: ERROR, 503: ERROR},
-)
-@token_allowed("GET")
-@api_view(["GET", "PATCH", "DELETE"])
-def image_detail(request, name: str):
-    cli_tag = _cli_tag(request, name)
-    if cli_tag is not None:
-        return _tag_response(request, *cli_tag)
+@api_view(["PATCH"])
+def image_patch(request, name: str):
     image = get_image(request, name)
-    if request.method == "GET":
-        data = image_json(request, image)
-        # Extension: the storage its tags take, layers they share counted once.
-        data["storage_size"] = sizes.of_image(image)
-        return Response(data)
-    if request.method == "DELETE":
-        require(request, image, Ability.MANAGE)
-        recycle_bin.delete_image(image, by=request.user.get_username())
-        note(request, "image.delete", image.name, team=image.team)
-        return Response(status=status.HTTP_204_NO_CONTENT)
     require(request, image, Ability.WRITE)
     serializer = ImagePatchSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
@@ -177,6 +168,24 @@ def image_detail(request, name: str):
     if visibility != was_private:
         note(request, "image.visibility", image.name, team=image.team, private=visibility)
     return Response(image_json(request, image))
+
+
+@extend_schema(
+    operation_id="images_destroy",
+    summary="Delete an image (extension: to the recycle bin, restorable for RECYCLE_DAYS)",
+    parameters=[NAME],
+    responses={401: ERROR, 204: None, 403: ERROR, 404: ERROR, 409: ERROR, 502: ERROR, 503: ERROR},
+)
+@api_view(["DELETE"])
+def image_delete(request, name: str):
+    image = get_image(request, name)
+    require(request, image, Ability.MANAGE)
+    recycle_bin.delete_image(image, by=request.user.get_username())
+    note(request, "image.delete", image.name, team=image.team)
+    return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+image_detail = dispatch(get=image_get, patch=image_patch, delete=image_delete)
 
 
 @extend_schema(
@@ -221,7 +230,7 @@ def tag_list(request, name: str):
         request,
         filters.from_cursor(params, whole),
         side=cursor[0] if cursor else None,
-        counted=whole,
+        whole=whole,
         total=_kept_tag_count(image, params),
     )
     buildable = {tag.name for tag in tags if tag.buildable}
@@ -244,14 +253,18 @@ def _kept_tag_count(image: Image, params):
 
 
 @extend_schema(
-    methods=["GET"],
     operation_id="image_tags_retrieve",
     summary="Get an image tag",
     parameters=[NAME, TAG],
     responses={401: ERROR, 200: TagSerializer, 404: ERROR, 502: ERROR},
 )
+@token_allowed("GET")
+@api_view(["GET"])
+def tag_get(request, name: str, tag: str):
+    return _tag_response(request, name, tag)
+
+
 @extend_schema(
-    methods=["DELETE"],
     operation_id="image_tags_destroy",
     summary="Delete a tag (extension: to the recycle bin, restorable for RECYCLE_DAYS)",
     parameters=[NAME, TAG],
@@ -266,15 +279,15 @@ def _kept_tag_count(image: Image, params):
         503: ERROR,
     },
 )
-@token_allowed("GET")
-@api_view(["GET", "DELETE"])
-def tag_detail(request, name: str, tag: str):
-    if request.method == "DELETE":
-        image = get_image(request, name)
-        require(request, image, Ability.WRITE)
-        recycling.delete_tags(request, image, [tag])
-        return Response(status=status.HTTP_204_NO_CONTENT)
-    return _tag_response(request, name, tag)
+@api_view(["DELETE"])
+def tag_delete(request, name: str, tag: str):
+    image = get_image(request, name)
+    require(request, image, Ability.WRITE)
+    recycling.delete_tags(request, image, [tag])
+    return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+tag_detail = dispatch(get=tag_get, delete=tag_delete)
 
 
 # The tutum CLI splits `image tag inspect|build host:port/ns/app:tag` at the first ':' into
@@ -286,9 +299,9 @@ CLI_TAG_URL = re.compile(
 
 
 def _cli_tag(request, name: str) -> tuple[str, str] | None:
-    """(image, tag) the CLI meant by `name`, unless an image has that literal name."""
+    """(image, tag) the CLI meant by `name` in a GET, unless an image has that literal name."""
     match = CLI_TAG_URL.fullmatch(name)
-    if match is None or request.method != "GET":
+    if match is None:
         return None
     if match["tag"] is None and visible_images(request.user).filter(name=name).exists():
         return None
@@ -355,35 +368,3 @@ def registry_detail(request, host: str):
     if registry is None:
         raise Http404(f"No registry {host}.")
     return Response(registry_json(registry))
-
-
-@extend_schema(
-    operation_id="auth_retrieve",
-    summary="Check credentials; exchange username and password for the API key",
-    description=(
-        "Authenticate with `Authorization: Basic base64(username:password)` to obtain the API "
-        "key, or with an API key (Basic `username:apikey` or `ApiKey username:apikey`) to check "
-        "it, as Tutum's CLI does before every command; the answer then names that key. After "
-        "LOGIN_FAILURE_LIMIT wrong passwords for a username from one address, password sign-ins "
-        "for it from there answer 429 with `Retry-After` until LOGIN_LOCKOUT_MINUTES have "
-        "passed; API keys are never counted."
-    ),
-    responses={
-        200: envelope_serializer("AuthList", AuthKeySerializer(many=True)),
-        401: ERROR,
-        429: ERROR,
-    },
-)
-@api_view(["GET"])
-def auth(request):
-    key = request.auth.key if isinstance(request.auth, ApiKey) else ""
-    if not key:
-        api_key = keys.usable_keys_of(request.user).order_by("created", "pk").first()
-        key = api_key.key if api_key is not None else ""
-    if not key:
-        # No key yet, or one encrypted under a key since rotated away: issue a fresh one.
-        _, key = ApiKey.issue(request.user, label="API")
-    meta = {"limit": 25, "next": None, "offset": 0, "previous": None, "total_count": 1}
-    return Response(
-        {"meta": meta, "objects": [{"key": key, "username": request.user.get_username()}]}
-    )

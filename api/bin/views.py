@@ -2,7 +2,7 @@
 
 Tutum deleted nothing but whole images; here a tag's or an image's deletion is undoable for
 RECYCLE_DAYS (lifecycle.bin). Writers delete and restore tags; Owners delete and restore
-images and empty the bin early.
+images and empty the bin early. One function per HTTP verb, joined by api.core.dispatch.
 """
 
 from __future__ import annotations
@@ -13,80 +13,26 @@ from rest_framework import serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from api import recycling
-from api.core import formats
+from api.bin import recycling
+from api.bin.shapes import (
+    BinEntryList,
+    BinEntrySerializer,
+    DeleteTagsSerializer,
+    RestoredSerializer,
+    entry_json,
+    restored_json,
+)
 from api.core.auditing import note
-from api.core.pagination import envelope_serializer, paginate
+from api.core.dispatch import dispatch
+from api.core.pagination import paginate
 from api.core.permissions import get_image, require
 from api.core.schema import ERROR, NAME, PAGE_PARAMS
 from lifecycle import bin as recycle_bin
 from records.models import BinEntry
-from registry.names import TAG_RE, TAG_RULE
 from teams import access
 from teams.access import Ability
 
 ENTRY_ID = OpenApiParameter("entry_id", int, OpenApiParameter.PATH)
-
-
-class DeleteTagsSerializer(serializers.Serializer):
-    tags = serializers.ListField(
-        child=serializers.CharField(max_length=128), min_length=1, max_length=100
-    )
-
-    def validate_tags(self, value: list[str]) -> list[str]:
-        wrong = [tag for tag in value if not TAG_RE.fullmatch(tag)]
-        if wrong:
-            raise serializers.ValidationError(f"{', '.join(wrong)}: {TAG_RULE}")
-        return list(dict.fromkeys(value))
-
-
-class BinEntrySerializer(serializers.Serializer):
-    """For the schema: what entry_json returns."""
-
-    id = serializers.IntegerField()
-    resource_uri = serializers.CharField()
-    kind = serializers.ChoiceField(choices=BinEntry.Kind.choices)
-    image = serializers.CharField()
-    tag = serializers.CharField(allow_null=True)
-    tags = serializers.ListField(child=serializers.DictField())
-    digest = serializers.CharField()
-    size = serializers.IntegerField(allow_null=True)
-    deleted_at = serializers.CharField()
-    deleted_by = serializers.CharField()
-    reason = serializers.CharField()
-    purge_after = serializers.CharField()
-    image_exists = serializers.BooleanField()
-
-
-def entry_uri(entry: BinEntry) -> str:
-    return f"{formats.API_PREFIX}/deleted/{entry.pk}/"
-
-
-def entry_json(entry: BinEntry) -> dict:
-    is_image = entry.kind == BinEntry.Kind.IMAGE
-    tags = (
-        [
-            {"name": t.tag_name, "digest": t.digest, "size": t.size}
-            for t in sorted(entry.tag_entries.all(), key=lambda t: t.tag_name)
-        ]
-        if is_image
-        else []
-    )
-    return {
-        "id": entry.pk,
-        "resource_uri": entry_uri(entry),
-        "kind": entry.kind,
-        "image": entry.image_name,
-        "tag": None if is_image else entry.tag_name,
-        "tags": tags,
-        "digest": entry.digest,
-        "size": sum(t["size"] or 0 for t in tags) if is_image else entry.size,
-        "deleted_at": formats.rfc2822(entry.deleted_at),
-        "deleted_by": entry.deleted_by,
-        "reason": entry.reason,
-        "purge_after": formats.rfc2822(recycle_bin.purge_after(entry)),
-        "image_exists": entry.image_id is not None,
-    }
 
 
 def _entries_page(request, queryset):
@@ -95,19 +41,19 @@ def _entries_page(request, queryset):
 
 
 @extend_schema(
-    methods=["GET"],
     operation_id="image_deleted_list",
     summary="An image's recently deleted tags",
     parameters=[NAME, *PAGE_PARAMS],
-    responses={
-        200: envelope_serializer("BinEntryList", BinEntrySerializer(many=True)),
-        401: ERROR,
-        403: ERROR,
-        404: ERROR,
-    },
+    responses={200: BinEntryList, 401: ERROR, 403: ERROR, 404: ERROR},
 )
+@api_view(["GET"])
+def image_deleted_get(request, name: str):
+    image = get_image(request, name)
+    require(request, image, Ability.WRITE)
+    return _entries_page(request, recycle_bin.entries_of_image(image))
+
+
 @extend_schema(
-    methods=["POST"],
     operation_id="image_tags_delete_several",
     summary="Delete several tags at once (to the recycle bin)",
     parameters=[NAME],
@@ -123,16 +69,17 @@ def _entries_page(request, queryset):
         503: ERROR,
     },
 )
-@api_view(["GET", "POST"])
-def image_deleted(request, name: str):
+@api_view(["POST"])
+def image_deleted_post(request, name: str):
     image = get_image(request, name)
     require(request, image, Ability.WRITE)
-    if request.method == "GET":
-        return _entries_page(request, recycle_bin.entries_of_image(image))
     serializer = DeleteTagsSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     entries = recycling.delete_tags(request, image, serializer.validated_data["tags"])
     return Response([entry_json(e) for e in entries], status=status.HTTP_201_CREATED)
+
+
+image_deleted = dispatch(get=image_deleted_get, post=image_deleted_post)
 
 
 @extend_schema(
@@ -143,11 +90,7 @@ def image_deleted(request, name: str):
         OpenApiParameter("namespace", str, description="Only this namespace (a person, a team)."),
         OpenApiParameter("kind", str, enum=["tag", "image"]),
     ],
-    responses={
-        200: envelope_serializer("BinEntryList", BinEntrySerializer(many=True)),
-        400: ERROR,
-        401: ERROR,
-    },
+    responses={200: BinEntryList, 400: ERROR, 401: ERROR},
 )
 @api_view(["GET"])
 def deleted_list(request):
@@ -175,34 +118,32 @@ def _require_for_entry(request, entry: BinEntry) -> None:
 
 
 @extend_schema(
-    methods=["GET"],
     operation_id="deleted_retrieve",
     summary="A recently deleted tag or image",
     parameters=[ENTRY_ID],
     responses={200: BinEntrySerializer, 401: ERROR, 404: ERROR},
 )
+@api_view(["GET"])
+def deleted_get(request, entry_id: int):
+    return Response(entry_json(_entry(request, entry_id)))
+
+
 @extend_schema(
-    methods=["DELETE"],
     operation_id="deleted_destroy",
     summary="Delete for good now (Owners)",
     parameters=[ENTRY_ID],
     responses={204: None, 401: ERROR, 403: ERROR, 404: ERROR, 502: ERROR, 503: ERROR},
 )
-@api_view(["GET", "DELETE"])
-def deleted_detail(request, entry_id: int):
+@api_view(["DELETE"])
+def deleted_delete(request, entry_id: int):
     entry = _entry(request, entry_id)
-    if request.method == "GET":
-        return Response(entry_json(entry))
     access.require(request.user, entry.image or recycle_bin.as_image(entry), Ability.MANAGE)
     recycle_bin.purge(entry)
     note(request, "bin.purge", str(entry), team=entry.team_id, digest=entry.digest)
     return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class RestoredSerializer(serializers.Serializer):
-    image = serializers.CharField()
-    resource_uri = serializers.CharField()
-    tags = serializers.ListField(child=serializers.CharField())
+deleted_detail = dispatch(get=deleted_get, delete=deleted_delete)
 
 
 @extend_schema(
@@ -228,10 +169,4 @@ def deleted_restore(request, entry_id: int):
     restored = recycle_bin.restore(entry)
     action = "image.restore" if entry.kind == BinEntry.Kind.IMAGE else "tag.restore"
     note(request, action, label, team=restored.image.team_id, digest=entry.digest)
-    return Response(
-        {
-            "image": restored.image.name,
-            "resource_uri": formats.image_uri(restored.image.name),
-            "tags": restored.tags,
-        }
-    )
+    return Response(restored_json(restored))

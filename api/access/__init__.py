@@ -1,0 +1,1 @@
+"""Who reaches an image and what a person reaches, and why."""

@@ -1,0 +1,1 @@
+"""Deleting tags and images to the recycle bin, restoring them, emptying it early."""

@@ -1,0 +1,1 @@
+"""Builds of image tags, their logs, and the GitHub push webhook that starts them."""

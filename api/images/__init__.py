@@ -1,0 +1,1 @@
+"""Images, their tags and layers, and registries: the Tutum Images and Image Tags API."""

@@ -1,0 +1,1 @@
+"""Cleanup policies of an image or a namespace, previewed before they are saved."""

@@ -1,0 +1,1 @@
+"""The endpoints our registry calls: its token realm and its push notifications."""
