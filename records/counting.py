@@ -4,7 +4,7 @@ image (records.TagCount).
 Triggers add and subtract on every insert, delete and change of the counted key (an image's
 visibility or namespace, a tag's image), so no way of writing rows (save, bulk_create,
 update, cascades, raw SQL) leaves the counts behind, and a list's total_count reads a row or
-a few (api/listing.py, api.views.tag_list).
+a few (api/core/listing.py, api.images.views tag_list).
 """
 
 from __future__ import annotations

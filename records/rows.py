@@ -1,6 +1,6 @@
 """Model instances from plain SQL rows, converted as Django's compiler would convert them.
 
-For the few hot queries written as plain SQL (see representations.py and models.py).
+For the few hot queries written as plain SQL (see api/images/queries.py and records/models/).
 """
 
 from __future__ import annotations

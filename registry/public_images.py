@@ -60,7 +60,7 @@ def fill_public_layer(tag: Tag) -> None:
     image = tag.image
     if tag.layer_id is not None or image.registry.is_tutum_registry or image.is_private_image:
         return
-    # The tag page loads its image without the saved registry login (api.representations'
+    # The tag page loads its image without the saved registry login (api.images.queries'
     # visible_tag): a public image on a registry that wants a login for reads needs it.
     saved = Image.objects.select_related("registry").filter(pk=image.pk).first() or image
     try:

@@ -1,5 +1,5 @@
 """Builds in the web admin: build buttons, the live state badge and log, the build history,
-the webhook, all through services.py against a real API server."""
+the webhook, all through images/services/ against a real API server."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The web admin's pages, through services.py, against a real API server."""
+"""The web admin's pages, through images/services/, against a real API server."""
 
 from __future__ import annotations
 

@@ -62,7 +62,7 @@ from records.models import (
     Tag,
 )
 from registry import client as oci
-from registry import sync, tokens
+from registry import manifests, sync, tokens
 from teams import access, reach
 
 pytestmark = pytest.mark.django_db
@@ -112,7 +112,7 @@ def image(alice, make_image):
     image.categories.add(Category.objects.create(name="web"))
     source = BuildSource.objects.create(image=image, owner="alice", repository="app")
     BuildSetting.objects.create(build_source=source, tag="v1", branch="main")
-    layers = oci._layers(MANIFEST)
+    layers = manifests.layers_of(MANIFEST)
     layer = sync.store_layer(oci.parse_config("sha256:" + "c" * 64, CONFIG, layers))
     Tag.objects.filter(image=image, name="v1").update(layer=layer, platforms=[PLATFORM])
     return image

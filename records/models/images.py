@@ -102,7 +102,7 @@ class Image(models.Model):
 
     class Meta:
         ordering = ["name"]
-        # One per list order (api/filters.py IMAGE_ORDERINGS) within a reach; a person's own
+        # One per list order (api/images/filters.py IMAGE_ORDERINGS) within a reach; a person's own
         # images and a team's by name for the is_user_image and team filters.
         indexes = [
             models.Index(fields=["reach", "name"], name="image_reach_name"),
