@@ -16,7 +16,7 @@ from api.teams import urls as teams_urls
 
 urlpatterns = [
     # Spread rather than include()d, so each route stays a top-level pattern: a stand-in
-    # server (tests/urls_without_sessions.py) drops one by its name.
+    # server (tests/fixtures/urls_without_sessions.py) drops one by its name.
     *accounts_urls.urlpatterns,
     *people_urls.urlpatterns,
     *teams_urls.urlpatterns,

@@ -39,8 +39,8 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import harness  # noqa: E402
-from tests.fixtures_builds import DOCKERFILE, GitServer  # noqa: E402
-from tests.fixtures_registry import BUSYBOX, RegistryProcess, start_registry  # noqa: E402
+from tests.fixtures.builds import DOCKERFILE, GitServer  # noqa: E402
+from tests.fixtures.registry import BUSYBOX, RegistryProcess, start_registry  # noqa: E402
 
 OWNER = "bench"
 SOURCE = ("bench-src", "app")  # the git repository: owner, name

@@ -1,7 +1,7 @@
 """Figure: the image list's paths as the database grows, each against its baseline at that size.
 
 At every size (10,000 and 100,000 images on SQLite; also 1,000,000 on a throwaway PostgreSQL,
-started as the scale-out tests start theirs: tests/fixtures_postgres.py) each path of the API
+started as the scale-out tests start theirs: tests/fixtures/postgres.py) each path of the API
 is measured against one minimal view on the same database (BASELINE below: the first 25
 images with their tag names, plain ORM, no count), requests interleaved, medians compared.
 Goals: every path but the deep offset <= 2.5x the baseline at every size, and its growth
@@ -358,7 +358,7 @@ def run_worker(database: str) -> None:
     if database == "sqlite":
         subprocess.run([*command, "--worker"], check=True)
         return
-    from tests.fixtures_postgres import start_postgres
+    from tests.fixtures.postgres import start_postgres
 
     server = start_postgres()
     try:

@@ -6,13 +6,13 @@ import pytest
 from django.core.cache import caches
 
 pytest_plugins = [
-    "tests.fixtures_registry",
-    "tests.fixtures_our_registry",
-    "tests.fixtures_api",
-    "tests.fixtures_admin",
-    "tests.fixtures_builds",
-    "tests.fixtures_postgres",
-    "tests.fixtures_mail",
+    "tests.fixtures.registry",
+    "tests.fixtures.our_registry",
+    "tests.fixtures.api",
+    "tests.fixtures.admin",
+    "tests.fixtures.builds",
+    "tests.fixtures.postgres",
+    "tests.fixtures.mail",
 ]
 
 

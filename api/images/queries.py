@@ -2,7 +2,7 @@
 
 Compiling the ORM queries these replace cost more than the rest of the request
 (bench/api_list.py); each has a test holding its rows to what the ORM loads
-(tests/test_api_tags.py, tests/test_image_queries.py).
+(tests/api/test_api_tags.py, tests/api/test_image_queries.py).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 OpenAPI schema) beside the function that builds its JSON, then the request bodies.
 
 List endpoints are hot (the web admin calls them on every page), so the JSON is plain dicts
-built from flat rows (api.images.queries) rather than by the serializers; tests/test_shapes.py
+built from flat rows (api.images.queries) rather than by the serializers; tests/api/test_shapes.py
 holds each builder to its serializer, and schemathesis real responses to the schema.
 """
 
