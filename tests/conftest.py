@@ -1,4 +1,4 @@
-"""Shared fixtures. Real-server fixtures live in the fixtures_* modules listed here."""
+"""Shared fixtures. Real-server fixtures live in the tests/fixtures/ modules listed here."""
 
 from __future__ import annotations
 
@@ -18,5 +18,6 @@ pytest_plugins = [
 
 @pytest.fixture(autouse=True)
 def forget_password_checks():
-    """Remembered password checks (api/auth.py) live in this process; each test starts afresh."""
+    """Remembered password checks (api/core/auth.py) live in this process: each test starts
+    afresh."""
     caches["password-checks"].clear()
