@@ -5,9 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.pages import (
-    new_page,
-)
+from tests.browser.pages import SCREENSHOTS, new_page
 from tests.fixtures.api import ApiClient
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -37,4 +35,6 @@ def test_the_api_reference_renders_every_operation_from_this_server_alone(browse
     ]
     assert requested and not elsewhere, elsewhere
     assert f"{live_server.url}/api/schema/" in requested
+    # The first screen only: the whole page lists every operation and every schema.
+    page.screenshot(path=str(SCREENSHOTS / "api-docs.png"))
     page.context.close()
