@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
-from tests.fixtures.registry import free_port
+from tests.fixtures.ports import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

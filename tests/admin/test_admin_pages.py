@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils.http import urlencode
 
 from records.models import BuildSetting, Image
-from tests.fixtures.registry import free_port
+from tests.fixtures.ports import free_port
 
 H = settings.REGISTRY_HOST
 pytestmark = pytest.mark.django_db(transaction=True)

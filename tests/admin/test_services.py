@@ -17,7 +17,7 @@ from images.services.http import (
     NotAuthenticated,
     NotFound,
 )
-from tests.fixtures.registry import free_port
+from tests.fixtures.ports import free_port
 
 H = settings.REGISTRY_HOST
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from records.models import Invitation
 from tests.fixtures.api import ApiClient
-from tests.fixtures.registry import free_port
+from tests.fixtures.ports import free_port
 
 pytestmark = pytest.mark.django_db
 STRONG = "correct horse battery staple"

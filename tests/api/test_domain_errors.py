@@ -11,7 +11,7 @@ from api.core.errors import exception_handler
 from lib import errors
 from registry import maintenance
 from tests.fixtures.api import ApiClient
-from tests.fixtures.registry import free_port
+from tests.fixtures.ports import free_port
 
 
 def test_a_missing_api_key_is_a_404_saying_which(api):

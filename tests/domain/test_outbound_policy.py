@@ -23,7 +23,7 @@ import pytest
 from lib import outbound
 from records.models import Image, Tag
 from registry import client as oci
-from tests.fixtures.registry import free_port
+from tests.fixtures.ports import free_port
 
 pytestmark = [pytest.mark.django_db]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from registry import client as oci
-from tests.fixtures.registry import free_port
+from tests.fixtures.ports import free_port
 
 pytestmark = pytest.mark.registry
 

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from records.models import Image
-from tests.fixtures.registry import free_port
+from tests.fixtures.ports import free_port
 
 pytestmark = [pytest.mark.registry, pytest.mark.django_db]
 

@@ -12,7 +12,7 @@ from django.core.management import call_command
 
 from records.models import ApiKey
 from registry.config import storage_directory
-from tests.fixtures.registry import free_port
+from tests.fixtures.ports import free_port
 
 pytestmark = [pytest.mark.registry, pytest.mark.django_db]
 
