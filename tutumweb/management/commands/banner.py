@@ -42,7 +42,7 @@ class Command(BaseCommand):
             "",
             "tutumweb is running" if ok else "tutumweb started, but a server did not answer yet",
             f"  Web admin:    {admin_url}   <- open this in your browser",
-            f"  API:          {api}/api/v1/   (OpenAPI schema: {api}/api/schema/)",
+            f"  API:          {api}/api/v1/   (reference: {api}/api/docs/)",
             f"  Django admin: {api}/django-admin/   (staff: users, API keys, categories)",
             f"  Registry:     {settings.REGISTRY_HOST}",
             f"  Builds:       cloned from {settings.GIT_BASE_URL}/<owner>/<repository>.git",
