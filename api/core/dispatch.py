@@ -41,10 +41,9 @@ def dispatch(**views):
         raise AssertionError("dispatch routes every verb it was given to its own view")
 
     # It answers as the one view the URL was: with the authentication, permissions and
-    # throttles its verbs share (an open endpoint's 405 needs no credentials), and named as
-    # OPTIONS showed it (`signup_get`, `signup_post` -> "Signup").
-    # The joined class documents the URL with the same policies (an open endpoint's schema
-    # says it needs no credentials).
+    # throttles its verbs share (an open endpoint's 405 needs no credentials, and its schema,
+    # from the joined class below, says so), and named as OPTIONS showed it (`signup_get`,
+    # `signup_post` -> "Signup").
     for name, classes in shared.items():
         setattr(others.cls, name, classes)
     common = os.path.commonprefix([view.cls.__name__ for view in views.values()])
@@ -62,10 +61,11 @@ def dispatch(**views):
     joined.http_method_names = [m.lower() for m in views] + ["options"]
     for method, verb_view in views.items():
         setattr(joined, method.lower(), getattr(verb_view.cls, method.lower()))
-    token_methods = set()
-    for method, verb_view in by_method.items():
-        if method in getattr(verb_view.cls, TOKEN_METHODS, ()):
-            token_methods.add(method)
+    token_methods = {
+        method
+        for method, verb_view in by_method.items()
+        if method in getattr(verb_view.cls, TOKEN_METHODS, ())
+    }
     setattr(joined, TOKEN_METHODS, frozenset(token_methods))
     view.cls = joined
     view.initkwargs = {}

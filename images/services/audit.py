@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.core.cache import cache
 
 from images.services.http import Credentials, NotFound, Page, call, page, parse_date
 
@@ -62,21 +62,21 @@ def list_audit(
     return page(call("GET", "/api/v1/audit/", creds=creds, params=params), _audit_event)
 
 
-# The actions change only with the API's version: read once per process (and API), kept a while.
+# The actions change only with the API's version: read once per API, kept a while.
 ACTIONS_KEPT_SECONDS = 300
-_actions: dict[str, tuple[float, list[Action]]] = {}
 
 
 def list_actions(creds: Credentials) -> list[Action]:
     """Every action the API's trail records, as the API words them; none from a server that
     does not publish them (its rows then show the actions' codes)."""
-    kept = _actions.get(settings.TUTUM_API_URL)
-    if kept and time.monotonic() - kept[0] < ACTIONS_KEPT_SECONDS:
-        return kept[1]
+    key = f"audit-actions:{settings.TUTUM_API_URL}"
+    kept = cache.get(key)
+    if kept is not None:
+        return kept
     try:
         body = call("GET", "/api/v1/audit/action/", creds=creds)
     except NotFound:
         return []
     actions = [_action(item) for item in body.get("objects") or []]
-    _actions[settings.TUTUM_API_URL] = (time.monotonic(), actions)
+    cache.set(key, actions, ACTIONS_KEPT_SECONDS)
     return actions

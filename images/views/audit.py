@@ -28,9 +28,9 @@ class ShownEvent:
     address: str
 
 
-def action_labels(request) -> dict[str, str]:
+def action_labels(actions: list[audit_service.Action]) -> dict[str, str]:
     """What each action's rows say, as the API words it (audit_service.list_actions)."""
-    return {action.action: action.label for action in audit_service.list_actions(request.api)}
+    return {action.action: action.label for action in actions}
 
 
 def shown(event: audit_service.AuditEvent, labels: dict[str, str]) -> ShownEvent:
@@ -70,7 +70,7 @@ def activity(request):
     filters = form.api_filters() if form.is_valid() else {}
     offset = (form.cleaned_data.get("offset") or 0) if form.is_bound and form.is_valid() else 0
     page = audit_service.list_audit(request.api, filters=filters, offset=offset)
-    labels = {action.action: action.label for action in actions}
+    labels = action_labels(actions)
     context = {
         "form": form,
         "page": page,

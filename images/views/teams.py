@@ -90,7 +90,7 @@ def _team_page(
     if team.is_owner:
         context["tokens"] = team_service.list_team_tokens(request.api, team_name)
         recent = audit_service.list_audit(request.api, filters={"team": team_name}, limit=10)
-        labels = action_labels(request)
+        labels = action_labels(audit_service.list_actions(request.api))
         context["activity"] = Page(
             [shown(e, labels) for e in recent.items], recent.total, recent.offset, recent.limit
         )
