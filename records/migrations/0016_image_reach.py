@@ -77,5 +77,5 @@ class Migration(migrations.Migration):
             model_name="image",
             index=models.Index(fields=["owner", "name"], name="image_owner"),
         ),
-        migrations.RunPython(counting.create, counting.drop),
+        migrations.RunPython(counting.IMAGES_COUNTED.create, counting.IMAGES_COUNTED.drop),
     ]

@@ -18,5 +18,5 @@ class Migration(migrations.Migration):
                 ("tags", models.BigIntegerField(default=0)),
             ],
         ),
-        migrations.RunPython(counting.TAGS.create, counting.TAGS.drop),
+        migrations.RunPython(counting.TAGS_COUNTED.create, counting.TAGS_COUNTED.drop),
     ]

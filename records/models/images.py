@@ -172,6 +172,10 @@ class ImageCount(models.Model):
 
     reach = models.BigIntegerField(primary_key=True)
     images = models.BigIntegerField(default=0)
+    # Grows whenever one of the reach's images is added, deleted or changes what the list
+    # filters or orders by (records.counting): a walk of offset pages may go on from where the
+    # last one ended while it reads the same (api.images.walks).
+    changes = models.BigIntegerField(db_default=0)
 
     def __str__(self) -> str:
         return f"reach {self.reach}: {self.images} images"
@@ -185,6 +189,10 @@ class TagCount(models.Model):
 
     image_id = models.BigIntegerField(primary_key=True)
     tags = models.BigIntegerField(default=0)
+    # Grows whenever one of the image's tags is added, deleted, renamed or moved to another
+    # layer (records.counting): what is made from them (the tag URIs, the storage they take)
+    # is kept while it reads the same (api.images.tag_lists).
+    changes = models.BigIntegerField(db_default=0)
 
     def __str__(self) -> str:
         return f"image {self.image_id}: {self.tags} tags"

@@ -12,7 +12,7 @@ from django.utils.http import urlencode
 
 from api.core import pagination
 from records import counting
-from records.models import Image, ImageCount, Tag, TagCount
+from records.models import Category, Image, ImageCount, Layer, Tag, TagCount
 
 H = settings.REGISTRY_HOST
 
@@ -55,16 +55,99 @@ def test_a_migration_that_rebuilds_a_counted_table_gets_its_counting_back(alice,
             cursor.execute(f"DROP TRIGGER {name}")
         for name in ("tag_count_insert", "tag_count_delete", "tag_count_update"):
             cursor.execute(f"DROP TRIGGER {name}")
+        cursor.execute("DROP TRIGGER image_count_change")
+        cursor.execute("DROP TRIGGER image_category_change_insert")
     two = make_image(alice, "two", tags=())  # not counted
     Tag.objects.create(image=two, name="latest")  # nor this
     assert kept() != recounted() and kept_tags() != recounted_tags()
 
     counting.repair()  # post_migrate
 
+    before = changes()
     make_image(alice, "three")
     Tag.objects.create(image=two, name="v1")
     assert kept() == recounted() == {alice.user.pk: 3}
     assert kept_tags() == recounted_tags() and recounted_tags()[two.pk] == 2
+    Image.objects.filter(name=two.name).update(description="only words")  # not a change
+    assert changes()[alice.user.pk] > before[alice.user.pk]
+    after = changes()
+    Image.objects.filter(name=two.name).update(jumpstart=True)
+    assert changes()[alice.user.pk] == after[alice.user.pk] + 1
+
+
+def changes() -> dict[int, int]:
+    return dict(ImageCount.objects.values_list("reach", "changes"))
+
+
+def tag_changes() -> dict[int, int]:
+    return dict(TagCount.objects.values_list("image_id", "changes"))
+
+
+def test_every_change_a_list_can_see_grows_its_reachs_changes_and_nothing_else_does(
+    alice, bob, make_image, make_team, our_registry_row
+):
+    team = make_team("web", alice="Owner")
+    mine = make_image(alice, "mine")
+    make_image(team, "ours")
+    mine_reach, team_reach = alice.user.pk, -team.pk
+
+    def grew(write) -> set[int]:
+        """The reaches whose changes grew when `write` ran."""
+        before = changes()
+        write()
+        after = changes()
+        return {reach for reach, n in after.items() if n != before.get(reach)}
+
+    mine_only = Image.objects.filter(pk=mine.pk)
+    assert grew(lambda: make_image(alice, "another")) == {mine_reach}
+    assert grew(lambda: mine_only.update(description="words")) == set()
+    assert grew(lambda: mine_only.update(star_count=5)) == set()
+    assert grew(lambda: mine_only.update(state="Failed")) == {mine_reach}
+    assert grew(lambda: mine_only.update(last_build_date=datetime(2026, 1, 1, tzinfo=UTC))) == {
+        mine_reach
+    }
+    assert grew(lambda: mine_only.update(last_build_date=datetime(2026, 1, 1, tzinfo=UTC))) == set()
+    assert grew(lambda: mine_only.update(name=f"{H}/alice/renamed")) == {mine_reach}
+    assert grew(lambda: mine_only.update(is_private_image=False)) == {mine_reach, 0}
+    assert grew(lambda: mine_only.update(owner=None, team=team)) == {0}
+    assert grew(lambda: mine_only.update(is_private_image=True)) == {0, team_reach}
+    category = Category.objects.create(name="web servers")
+    assert grew(lambda: Image.objects.get(pk=mine.pk).categories.add(category)) == {team_reach}
+    assert grew(lambda: Image.objects.get(pk=mine.pk).categories.remove(category)) == {team_reach}
+    assert grew(lambda: mine_only.delete()) == {team_reach}
+    assert grew(lambda: bob.user.delete()) == set()  # bob had no images
+
+
+def test_every_change_to_an_images_tag_names_or_layers_grows_its_tag_changes(alice, make_image):
+    image = make_image(alice, "one", tags=())
+    other = make_image(alice, "two", tags=())
+    layer = Layer.objects.create(docker_id="a" * 64)
+
+    def grew(write) -> set[int]:
+        before = tag_changes()
+        write()
+        after = tag_changes()
+        return {key for key, n in after.items() if n != before.get(key)}
+
+    tags = Tag.objects.filter(image=image)
+    assert grew(lambda: Tag.objects.create(image=image, name="latest")) == {image.pk}
+    assert grew(lambda: tags.update(state="Failed", size=10)) == set()
+    assert grew(lambda: tags.update(layer=layer)) == {image.pk}
+    assert grew(lambda: tags.update(name="v1")) == {image.pk}
+    assert grew(lambda: tags.update(image=other)) == {image.pk, other.pk}
+    assert grew(lambda: Tag.objects.filter(image=other).delete()) == {other.pk}
+
+
+def test_counting_again_never_takes_a_changes_counter_back(alice, make_image):
+    make_image(alice, "one")
+    before = changes(), tag_changes()
+    with connection.cursor() as cursor:
+        for statement in [*counting.IMAGES.recount(), *counting.TAGS.recount()]:
+            cursor.execute(statement)
+    after = changes(), tag_changes()
+    for old, new in zip(before, after, strict=True):
+        assert all(new[key] > n for key, n in old.items())
+    assert kept() == recounted() and kept_tags() == recounted_tags()
 
 
 def kept_tags() -> dict[int, int]:
