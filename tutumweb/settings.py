@@ -202,6 +202,15 @@ CACHES = {
         "LOCATION": "password-checks",
         "OPTIONS": {"MAX_ENTRIES": 10_000},
     },
+    # What an image's tags make (its tag URIs, its storage), kept by each API process for
+    # images with many tags, keyed by their changes counter (api/images/kept.py): an entry
+    # can be as large as the image's tag list (6 MB for 100,000 tags), hence few of them.
+    "kept": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "kept",
+        "TIMEOUT": None,
+        "OPTIONS": {"MAX_ENTRIES": 100},
+    },
     # Counts behind the API's rate limits (reset emails, sign-ups, invitations accepted):
     # in the database, so every API worker and machine counts together.
     "rate-limits": {
@@ -273,7 +282,7 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "api.core.permissions.TeamTokensWhereAllowed",
     ],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["api.core.rendering.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["api.core.negotiation.LimitedJSONParser"],
     # go-tutum sends JSON bodies with no Content-Type at all.
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "api.core.negotiation.JsonWhateverTheContentType",

@@ -34,8 +34,9 @@ def is_buildable(image: Image) -> Exists:
     return Exists(settings)
 
 
-def related_rows(ids: list[int]) -> tuple[list, list, list]:
-    """Tag names, category names and build sources (with settings) of the images `ids`.
+def related_rows(ids: list[int], tagged: list[int]) -> tuple[list, list, list]:
+    """Tag names of the images `tagged`, and category names and build sources (with
+    settings) of the images `ids`.
 
     Plain SQL on purpose: these run on every list page, and compiling three ORM queries
     cost more than the rest of the request (bench/api_list.py).
@@ -44,11 +45,15 @@ def related_rows(ids: list[int]) -> tuple[list, list, list]:
     image_category = Image.categories.through._meta.db_table
     source, setting = BuildSource._meta.db_table, BuildSetting._meta.db_table
     marks = ", ".join(["%s"] * len(ids))
+    tags = []
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT image_id, name FROM {tag} WHERE image_id IN ({marks}) ORDER BY name", ids
-        )
-        tags = cursor.fetchall()
+        if tagged:
+            cursor.execute(
+                f"SELECT image_id, name FROM {tag} WHERE image_id IN "
+                f"({', '.join(['%s'] * len(tagged))}) ORDER BY name",
+                tagged,
+            )
+            tags = cursor.fetchall()
         cursor.execute(
             f"SELECT ic.image_id, c.name FROM {image_category} ic "
             f"JOIN {category} c ON c.id = ic.category_id "
@@ -66,6 +71,20 @@ def related_rows(ids: list[int]) -> tuple[list, list, list]:
         )
         sources = cursor.fetchall()
     return tags, categories, sources
+
+
+def pull_tag(image_id: int) -> str | None:
+    """latest if the image has it, else its first tag by name; None: no tags. Two rows at
+    most, from the (image, name) index."""
+    table = Tag._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT name FROM {table} WHERE image_id = %s AND (name = %s OR name = "
+            f"(SELECT MIN(name) FROM {table} WHERE image_id = %s))",
+            [image_id, "latest", image_id],
+        )
+        names = {row[0] for row in cursor.fetchall()}
+    return "latest" if "latest" in names else next(iter(names), None)
 
 
 _TAG_COLUMNS = (

@@ -16,7 +16,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from api.core import formats
+from api.core.rendering import Kept
 from api.core.shapes import DateField, KeyValueSerializer, StrictSerializer
+from api.images import kept
 from api.images.queries import related_rows
 from records.models import BuildSource, Image, Layer, Registry, State, Tag
 from registry import names
@@ -254,7 +256,18 @@ class ImageSerializer(serializers.Serializer):
     resource_uri = serializers.CharField()
     star_count = serializers.IntegerField()
     state = serializers.ChoiceField(choices=State.choices)
-    tags = serializers.ListField(child=serializers.CharField(), help_text="Tag resource URIs.")
+    tags = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Tag resource URIs, in name order; left out with the extension `?tags=none`.",
+    )
+    tag_count = serializers.IntegerField(help_text="Extension: how many tags it has.")
+    pull_tag = serializers.CharField(
+        allow_null=True,
+        required=False,
+        help_text="Extension, one image only: the tag to pull when none is named: latest if "
+        "it has one, else its first tag by name; null when it has no tags.",
+    )
     team = serializers.CharField(
         allow_null=True, help_text="Extension: the team that owns it; null when a person does."
     )
@@ -286,16 +299,43 @@ def image_row(image: Image) -> dict:
     return row
 
 
-def images_json(rows: list[dict], viewer: Viewer | TokenViewer) -> list[dict]:
-    """Images (`IMAGE_FIELDS` rows) with their tags, categories and build sources, and what
-    `viewer` may do with each."""
+TAG_URIS = ("all", "none")
+
+
+def with_tag_uris(params) -> bool:
+    """Extension `?tags=none`: the images without their tag URIs (the web admin shows
+    `tag_count` and a page of tags; an image can have 100,000)."""
+    wanted = params.get("tags") or "all"
+    if wanted not in TAG_URIS:
+        raise serializers.ValidationError(
+            {"tags": [f"'{wanted}' is not one of: {', '.join(TAG_URIS)}."]}
+        )
+    return wanted == "all"
+
+
+def images_json(
+    rows: list[dict], viewer: Viewer | TokenViewer, *, tags: bool = True
+) -> tuple[list[dict], list[Kept]]:
+    """Images (`IMAGE_FIELDS` rows) with their tag URIs (unless `tags` is False),
+    categories and build sources, and what `viewer` may do with each; and the `Kept` tag
+    lists among them, for api.core.rendering.mark."""
     ids = [row["pk"] for row in rows]
     if not ids:
-        return []
-    tag_rows, category_rows, source_rows = related_rows(ids)
-    tags = defaultdict(list)
+        return [], []
+    states = kept.tag_states(ids)
+    # The tag URIs of an image with many tags are kept ready (api.images.kept); the
+    # others' are made from one query for them all.
+    big = {image_id for image_id, state in states.items() if state.worth_keeping} if tags else ()
+    small = [image_id for image_id in ids if tags and image_id not in big and image_id in states]
+    tag_rows, category_rows, source_rows = related_rows(ids, small)
+    uris: dict[int, list[str] | Kept] = defaultdict(list)
     for image_id, name in tag_rows:
-        tags[image_id].append(name)
+        uris[image_id].append(name)
+    for row in rows:
+        if row["pk"] in big:
+            uris[row["pk"]] = kept.tag_uris(row["pk"], row["name"], states[row["pk"]])
+        else:
+            uris[row["pk"]] = [formats.tag_uri(row["name"], tag) for tag in uris[row["pk"]]]
     categories = defaultdict(list)
     for image_id, name in category_rows:
         categories[image_id].append({"name": name})
@@ -322,20 +362,27 @@ def images_json(rows: list[dict], viewer: Viewer | TokenViewer) -> list[dict]:
                     "tag": tag_name,
                 }
             )
-    return [
+    objects = [
         _image_json(
             row,
-            tags[row["pk"]],
+            uris[row["pk"]] if tags else None,
+            states.get(row["pk"], kept.NO_TAGS).count,
             categories[row["pk"]],
             sources.get(row["pk"]),
             viewer.abilities(row["owner_id"], row["team_id"], row["is_private_image"]),
         )
         for row in rows
     ]
+    return objects, [uris[pk] for pk in big]
 
 
 def _image_json(
-    row: dict, tags: list[str], categories: list[dict], source: dict | None, abilities
+    row: dict,
+    tags: list[str] | Kept | None,
+    tag_count: int,
+    categories: list[dict],
+    source: dict | None,
+    abilities,
 ) -> dict:
     name = row["name"]
     build_source = None
@@ -351,7 +398,7 @@ def _image_json(
             "repository": source["repository"],
             "type": source["type"],
         }
-    return {
+    body = {
         "build_source": build_source,
         "categories": categories,
         "description": row["description"],
@@ -367,11 +414,15 @@ def _image_json(
         "resource_uri": formats.image_uri(name),
         "star_count": row["star_count"],
         "state": row["state"],
-        "tags": [formats.tag_uri(name, tag) for tag in tags],
-        # Extensions: the team that owns it (None: a person), and what the caller may do.
+        # Extensions: how many tags, the team that owns it (None: a person), and what the
+        # caller may do.
+        "tag_count": tag_count,
         "team": row["team__name"],
         "permissions": permissions_json(abilities),
     }
+    if tags is not None:
+        body["tags"] = tags
+    return body
 
 
 class RegistrySerializer(serializers.Serializer):

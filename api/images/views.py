@@ -19,12 +19,14 @@ from api.core.auditing import note
 from api.core.dispatch import dispatch
 from api.core.pagination import envelope_serializer, paginate
 from api.core.permissions import get_image, is_team_token, require, token_allowed, visible_images
+from api.core.rendering import mark
 from api.core.schema import ERROR, NAME, PAGE_PARAMS, TAG
-from api.images import filters, registration
-from api.images.queries import buildable_tags, is_buildable, visible_tag
+from api.images import filters, kept, registration
+from api.images.queries import buildable_tags, is_buildable, pull_tag, visible_tag
 from api.images.shapes import (
     IMAGE_FIELDS,
     TAG_LIST_FIELDS,
+    TAG_URIS,
     ImagePatchSerializer,
     ImageSerializer,
     ImageWriteSerializer,
@@ -36,9 +38,9 @@ from api.images.shapes import (
     layer_json,
     registry_json,
     tag_json,
+    with_tag_uris,
 )
 from lifecycle import bin as recycle_bin
-from lifecycle import sizes
 from records.models import Image, Layer, Registry, Tag, TagCount
 from registry import public_images
 from teams import access
@@ -65,14 +67,32 @@ IMAGE_FILTERS = [
 ]
 
 
-def image_json(request, image: Image) -> dict:
-    return images_json([image_row(image)], access.viewer(request.user))[0]
+TAGS_PARAM = OpenApiParameter(
+    "tags", str, enum=list(TAG_URIS), description="Extension: `none` leaves out the tag URIs."
+)
+
+
+def image_response(request, image: Image, *, status: int = 200, one: bool = False) -> Response:
+    """The image as its own answer; `one`: with what only one image's answer carries."""
+    objects, kept_lists = images_json(
+        [image_row(image)],
+        access.viewer(request.user),
+        tags=with_tag_uris(request.query_params),
+    )
+    data = objects[0]
+    if one:
+        # Extensions: the storage its tags take, layers they share counted once, and the
+        # tag a pull command names.
+        state = kept.tag_states([image.pk]).get(image.pk, kept.NO_TAGS)
+        data["storage_size"] = kept.storage_size(image, state)
+        data["pull_tag"] = pull_tag(image.pk) if state.count else None
+    return mark(Response(data, status=status), kept_lists)
 
 
 @extend_schema(
     operation_id="images_list",
     summary="List images",
-    parameters=PAGE_PARAMS + IMAGE_FILTERS,
+    parameters=[*PAGE_PARAMS, *IMAGE_FILTERS, TAGS_PARAM],
     responses={
         401: ERROR,
         200: envelope_serializer("ImageList", ImageSerializer(many=True)),
@@ -104,7 +124,8 @@ def image_list_get(request):
             side=side,
             whole=whole,
         )
-    return Response({"meta": meta, "objects": images_json(images, viewer)})
+    objects, kept_lists = images_json(images, viewer, tags=with_tag_uris(params))
+    return mark(Response({"meta": meta, "objects": objects}), kept_lists)
 
 
 @extend_schema(
@@ -119,7 +140,7 @@ def image_list_post(request):
     serializer.is_valid(raise_exception=True)
     image = registration.create_image(request.user, serializer.validated_data)
     note(request, "image.register", image.name, team=image.team)
-    return Response(image_json(request, image), status=status.HTTP_201_CREATED)
+    return image_response(request, image, status=status.HTTP_201_CREATED)
 
 
 image_list = dispatch(get=image_list_get, post=image_list_post)
@@ -128,7 +149,7 @@ image_list = dispatch(get=image_list_get, post=image_list_post)
 @extend_schema(
     operation_id="images_retrieve",
     summary="Get an image",
-    parameters=[NAME],
+    parameters=[NAME, TAGS_PARAM],
     responses={401: ERROR, 200: ImageSerializer, 404: ERROR, 502: ERROR},
 )
 @token_allowed("GET")
@@ -137,11 +158,7 @@ def image_get(request, name: str):
     cli_tag = _cli_tag(request, name)
     if cli_tag is not None:
         return _tag_response(request, *cli_tag)
-    image = get_image(request, name)
-    data = image_json(request, image)
-    # Extension: the storage its tags take, layers they share counted once.
-    data["storage_size"] = sizes.of_image(image)
-    return Response(data)
+    return image_response(request, get_image(request, name), one=True)
 
 
 @extend_schema(
@@ -167,7 +184,7 @@ def image_patch(request, name: str):
         note(request, "image.edit", image.name, team=image.team, fields=changed)
     if visibility != was_private:
         note(request, "image.visibility", image.name, team=image.team, private=visibility)
-    return Response(image_json(request, image))
+    return image_response(request, image)
 
 
 @extend_schema(

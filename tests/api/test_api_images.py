@@ -42,6 +42,7 @@ def test_it_lists_images_in_tutums_envelope(api, alice, make_image):
         "star_count": 0,
         "state": "Success",
         "tags": [f"/api/v1/image/{H}/alice/app/tag/latest/"],
+        "tag_count": 1,
         "team": None,
         "permissions": {"read": True, "write": True, "manage": True},
     }

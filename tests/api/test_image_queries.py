@@ -29,7 +29,8 @@ def test_the_plain_sql_list_read_finds_the_tags_categories_and_build_sources_the
     elsewhere.categories.add(web)
     images = [built, unbuilt, bare]
 
-    tags, categories, sources = related_rows([image.pk for image in images])
+    ids = [image.pk for image in images]
+    tags, categories, sources = related_rows(ids, ids)
 
     in_orm = [(image.pk, tag.name) for image in images for tag in image.tags.all()]
     assert tags == sorted(in_orm, key=lambda row: row[1])  # in name order

@@ -123,10 +123,13 @@ def _tag(image) -> Tag:
 
 
 def test_an_image_in_a_list_is_its_serializer_but_the_storage_size_of_one_image(alice, image):
-    [listed] = images_json([image_row(image)], access.viewer(alice.user))
+    [listed], kept = images_json([image_row(image)], access.viewer(alice.user))
 
-    assert listed["build_source"]["build_settings"] and listed["categories"]
-    assert mismatches(ImageSerializer(), listed) == ["$: missing storage_size"]
+    assert listed["build_source"]["build_settings"] and listed["categories"] and not kept
+    assert mismatches(ImageSerializer(), listed) == [
+        "$: missing storage_size",
+        "$: missing pull_tag",
+    ]
 
 
 def test_an_image_on_its_own_is_its_serializer(api, image):
