@@ -7,10 +7,10 @@ update, cascades, raw SQL) leaves the counts behind, and a list's total_count re
 a few (api/core/listing.py, api.images.views tag_list).
 
 The same triggers add one to the key's `changes` whenever one of its rows is added, deleted
-or changes a column a list is filtered or ordered by (and an image's categories, below): a
-counter that only grows, so that something worked out from a reach's images or an image's
-tags can be kept and trusted while its counter reads the same (api.images.walks,
-api.images.tag_lists). Migration 0021 added it; 0016 and 0019 made the counts alone.
+or changes a column a list is filtered or ordered by: a counter that only grows, so that
+what is worked out from a reach's images or an image's tags can be kept and trusted while
+its counter reads the same (api.images.walks, api.images.kept). Migration 0021 added it;
+0016 and 0019 made the counts alone.
 """
 
 from __future__ import annotations
@@ -221,65 +221,6 @@ IMAGES = replace(
 TAGS = replace(TAGS_COUNTED, changes="changes", changing=("name", "layer_id"))
 
 
-@dataclass(frozen=True)
-class CategoryChanges:
-    """An image's categories filter the list (`categories__name`): adding or taking one
-    away is a change of the image's reach."""
-
-    name: str = "image_category_change"
-    source: str = "api_image_categories"
-
-    _BUMP = (
-        "UPDATE api_imagecount SET changes = changes + 1 WHERE reach = "
-        "(SELECT reach FROM api_image WHERE id = {row}.image_id);"
-    )
-
-    def sqlite_triggers(self) -> dict[str, str]:
-        return {
-            f"{self.name}_{op}": f"""
-                CREATE TRIGGER IF NOT EXISTS {self.name}_{op} AFTER {op.upper()} ON {self.source}
-                BEGIN {self._BUMP.format(row=row)} END"""
-            for op, row in (("insert", "new"), ("delete", "old"))
-        }
-
-    def postgresql(self) -> list[str]:
-        statements = []
-        for op, rows in (("insert", "NEW TABLE AS changed"), ("delete", "OLD TABLE AS changed")):
-            statements += [
-                f"CREATE FUNCTION api_{self.name}_{op}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-                f"BEGIN UPDATE api_imagecount SET changes = api_imagecount.changes + 1 "
-                f"WHERE reach IN (SELECT i.reach FROM api_image i JOIN changed c "
-                f"ON c.image_id = i.id); RETURN NULL; END $$",
-                f"CREATE TRIGGER {self.name}_{op} AFTER {op.upper()} ON {self.source} "
-                f"REFERENCING {rows} FOR EACH STATEMENT "
-                f"EXECUTE FUNCTION api_{self.name}_{op}()",
-            ]
-        return statements
-
-    def create(self, apps, schema_editor) -> None:
-        postgresql = schema_editor.connection.vendor == "postgresql"
-        statements = self.postgresql() if postgresql else self.sqlite_triggers().values()
-        for statement in statements:
-            schema_editor.execute(statement)
-
-    def drop(self, apps, schema_editor) -> None:
-        for op in ("insert", "delete"):
-            if schema_editor.connection.vendor == "postgresql":
-                schema_editor.execute(f"DROP TRIGGER IF EXISTS {self.name}_{op} ON {self.source}")
-                schema_editor.execute(f"DROP FUNCTION IF EXISTS api_{self.name}_{op}()")
-            else:
-                schema_editor.execute(f"DROP TRIGGER IF EXISTS {self.name}_{op}")
-
-    def repair(self, cursor) -> None:
-        triggers = self.sqlite_triggers()
-        if sqlite_triggers_missing(cursor, "api_imagecount", triggers, on=self.source):
-            for statement in triggers.values():
-                cursor.execute(statement)
-
-
-CATEGORIES = CategoryChanges()
-
-
 def _has_column(cursor, table: str, column: str) -> bool:
     cursor.execute(f"SELECT 1 FROM pragma_table_info('{table}') WHERE name = %s", [column])
     return cursor.fetchone() is not None
@@ -295,7 +236,7 @@ def repair(using: str = "default", **kwargs) -> None:
         return
     with connection.cursor() as cursor:
         if _has_column(cursor, "api_imagecount", "changes"):
-            counted = (IMAGES, TAGS, CATEGORIES)
+            counted = (IMAGES, TAGS)
         else:
             counted = (IMAGES_COUNTED, TAGS_COUNTED)
         for each in counted:

@@ -217,6 +217,13 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "tutumweb_rate_limits",
     },
+    # Where the offset pages of image lists ended (api/images/walks.py): in the database, so
+    # a client's next page finds it whichever API worker or machine answers it.
+    "walks": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "tutumweb_walks",
+        "OPTIONS": {"MAX_ENTRIES": 10_000},
+    },
 }
 # A password reset link (made by staff or emailed) works once, for this long.
 PASSWORD_RESET_TIMEOUT = int(float(os.environ.get("RESET_LINK_HOURS", "24")) * 3600)

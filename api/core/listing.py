@@ -31,18 +31,21 @@ def image_page(
     kept_total: bool,
     side: str | None = None,
     whole: QuerySet | None = None,
+    resumed: bool = False,
 ) -> tuple[list, dict]:
     """The page of the list `pieces` make one after the other (each filtered and ordered,
     without the visibility rule; api.images.filters.image_pieces) within `reaches`.
     `kept_total`: no filter but the visibility is on, so ImageCount is the total. `side`,
     `whole`: read after or before a name, and the list it is a page of, which the total
-    counts."""
+    counts. `resumed`: the pieces start where the page at `offset` starts (as
+    pagination.paginate)."""
     limit, offset = window(request)
     if not reaches:
         return page(request, [], limit, offset, lambda: (0, True), side)
-    wanted = offset + limit + 1
+    start = 0 if resumed else offset
+    wanted = start + limit + 1
     if len(pieces) == 1:
-        objects = list(_merged(pieces[0], reaches, wanted).values(*values)[offset:wanted])
+        objects = list(_merged(pieces[0], reaches, wanted).values(*values)[start:wanted])
     else:
         # A piece is read only if those before it do not fill the page. (An offset on top
         # of a cursor is read and dropped here, as the database would read it.)
@@ -52,7 +55,7 @@ def image_page(
             objects += merged.values(*values)[: wanted - len(objects)]
             if len(objects) == wanted:
                 break
-        objects = objects[offset:]
+        objects = objects[start:]
 
     def count() -> tuple[int, bool]:
         if kept_total:

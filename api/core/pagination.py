@@ -49,6 +49,7 @@ def paginate(
     *,
     whole: QuerySet | None = None,
     total: Callable[[], tuple[int, bool]] | None = None,
+    resumed: bool = False,
 ) -> tuple[list, dict]:
     """Slice `queryset` by `limit`/`offset`; `next`/`previous` keep every other query parameter.
 
@@ -57,11 +58,14 @@ def paginate(
     (capped_count) is only needed when there is one or the page is past the end.
     `side`, `whole`: a page read after or before a name (api.images.filters.from_cursor), and
     the whole list it is a page of, which total_count counts. `total`: (total, exact) without
-    counting, when the database keeps the list's count (records.counting).
+    counting, when the database keeps the list's count (records.counting). `resumed`:
+    `queryset` starts where the page at `offset` starts (api.images.walks), which is read
+    from its first row and answered as the page at `offset`.
     """
     limit, offset = window(request)
     rows = queryset.values(*values) if values else queryset
-    objects = list(rows[offset : offset + limit + 1])
+    start = 0 if resumed else offset
+    objects = list(rows[start : start + limit + 1])
 
     def count() -> tuple[int, bool]:
         return capped_count(queryset if whole is None else whole)

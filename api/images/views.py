@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import operator
 import re
+from contextlib import suppress
 from functools import reduce
 
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from api.bin import recycling
@@ -21,7 +23,7 @@ from api.core.pagination import envelope_serializer, paginate
 from api.core.permissions import get_image, is_team_token, require, token_allowed, visible_images
 from api.core.rendering import mark
 from api.core.schema import ERROR, NAME, PAGE_PARAMS, TAG
-from api.images import filters, kept, registration
+from api.images import filters, kept, registration, walks
 from api.images.queries import buildable_tags, is_buildable, pull_tag, visible_tag
 from api.images.shapes import (
     IMAGE_FIELDS,
@@ -103,29 +105,54 @@ def image_response(request, image: Image, *, status: int = 200, one: bool = Fals
 @api_view(["GET"])
 def image_list_get(request):
     params, viewer = request.query_params, access.viewer(request.user)
+    tags = with_tag_uris(params)
     reaches = filters.reaches_to_read(params, viewer.reaches)
-    cursor = filters.name_cursor(params, any_order=True)
+    walk = walks.walk(request, viewer, reaches)
+    found = None
+    if walk is not None and walk.after is not None:
+        # The page goes on from where the walk's last page ended, if the list is unchanged.
+        with suppress(ValidationError):  # that image is gone (build-date order)
+            found = _image_page(request, reaches, walk.after)
+        # Read either way: the counters a plain read of the page is remembered with.
+        if not walk.unchanged():
+            found = None
+    elif walk is not None:
+        walk.before_reading()
+    images, meta = found or _image_page(request, reaches)
+    if walk is not None:
+        walk.remember(images, meta)
+    objects, kept_lists = images_json(images, viewer, tags=tags)
+    return mark(Response({"meta": meta, "objects": objects}), kept_lists)
+
+
+def _image_page(request, reaches: list[int] | None, after: str | None = None):
+    """A page of the image list (images, meta); `after`: it starts after that image, where
+    the page at the asked offset starts (api.images.walks)."""
+    params = request.query_params
+    if after is not None:
+        params = params.copy()
+        params["after"] = after
+    cursor = None if after is not None else filters.name_cursor(params, any_order=True)
     side = cursor[0] if cursor else None
+    resumed = after is not None
     # The total counts the whole list, wherever a cursor starts the page.
     if reaches is None:
         whole = filters.filter_images(params, visible_images(request.user), request.user)
         # A narrowed list (a name, a search, a team) is read by an index of its own: its
         # pieces join as one condition on it.
         pieces = reduce(operator.or_, filters.image_pieces(params, whole, request.user))
-        images, meta = paginate(request, pieces, IMAGE_FIELDS, side, whole=whole)
-    else:
-        whole = filters.filter_images(params, Image.objects.all(), request.user)
-        images, meta = listing.image_page(
-            request,
-            filters.image_pieces(params, whole, request.user),
-            reaches,
-            IMAGE_FIELDS,
-            kept_total=filters.kept_total(params),
-            side=side,
-            whole=whole,
-        )
-    objects, kept_lists = images_json(images, viewer, tags=with_tag_uris(params))
-    return mark(Response({"meta": meta, "objects": objects}), kept_lists)
+        return paginate(request, pieces, IMAGE_FIELDS, side, whole=whole, resumed=resumed)
+    whole = filters.filter_images(params, Image.objects.all(), request.user)
+    return listing.image_page(
+        request,
+        filters.image_pieces(params, whole, request.user),
+        reaches,
+        IMAGE_FIELDS,
+        kept_total=filters.kept_total(params),
+        side=side,
+        whole=whole,
+        resumed=resumed,
+    )
 
 
 @extend_schema(

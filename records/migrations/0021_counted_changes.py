@@ -15,7 +15,7 @@ def _each(step: str, counted):
 
 
 OLD = (counting.IMAGES_COUNTED, counting.TAGS_COUNTED)
-NEW = (counting.IMAGES, counting.TAGS, counting.CATEGORIES)
+NEW = (counting.IMAGES, counting.TAGS)
 
 
 class Migration(migrations.Migration):

@@ -12,7 +12,7 @@ from django.utils.http import urlencode
 
 from api.core import pagination
 from records import counting
-from records.models import Category, Image, ImageCount, Layer, Tag, TagCount
+from records.models import Image, ImageCount, Layer, Tag, TagCount
 
 H = settings.REGISTRY_HOST
 
@@ -56,7 +56,6 @@ def test_a_migration_that_rebuilds_a_counted_table_gets_its_counting_back(alice,
         for name in ("tag_count_insert", "tag_count_delete", "tag_count_update"):
             cursor.execute(f"DROP TRIGGER {name}")
         cursor.execute("DROP TRIGGER image_count_change")
-        cursor.execute("DROP TRIGGER image_category_change_insert")
     two = make_image(alice, "two", tags=())  # not counted
     Tag.objects.create(image=two, name="latest")  # nor this
     assert kept() != recounted() and kept_tags() != recounted_tags()
@@ -111,9 +110,6 @@ def test_every_change_a_list_can_see_grows_its_reachs_changes_and_nothing_else_d
     assert grew(lambda: mine_only.update(is_private_image=False)) == {mine_reach, 0}
     assert grew(lambda: mine_only.update(owner=None, team=team)) == {0}
     assert grew(lambda: mine_only.update(is_private_image=True)) == {0, team_reach}
-    category = Category.objects.create(name="web servers")
-    assert grew(lambda: Image.objects.get(pk=mine.pk).categories.add(category)) == {team_reach}
-    assert grew(lambda: Image.objects.get(pk=mine.pk).categories.remove(category)) == {team_reach}
     assert grew(lambda: mine_only.delete()) == {team_reach}
     assert grew(lambda: bob.user.delete()) == set()  # bob had no images
 
