@@ -254,7 +254,9 @@ class Image:
     jumpstart: bool
     registry_host: str
     last_build_date: datetime | None
-    tag_names: list[str]
+    tag_count: int
+    # The tag a pull command names: latest if it has it, else its first by name (None: no tags).
+    pull_tag: str | None
     categories: list[str]
     build_source: BuildSource | None
     team: str | None = None
@@ -265,12 +267,15 @@ class Image:
     # Our API's extension, on one image: its layers' bytes, each counted once.
     storage_size: int | None = None
 
-    @property
-    def tag_count(self) -> int:
-        return len(self.tag_names)
-
 
 def _image(data: dict) -> Image:
+    # Our API leaves the tag URIs out when asked (`tags=none`) and says `tag_count` and
+    # `pull_tag` instead; another Tutum server sends every URI.
+    names = sorted(_tag_name_from_uri(uri) for uri in data.get("tags") or [])
+    tag_count = data.get("tag_count")
+    pull_tag = data.get("pull_tag") if "pull_tag" in data else None
+    if "pull_tag" not in data and names:
+        pull_tag = "latest" if "latest" in names else names[0]
     return Image(
         name=data["name"],
         description=data.get("description") or "",
@@ -279,7 +284,8 @@ def _image(data: dict) -> Image:
         jumpstart=bool(data.get("jumpstart")),
         registry_host=(data.get("registry") or "").rstrip("/").rsplit("/", 1)[-1],
         last_build_date=parse_date(data.get("last_build_date")),
-        tag_names=[_tag_name_from_uri(uri) for uri in data.get("tags") or []],
+        tag_count=len(names) if tag_count is None else int(tag_count),
+        pull_tag=pull_tag,
         categories=[c["name"] for c in data.get("categories") or []],
         build_source=_build_source(data.get("build_source")),
         team=data.get("team"),
@@ -334,14 +340,16 @@ def list_images(
 ) -> Page[Image]:
     """A page of images; `after`/`before` an image's name (in name order) finds the page in
     the name index where a deep `offset` would read every image before it."""
-    params = {"limit": limit, "offset": offset, **(filters or {})}
+    # No tag URIs: the list shows how many (an image may have 100,000).
+    params = {"limit": limit, "offset": offset, "tags": "none", **(filters or {})}
     params = _keyed_params(params, "name__icontains", search, order, after, before)
     body = call("GET", "/api/v1/image/", creds=creds, params=params)
     return page(body, _image, keyed=bool(after or before))
 
 
 def get_image(creds: Credentials, name: str) -> Image:
-    return _image(call("GET", image_path(name), creds=creds))
+    """The image without its tag URIs (`tag_count` says how many; list_tags pages them)."""
+    return _image(call("GET", image_path(name), creds=creds, params={"tags": "none"}))
 
 
 def register_image(creds: Credentials, data: dict) -> Image:

@@ -175,8 +175,8 @@ def image_detail(request, name: str):
 
 def pull_command(image: image_service.Image) -> str:
     """`docker pull` defaults to :latest, so name a tag that exists when latest doesn't."""
-    if image.tag_names and "latest" not in image.tag_names:
-        return f"docker pull {image.name}:{image.tag_names[0]}"
+    if image.pull_tag and image.pull_tag != "latest":
+        return f"docker pull {image.name}:{image.pull_tag}"
     return f"docker pull {image.name}"
 
 
@@ -323,4 +323,19 @@ def image_delete(request, name: str):
         )
         return redirect("images:list")
     context = {"image": image, "form": form, "recycle_days": settings.RECYCLE_DAYS}
+    context["tag_names"], context["more_tags"] = _first_tag_names(request, image)
     return render(request, "images/image_delete.html", context)
+
+
+def _first_tag_names(request, image: image_service.Image, room: int = 200):
+    """The image's first tag names by name that fit in `room` characters, and how many
+    more it has: from its first page of tags (an image may have 100,000)."""
+    if not image.tag_count:
+        return [], 0
+    names, used = [], 0
+    for tag in image_service.list_tags(request.api, image.name).items:
+        used += len(tag.name) + 2
+        if used > room and names:
+            break
+        names.append(tag.name)
+    return names, max(image.tag_count - len(names), 0)

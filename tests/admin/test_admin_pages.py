@@ -9,7 +9,7 @@ from django.conf import settings
 from django.test import Client
 from django.utils.http import urlencode
 
-from records.models import BuildSetting, Image
+from records.models import BuildSetting, Image, Tag
 from tests.fixtures.ports import free_port
 
 H = settings.REGISTRY_HOST
@@ -353,6 +353,27 @@ def test_editing_the_description_keeps_the_rest(signed_in, alice, make_image):
     image.refresh_from_db()
     assert image.description == "new words"
     assert image.tags.count() == 1
+
+
+def test_the_delete_page_names_the_first_tags_of_a_big_image_and_counts_the_rest(
+    signed_in, alice, make_image
+):
+    image = make_image(alice, "big", tags=())
+    Tag.objects.bulk_create(Tag(image=image, name=f"release-{n:04d}") for n in range(300))
+
+    page = text(signed_in.get(f"/images/{image.name}/-/delete/"))
+
+    assert "its 300 tags: release-0000, release-0001," in page
+    # As many names as fit in a line or two, then how many more.
+    assert "release-0013 and 286 more" in page
+
+
+def test_the_pull_command_names_the_first_tag_when_there_is_no_latest(signed_in, alice, make_image):
+    image = make_image(alice, "web", tags=["v2", "v1"])
+
+    page = text(signed_in.get(f"/images/{image.name}/-/"))
+
+    assert f"docker pull {image.name}:v1" in page
 
 
 def test_delete_needs_the_exact_name(signed_in, alice, make_image, our_registry):

@@ -66,10 +66,30 @@ def test_images_come_back_typed_with_their_page(creds, alice, make_image):
         jumpstart=False,
         registry_host=H,
         last_build_date=datetime(2013, 11, 8, 0, 22, 26, tzinfo=UTC),
-        tag_names=["latest", "v1"],
+        tag_count=2,
+        pull_tag=None,  # the API says it for one image only
         categories=[],
         build_source=None,
     )
+
+
+def test_an_image_comes_without_its_tag_uris_but_with_its_count_and_pull_tag(
+    creds, alice, make_image
+):
+    make_image(alice, "web", tags=["v2", "v1"])
+
+    image = image_service.get_image(creds, f"{H}/alice/web")
+
+    assert (image.tag_count, image.pull_tag) == (2, "v1")
+
+
+def test_an_image_from_another_tutum_server_is_counted_from_its_tag_uris():
+    data = {"name": "example.com/app", "tags": ["/api/v1/image/example.com/app/tag/v2/"] * 2}
+    data["tags"].append("/api/v1/image/example.com/app/tag/latest/")
+
+    image = image_service._image(data)
+
+    assert (image.tag_count, image.pull_tag) == (3, "latest")
 
 
 def test_tags_come_back_typed_with_their_layer(creds, alice, make_image):
