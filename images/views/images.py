@@ -144,8 +144,17 @@ def _tag_page(request, name: str) -> tuple[Page, str, str, str]:
     return page, search, *_pager({"tq": search} if search else {}, page, prefix="t")
 
 
+# The image page's sections below its tags, loaded when scrolled to (htmx `revealed`): the
+# page itself makes only the calls of its first screen. `?everything=1` (the pages' links
+# without JavaScript) makes them all at once.
+LATER_SECTIONS = ("access", "webhook")
+
+
 @api_login_required
 def image_detail(request, name: str):
+    section = request.GET.get("section")
+    if section in LATER_SECTIONS:
+        return _later_section(request, name, section)
     tags, tag_search, tags_previous, tags_next = _tag_page(request, name)
     ours = on_our_registry(request, name)
     context = {
@@ -160,17 +169,38 @@ def image_detail(request, name: str):
     if request.htmx and request.htmx.target == "tag-rows":
         return render(request, "images/_tag_rows.html", context)
     image = image_service.get_image(request.api, name)
-    context.update(image=image, pull_command=pull_command(image), webhook=None, access=[])
-    if image.team:
-        # A team's members see who reaches its image (the API tells nobody else); a person's
-        # own image is theirs, staff's, and everyone's when public: nothing to look up.
-        with suppress(ApiError, NotFound, Forbidden):
-            context["access"] = access_service.image_access(request.api, name)
-    if image.can_write and image.build_source and image.build_source.build_settings:
-        # Only those who may change the image see the secret; others get no webhook section.
-        with suppress(ApiError, NotFound, Forbidden):
-            context["webhook"] = build_service.get_webhook(request.api, name)
+    everything = request.GET.get("everything") == "1"
+    context.update(image=image, pull_command=pull_command(image), lazy=not everything)
+    if everything:
+        # A team's image only: a person's own image is theirs, staff's, and everyone's when
+        # public, nothing to look up. Only those who may change it see the webhook.
+        if image.team:
+            context["access"] = _access(request, name)
+        if image.can_write and image.build_source and image.build_source.build_settings:
+            context["webhook"] = _webhook(request, name)
     return render(request, "images/image_detail.html", context)
+
+
+def _access(request, name: str) -> list:
+    """Who reaches a team's image: its members are told (the API tells nobody else)."""
+    with suppress(ApiError, NotFound, Forbidden):
+        return access_service.image_access(request.api, name)
+    return []
+
+
+def _webhook(request, name: str):
+    """The build webhook's URL and secret: for those who may change the image."""
+    with suppress(ApiError, NotFound, Forbidden):
+        return build_service.get_webhook(request.api, name)
+    return None
+
+
+def _later_section(request, name: str, section: str):
+    """One of LATER_SECTIONS, as the page's placeholder asks for it (empty: not for you)."""
+    if section == "access":
+        context = {"name": name, "access": _access(request, name)}
+        return render(request, "images/_image_access.html", context)
+    return render(request, "images/_build_webhook.html", {"webhook": _webhook(request, name)})
 
 
 def pull_command(image: image_service.Image) -> str:

@@ -11,6 +11,7 @@ from django.test import Client
 from builds import pipeline
 from records.models import Build, BuildSource
 from tests.admin.test_admin_pages import text
+from tests.admin.test_admin_teams import browser_for
 from tests.domain.test_builds import register
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -146,11 +147,33 @@ def test_the_owner_sees_the_webhook_url_and_secret_on_the_image_page(signed_in, 
 
     secret = Image.objects.get(name=buildable).webhook_secret
     page = text(signed_in.get(f"/images/{buildable}/-/"))
+    section = text(signed_in.get(f"/images/{buildable}/-/?section=webhook"))
+    everything = text(signed_in.get(f"/images/{buildable}/-/?everything=1"))
 
-    assert f"/api/v1/hooks/github/{buildable}/" in page
-    assert secret in page
-    assert 'aria-label="Copy webhook secret"' in page
+    # Below the first screen: loaded when scrolled to, not with the page.
+    assert secret not in page and "?section=webhook" in page
     assert 'aria-label="Build latest"' in page
+    for shown in (section, everything):
+        assert f"/api/v1/hooks/github/{buildable}/" in shown
+        assert secret in shown
+        assert 'aria-label="Copy webhook secret"' in shown
+
+
+def test_the_webhook_section_shows_nothing_to_those_who_may_not_change_the_image(
+    api_server, bob, buildable
+):
+    from records.models import Image
+
+    bob_browser = browser_for(bob)
+    image = Image.objects.get(name=buildable)
+    Image.objects.filter(pk=image.pk).update(is_private_image=False)
+
+    page = text(bob_browser.get(f"/images/{buildable}/-/"))
+    section = bob_browser.get(f"/images/{buildable}/-/?section=webhook")
+
+    assert "?section=webhook" not in page
+    assert section.status_code == 200 and image.webhook_secret not in text(section)
+    assert text(section).strip() == ""
 
 
 def test_build_buttons_need_the_csrf_token(api_server, alice, buildable):

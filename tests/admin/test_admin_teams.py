@@ -247,10 +247,15 @@ def test_members_see_who_reaches_an_image_and_the_account_page_what_they_reach(
     team = make_team("web", alice="Owner", bob="Reader")
     site = make_image(team, "site")
 
-    detail = text(bob_browser.get(f"/images/{site.name}/-/"))
+    page = text(bob_browser.get(f"/images/{site.name}/-/"))
+    detail = text(bob_browser.get(f"/images/{site.name}/-/?section=access"))
+    everything = text(bob_browser.get(f"/images/{site.name}/-/?everything=1"))
     account = text(signed_in.get("/account/"))
 
-    assert "Who can reach it" in detail
+    # Below the tags: loaded when scrolled to, or with the rest without JavaScript.
+    assert "Who can reach it" not in page and "?section=access" in page
+    assert "?everything=1#access" in page
+    assert "Who can reach it" in detail and "Who can reach it" in everything
     assert "Owner, member of team web" in detail and "Reader, member of team web" in detail
     assert "What you can reach" in account and "Owner in team web" in account
 

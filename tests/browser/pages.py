@@ -54,6 +54,12 @@ def header(page, name: str, role: str = "link"):
     return page.locator("header").get_by_role(role, name=name)
 
 
+def scroll_down(page) -> None:
+    """To the page's end, as a reader does: what loads when revealed (the image page's
+    later sections) loads."""
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+
+
 def shoot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

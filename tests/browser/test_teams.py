@@ -14,6 +14,7 @@ from tests.browser.pages import (
     fits,
     header,
     new_page,
+    scroll_down,
     shoot,
     sign_in,
 )
@@ -139,6 +140,7 @@ def test_a_team_is_made_joined_by_link_and_run_by_its_owner(
 
     # Who reaches the image, and why; and the team's activity says all of it.
     olga.goto(f"/images/{name}/-/")
+    scroll_down(olga)
     access = olga.get_by_role("region", name="Who can reach it")
     expect(access).to_contain_text(f"Reader, member of team {team}")
     expect(access).to_contain_text("Team access token: pull, scoped to this image")

@@ -14,6 +14,7 @@ from tests.browser.pages import (
     assert_accessible,
     header,
     new_page,
+    scroll_down,
     shoot,
     sign_in,
     small_targets,
@@ -188,6 +189,7 @@ def test_a_build_runs_live_on_the_tag_page(
     page = new_page(browser, api_server)
     sign_in(page, alice)
     page.goto(f"/images/{name}/-/")
+    scroll_down(page)
     expect(page.get_by_role("button", name="Copy webhook secret")).to_be_visible()
     assert_accessible(page)
     shoot(page, "image-builds")
