@@ -217,11 +217,12 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "tutumweb_rate_limits",
     },
-    # Where the offset pages of image lists ended (api/images/walks.py): in the database, so
-    # a client's next page finds it whichever API worker or machine answers it.
-    "walks": {
+    # What every API process shares: where the offset pages of image lists ended
+    # (api/images/walks.py), the storage of images with many tags (api/images/kept.py). In
+    # the database, so whichever API worker or machine answers finds it.
+    "shared": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "tutumweb_walks",
+        "LOCATION": "tutumweb_shared",
         "OPTIONS": {"MAX_ENTRIES": 10_000},
     },
 }

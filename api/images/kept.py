@@ -6,8 +6,10 @@ answers with all of them (6 MB). Reading the names, making the URIs and encoding
 about 0.2 s, and summing the storage of 100,000 layers more; for an image of KEEP_FROM tags
 or more both are kept, keyed by the image and its tag changes counter (records.TagCount,
 which grows with every tag added, deleted, renamed or moved to another layer). A changed
-image is a new key, so nothing kept is ever out of date, and each process may keep its own
-(caches["kept"]): nothing needs sharing to be right.
+image is a new key, so nothing kept is ever out of date. Each process keeps the URIs in its
+own memory (caches["kept"]: nothing needs sharing to be right, and 6 MB is best not moved);
+the storage, which takes seconds to work out for 100,000 tags with a layer each, is shared
+(caches["shared"]), so only one process works it out after a change.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from records.models import Tag, TagCount
 
 # Below this many tags, making the list costs less than keeping it would.
 KEEP_FROM = 1_000
+KEEP_SECONDS = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -76,8 +79,10 @@ def storage_size(image, state: TagState) -> int:
     if not state.worth_keeping:
         return sizes.of_image(image)
     key = f"storage:{image.pk}:{state.changes}"
-    size = caches["kept"].get(key)
+    size = caches["shared"].get(key)
     if size is None:
         size = sizes.of_image(image)
-        caches["kept"].set(key, size)
+        # Right until the image's tags change (then it is a new key); a week, so that
+        # the keys of changes gone by leave the table.
+        caches["shared"].set(key, size, KEEP_SECONDS)
     return size

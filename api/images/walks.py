@@ -2,7 +2,7 @@
 
 python-tutum's `Image.list()` and the tutum CLI walk a list with `offset` and `limit`, never
 `next`, and a page at offset k reads the k images before it. So each offset page served is
-remembered, in the walks cache shared by every API process (caches["walks"], a table of the
+remembered, in the cache every API process shares (caches["shared"], a table of the
 database), by where it ended: who asked, what they see, the list's filters and order, the
 offset after its last image, and that image's name. A request for that offset reads on after
 that image, as a keyed page (`after=`) does, and answers as the offset page.
@@ -88,7 +88,7 @@ class Walk:
         ends[end] = (images[-1]["name"], self.counters)
         # The most recent _ENDS, newest last.
         ends = dict(list(ends.items())[-_ENDS:])
-        caches["walks"].set(self.key, ends, IDLE_SECONDS)
+        caches["shared"].set(self.key, ends, IDLE_SECONDS)
 
 
 def walk(request, viewer: Viewer | TokenViewer, reaches: list[int] | None) -> Walk | None:
@@ -114,7 +114,7 @@ def walk(request, viewer: Viewer | TokenViewer, reaches: list[int] | None) -> Wa
     team_id = list(Team.objects.filter(name=team).values_list("pk", flat=True)) if team else None
     identity = repr((_who(viewer), guarded, listing, team_id))
     key = "walk:" + hashlib.sha256(identity.encode()).hexdigest()
-    ends = caches["walks"].get(key) or {}
+    ends = caches["shared"].get(key) or {}
     found = Walk(key, offset, guarded, ends=ends)
     if offset in ends:
         found.after, found.remembered = ends[offset]

@@ -1,4 +1,4 @@
-# The walks cache's table (settings.CACHES["walks"], api/images/walks.py).
+# The API's shared cache table (settings.CACHES["shared"]: api/images/walks.py, api/images/kept.py).
 
 from django.core.management import call_command
 from django.db import migrations
@@ -9,8 +9,8 @@ def create_cache_tables(apps, schema_editor):
     call_command("createcachetable", database=schema_editor.connection.alias, verbosity=0)
 
 
-def drop_walks_table(apps, schema_editor):
-    schema_editor.execute("DROP TABLE IF EXISTS tutumweb_walks")
+def drop_shared_table(apps, schema_editor):
+    schema_editor.execute("DROP TABLE IF EXISTS tutumweb_shared")
 
 
 class Migration(migrations.Migration):
@@ -18,4 +18,4 @@ class Migration(migrations.Migration):
         ("api", "0021_counted_changes"),
     ]
 
-    operations = [migrations.RunPython(create_cache_tables, drop_walks_table)]
+    operations = [migrations.RunPython(create_cache_tables, drop_shared_table)]
