@@ -18,7 +18,7 @@ from accounts import sessions as admin_sessions
 from audit import trail
 from lifecycle import bin as recycle_bin
 from lifecycle.collect import Collected, CollectFailed, collect
-from records.models import Maintenance
+from records.models import ListWalk, Maintenance
 from registry import maintenance
 from teams import invitations as team_invitations
 
@@ -35,13 +35,14 @@ class Swept:
     admin_sign_ins: int = 0
     invitations: int = 0
     audit_events: int = 0
+    list_walks: int = 0
 
 
 def sweep() -> Swept:
     """Delete expired sessions (both session engines keep them in the database), sign-in
         failures older than the lockout (they no longer count), old finished build tasks, the
-        web admin's expired sign-in credentials, invitations used or expired a month ago, and
-    audit events older than AUDIT_DAYS."""
+        web admin's expired sign-in credentials, invitations used or expired a month ago,
+    audit events older than AUDIT_DAYS, and idle walks of offset pages."""
     now = timezone.now()
     sessions, _ = Session.objects.filter(expire_date__lt=now).delete()
     failures, _ = AccessAttempt.objects.filter(
@@ -59,6 +60,8 @@ def sweep() -> Swept:
         admin_sessions.delete_expired(),
         invitations.delete_stale() + team_invitations.delete_stale(),
         trail.prune(),
+        # Walks of offset pages idle past their time (api.images.walks): started again.
+        ListWalk.objects.filter(until__lt=now).delete()[0],
     )
 
 

@@ -217,9 +217,9 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "tutumweb_rate_limits",
     },
-    # What every API process shares: where the offset pages of image lists ended
-    # (api/images/walks.py), the storage of images with many tags (api/images/kept.py). In
-    # the database, so whichever API worker or machine answers finds it.
+    # What every API process shares: the storage of images with many tags, worked out once
+    # per change (api/images/kept.py). In the database, so every API worker and machine
+    # finds it.
     "shared": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "tutumweb_shared",

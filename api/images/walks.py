@@ -2,10 +2,11 @@
 
 python-tutum's `Image.list()` and the tutum CLI walk a list with `offset` and `limit`, never
 `next`, and a page at offset k reads the k images before it. So each offset page served is
-remembered, in the cache every API process shares (caches["shared"], a table of the
-database), by where it ended: who asked, what they see, the list's filters and order, the
-offset after its last image, and that image's name. A request for that offset reads on after
-that image, as a keyed page (`after=`) does, and answers as the offset page.
+remembered in the database (records.ListWalk, so a walk goes on whichever API process
+answers its next page) by where it ended: who asked, what they see, the list's filters and
+order, the offset after its last image, and that image's name (not for a list filtered by
+category, below). A request for that offset reads on after that image, as a keyed page
+(`after=`) does, and answers as the offset page.
 
 What is guaranteed: the answer is always exactly the offset page's at the time of the
 request. The walk goes on from a remembered page only while the changes counters of every
@@ -19,12 +20,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from django.core.cache import caches
 from django.db.models import Count, Sum
+from django.utils import timezone
 
 from api.core.pagination import window
-from records.models import ImageCount, Team
+from records.models import ImageCount, ListWalk, Team
 from teams.access import TokenViewer, Viewer
 
 # An image's categories are a table of their own, whose changes no counter follows (a
@@ -35,17 +37,18 @@ CATEGORIES = ("categories__name", "categories")
 _NOT_THE_LIST = {"limit", "offset", "tags"}
 # Ends of pages remembered per list: a client reading a page again, or two walking one list.
 _ENDS = 4
-# A walk idle this long starts again from a plain offset page.
+# A walk idle this long starts again from a plain offset page (housekeeping deletes it).
 IDLE_SECONDS = 600
 
 
-def _counters(reaches: list[int] | None) -> tuple:
-    """The changes counters of `reaches` (None: of every reach), as one comparable value."""
+def _counters(reaches: list[int] | None) -> list:
+    """The changes counters of `reaches` (None: of every reach), as one value that compares
+    equal to itself stored as JSON."""
     if reaches is None:
         totals = ImageCount.objects.aggregate(rows=Count("reach"), changes=Sum("changes"))
-        return (totals["rows"], totals["changes"] or 0)
+        return [totals["rows"], totals["changes"] or 0]
     rows = ImageCount.objects.filter(reach__in=reaches).values_list("reach", "changes")
-    return tuple(sorted(rows))
+    return [list(row) for row in sorted(rows)]
 
 
 def _who(viewer: Viewer | TokenViewer) -> str:
@@ -63,8 +66,8 @@ class Walk:
     offset: int
     guarded: list[int] | None
     after: str | None = None
-    remembered: tuple | None = None
-    counters: tuple | None = None
+    remembered: list | None = None
+    counters: list | None = None
     ends: dict = field(default_factory=dict)
 
     def unchanged(self) -> bool:
@@ -80,15 +83,21 @@ class Walk:
         self.counters = _counters(self.guarded)
 
     def remember(self, images: list[dict], meta: dict) -> None:
-        """Remember where this page ended, if a page follows it."""
+        """Remember where this page ended, if a page follows it: one upsert."""
         if not images or not meta.get("next") or self.counters is None:
             return
-        end = self.offset + len(images)
+        end = str(self.offset + len(images))
         ends = {k: v for k, v in self.ends.items() if k != end}
-        ends[end] = (images[-1]["name"], self.counters)
+        ends[end] = [images[-1]["name"], self.counters]
         # The most recent _ENDS, newest last.
         ends = dict(list(ends.items())[-_ENDS:])
-        caches["shared"].set(self.key, ends, IDLE_SECONDS)
+        until = timezone.now() + timedelta(seconds=IDLE_SECONDS)
+        ListWalk.objects.bulk_create(
+            [ListWalk(key=self.key, ends=ends, until=until)],
+            update_conflicts=True,
+            unique_fields=["key"],
+            update_fields=["ends", "until"],
+        )
 
 
 def walk(request, viewer: Viewer | TokenViewer, reaches: list[int] | None) -> Walk | None:
@@ -113,9 +122,10 @@ def walk(request, viewer: Viewer | TokenViewer, reaches: list[int] | None) -> Wa
     # another list.
     team_id = list(Team.objects.filter(name=team).values_list("pk", flat=True)) if team else None
     identity = repr((_who(viewer), guarded, listing, team_id))
-    key = "walk:" + hashlib.sha256(identity.encode()).hexdigest()
-    ends = caches["shared"].get(key) or {}
+    key = hashlib.sha256(identity.encode()).hexdigest()
+    remembered = ListWalk.objects.filter(key=key, until__gt=timezone.now())
+    ends = next(iter(remembered.values_list("ends", flat=True)), None) or {}
     found = Walk(key, offset, guarded, ends=ends)
-    if offset in ends:
-        found.after, found.remembered = ends[offset]
+    if str(offset) in ends:
+        found.after, found.remembered = ends[str(offset)]
     return found

@@ -9,7 +9,17 @@ from __future__ import annotations
 from records.models.accounts import ApiKey, ApiKeyQuerySet, Invitation, Profile
 from records.models.audit import AuditEvent
 from records.models.builds import Build, BuildSetting, BuildSource, Worker
-from records.models.images import Category, Image, ImageCount, Layer, Registry, State, Tag, TagCount
+from records.models.images import (
+    Category,
+    Image,
+    ImageCount,
+    Layer,
+    ListWalk,
+    Registry,
+    State,
+    Tag,
+    TagCount,
+)
 from records.models.lifecycle import BinEntry, CleanupPolicy, Maintenance, PolicyRun
 from records.models.teams import Membership, Role, Team, TeamInvitation, TeamToken
 
@@ -25,6 +35,7 @@ __all__ = [
     "CleanupPolicy",
     "Image",
     "ImageCount",
+    "ListWalk",
     "Invitation",
     "Layer",
     "Maintenance",

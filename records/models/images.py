@@ -198,6 +198,20 @@ class TagCount(models.Model):
         return f"image {self.image_id}: {self.tags} tags"
 
 
+class ListWalk(models.Model):
+    """Where the offset pages of one image list ended, as one asker walks it
+    (api.images.walks): `ends` maps the offset after a page to [the name of its last image,
+    the reaches' changes counters before it was read]. One row per walk, written with one
+    upsert per page; housekeeping deletes the walks idle past `until`."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    ends = models.JSONField(default=dict)
+    until = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"walk {self.key[:12]}: {len(self.ends)} ends"
+
+
 class Layer(models.Model):
     """An image config as the registry serves it; `docker_id` is the config digest's hex."""
 

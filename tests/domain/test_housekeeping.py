@@ -17,7 +17,7 @@ from django_tasks_db.models import DBTaskResult
 from accounts import sessions as admin_sessions
 from builds.tasks import run_build
 from lifecycle.collect import collect
-from records.models import ApiKey, AuditEvent, Invitation, Team, TeamInvitation
+from records.models import ApiKey, AuditEvent, Invitation, ListWalk, Team, TeamInvitation
 from registry import config as registry_config
 
 pytestmark = pytest.mark.django_db
@@ -78,6 +78,8 @@ def test_housekeeping_deletes_what_expired_and_keeps_the_rest(alice, settings, t
     old_event = AuditEvent.objects.create(action="sign_in", actor_kind="person")
     AuditEvent.objects.filter(pk=old_event.pk).update(time=NOW - timedelta(days=401))
     recent_event = AuditEvent.objects.create(action="sign_in", actor_kind="person")
+    ListWalk.objects.create(key="idle", until=NOW - timedelta(seconds=1))
+    walking = ListWalk.objects.create(key="walking", until=NOW + timedelta(minutes=5))
     out = StringIO()
 
     call_command("housekeeping", stdout=out)
@@ -92,8 +94,10 @@ def test_housekeeping_deletes_what_expired_and_keeps_the_rest(alice, settings, t
     assert ended_sign_in.pk not in kept_keys and current_sign_in.pk in kept_keys
     assert out.getvalue().splitlines()[0] == (
         "deleted 1 expired sessions, 1 old sign-in failures, 2 old build task results, "
-        "1 expired admin sign-ins, 3 old invitations, 1 audit events older than AUDIT_DAYS"
+        "1 expired admin sign-ins, 3 old invitations, 1 audit events older than AUDIT_DAYS, "
+        "1 idle walks of offset pages"
     )
+    assert list(ListWalk.objects.all()) == [walking]
     assert list(Invitation.objects.all()) == [recently_expired]
     assert list(TeamInvitation.objects.all()) == [kept_invitation]
     assert list(AuditEvent.objects.all()) == [recent_event]

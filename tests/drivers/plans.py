@@ -267,6 +267,10 @@ def main() -> None:
         ]:
             paths[f"{who} {label}"] = (who, f"/api/v1/image/?{query}")
     paths["owner one image"] = ("owner", f"/api/v1/image/{big}/")
+    paths["owner one image without tag URIs"] = ("owner", f"/api/v1/image/{big}/?tags=none")
+    # python-tutum's walk: the second page goes on from where the first ended.
+    paths["owner offset page"] = ("owner", "/api/v1/image/?offset=25&limit=25")
+    paths["owner offset page going on"] = ("owner", "/api/v1/image/?offset=50&limit=25")
     for label, query in [
         ("tags", ""),
         ("tags order_by=-name", "order_by=-name"),

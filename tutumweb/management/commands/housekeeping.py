@@ -33,7 +33,7 @@ class Command(BaseCommand):
                 f"sign-in failures, {swept.task_results} old build task results, "
                 f"{swept.admin_sign_ins} expired admin sign-ins, "
                 f"{swept.invitations} old invitations, {swept.audit_events} audit events "
-                "older than AUDIT_DAYS"
+                f"older than AUDIT_DAYS, {swept.list_walks} idle walks of offset pages"
             )
             runs = policies.run_all()
             removed = sum(len(run.removed) for run in runs)
