@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from api.images import views
-from records.models import Category, Image
+from records.models import Category, Image, ListWalk
 from tests.fixtures.api import ApiClient
 
 H = settings.REGISTRY_HOST
@@ -188,3 +189,19 @@ def test_a_page_asked_again_or_with_another_limit_still_goes_on(alice, catalogue
     assert again[0] == again[1] == again[2] == reference(client, "", 2 * LIMIT)
     assert [i["name"] for i in wider["objects"]][:LIMIT] == names(page(client, "", 2 * LIMIT))
     assert len(resumed) == 5
+
+
+def test_a_walk_is_remembered_for_ten_idle_minutes_then_starts_again(alice, catalogue, resumed):
+    client = ApiClient(alice.apikey())
+    page(client, "", LIMIT)
+
+    [remembered] = ListWalk.objects.all()
+    now = timezone.now()
+    # Written in plain SQL, read back by the ORM (housekeeping deletes by `until`).
+    assert now + timedelta(minutes=9) < remembered.until <= now + timedelta(minutes=10)
+    assert ListWalk.objects.filter(until__gt=now).count() == 1
+
+    ListWalk.objects.update(until=now - timedelta(seconds=1))
+    assert page(client, "", 2 * LIMIT).json() == reference(client, "", 2 * LIMIT)
+    assert resumed == []  # idle too long: read by its offset, and remembered anew
+    assert ListWalk.objects.get(key=remembered.key).until > now
