@@ -6,6 +6,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from tutumweb import health
+
 # The API's interactive reference, from the schema: Swagger UI served from our own static files
 # (drf-spectacular-sidecar), its start-up script a file of its own (`?script`) rather than
 # inline, so the site's Content-Security-Policy holds here too, but for the data: images
@@ -15,6 +17,9 @@ api_docs = csp_update({"img-src": [SELF, "data:"]})(
 )
 
 urlpatterns = [
+    # On every API and admin process, for the load balancer in front of them.
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("api/v1/", include("api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", api_docs, name="api-docs"),

@@ -1,0 +1,42 @@
+"""/healthz and /readyz, what a load balancer asks every API and admin process."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from tests.fixtures.ports import free_port
+
+
+def test_healthz_answers_without_signing_in_and_is_never_cached(db):
+    answer = Client().get("/healthz")
+
+    assert answer.status_code == 200 and answer.json() == {"status": "ok"}
+    assert "no-cache" in answer["Cache-Control"]
+
+
+@pytest.mark.registry
+def test_readyz_is_ready_when_the_database_and_our_registry_answer(db, our_registry):
+    answer = Client().get("/readyz")
+
+    assert answer.status_code == 200
+    assert answer.json() == {"status": "ok", "checks": {"database": "ok", "registry": "ok"}}
+
+
+def test_readyz_names_the_part_that_does_not_answer_and_nothing_more(db, settings, caplog):
+    settings.REGISTRY_URL = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+
+    answer = Client().get("/readyz")
+
+    assert answer.status_code == 503
+    assert answer.json() == {
+        "status": "unavailable",
+        "checks": {"database": "ok", "registry": "unreachable"},
+    }
+    assert settings.REGISTRY_URL not in answer.content.decode()
+    assert "our registry" in caplog.text
+
+
+def test_readyz_and_healthz_refuse_writes(db):
+    assert Client().post("/healthz").status_code == 405
+    assert Client().post("/readyz").status_code == 405

@@ -1,0 +1,62 @@
+"""For load balancers and orchestrators: `/healthz` says the process answers, `/readyz` that
+what it needs answers too (the database, our registry). Neither needs signing in, and
+neither says more than which part is missing: the reason goes to the log."""
+
+from __future__ import annotations
+
+import logging
+
+import requests
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+log = logging.getLogger(__name__)
+
+# A readiness probe runs every few seconds: a part that takes longer than this is not ready.
+TIMEOUT_SECONDS = 2.0
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_GET
+def readyz(request):
+    checks = {"database": _database(), "registry": _registry()}
+    ready = all(state == "ok" for state in checks.values())
+    body = {"status": "ok" if ready else "unavailable", "checks": checks}
+    return JsonResponse(body, status=200 if ready else 503)
+
+
+def _database() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError:
+        log.exception("readyz: the database does not answer")
+        return "unreachable"
+    return "ok"
+
+
+def _registry() -> str:
+    """Our registry answers its API root (401 without a token is an answer)."""
+    session = requests.Session()
+    session.trust_env = False  # the operator's registry address, never through a proxy
+    try:
+        answer = session.get(f"{settings.REGISTRY_URL}/v2/", timeout=TIMEOUT_SECONDS)
+    except requests.RequestException:
+        log.exception("readyz: our registry at %s does not answer", settings.REGISTRY_URL)
+        return "unreachable"
+    finally:
+        session.close()
+    if answer.status_code >= 500:
+        log.error("readyz: our registry answers %s", answer.status_code)
+        return "failing"
+    return "ok"
