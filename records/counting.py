@@ -43,9 +43,10 @@ class Counted:
     def _names(self) -> tuple[str, str, str, str, str]:
         return self.name, self.source, self.key, self.counts, self.column
 
-    def _changed(self, old: str, new: str) -> str:
-        """SQL: one of the `changing` columns differs between rows `old` and `new`."""
-        return " OR ".join(f"{old}.{c} IS DISTINCT FROM {new}.{c}" for c in self.changing)
+    def _changed(self, old: str, new: str, differs: str = "IS DISTINCT FROM") -> str:
+        """SQL: one of the `changing` columns differs between rows `old` and `new`
+        (`differs`: SQLite's own spelling is IS NOT)."""
+        return " OR ".join(f"{old}.{c} {differs} {new}.{c}" for c in self.changing)
 
     def sqlite_triggers(self) -> dict[str, str]:
         name, source, key, counts, column = self._names()
@@ -81,7 +82,7 @@ class Counted:
         }
         if changes is not None:
             # A row that keeps its key: its key's rows changed (a moved row is counted above).
-            changed = self._changed("old", "new").replace("IS DISTINCT FROM", "IS NOT")
+            changed = self._changed("old", "new", differs="IS NOT")
             triggers[f"{name}_change"] = f"""
                 CREATE TRIGGER IF NOT EXISTS {name}_change
                 AFTER UPDATE OF {", ".join(self.changing)} ON {source}

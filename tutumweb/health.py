@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import logging
 
-import requests
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from lib import outbound
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +47,22 @@ def _database() -> str:
 
 
 def _registry() -> str:
-    """Our registry answers its API root (401 without a token is an answer)."""
-    session = requests.Session()
-    session.trust_env = False  # the operator's registry address, never through a proxy
+    """Our registry answers its API root (401 without a token is an answer). Sent as every
+    request to it is (registry.client): the operator's address, trusted by the outbound
+    policy, with the CA bundle the environment names."""
+    url = f"{settings.REGISTRY_URL}/v2/"
     try:
-        answer = session.get(f"{settings.REGISTRY_URL}/v2/", timeout=TIMEOUT_SECONDS)
-    except requests.RequestException:
+        with outbound.session() as session:
+            answer = outbound.send(
+                session,
+                "GET",
+                url,
+                trusted=[outbound.origin_of(url)],
+                timeout=TIMEOUT_SECONDS,
+            )
+    except (outbound.Unreachable, outbound.TooLarge):
         log.exception("readyz: our registry at %s does not answer", settings.REGISTRY_URL)
         return "unreachable"
-    finally:
-        session.close()
     if answer.status_code >= 500:
         log.error("readyz: our registry answers %s", answer.status_code)
         return "failing"

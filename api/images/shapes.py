@@ -314,19 +314,26 @@ def with_tag_uris(params) -> bool:
 
 
 def images_json(
-    rows: list[dict], viewer: Viewer | TokenViewer, *, tags: bool = True
+    rows: list[dict],
+    viewer: Viewer | TokenViewer,
+    *,
+    tags: bool = True,
+    states: dict[int, kept.TagState] | None = None,
 ) -> tuple[list[dict], list[Kept]]:
     """Images (`IMAGE_FIELDS` rows) with their tag URIs (unless `tags` is False),
     categories and build sources, and what `viewer` may do with each; and the `Kept` tag
-    lists among them, for api.core.rendering.mark."""
+    lists among them, for api.core.rendering.mark. `states`: the images' kept.tag_states,
+    if the caller has read them."""
     ids = [row["pk"] for row in rows]
     if not ids:
         return [], []
-    states = kept.tag_states(ids)
+    states = kept.tag_states(ids) if states is None else states
     # The tag URIs of an image with many tags are kept ready (api.images.kept); the
     # others' are made from one query for them all.
-    big = {image_id for image_id, state in states.items() if state.worth_keeping} if tags else ()
-    small = [image_id for image_id in ids if tags and image_id not in big and image_id in states]
+    big, small = set(), []
+    if tags:
+        big = {image_id for image_id, state in states.items() if state.worth_keeping}
+        small = [image_id for image_id in ids if image_id in states and image_id not in big]
     tag_rows, category_rows, source_rows = related_rows(ids, small)
     uris: dict[int, list[str] | Kept] = defaultdict(list)
     for image_id, name in tag_rows:

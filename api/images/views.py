@@ -76,16 +76,18 @@ TAGS_PARAM = OpenApiParameter(
 
 def image_response(request, image: Image, *, status: int = 200, one: bool = False) -> Response:
     """The image as its own answer; `one`: with what only one image's answer carries."""
+    states = kept.tag_states([image.pk])
     objects, kept_lists = images_json(
         [image_row(image)],
         access.viewer(request.user),
         tags=with_tag_uris(request.query_params),
+        states=states,
     )
     data = objects[0]
     if one:
         # Extensions: the storage its tags take, layers they share counted once, and the
         # tag a pull command names.
-        state = kept.tag_states([image.pk]).get(image.pk, kept.NO_TAGS)
+        state = states.get(image.pk, kept.NO_TAGS)
         data["storage_size"] = kept.storage_size(image, state)
         data["pull_tag"] = pull_tag(image.pk) if state.count else None
     return mark(Response(data, status=status), kept_lists)
