@@ -24,7 +24,7 @@ from images.services.http import (
     ServiceError,
     UpstreamUnavailable,
 )
-from lib import crypto
+from lib import client_address, crypto
 
 SESSION_KEY = "tutum_api"
 
@@ -56,7 +56,7 @@ def sign_in(request, creds: Credentials) -> None:
 
 def browser_address(request) -> str:
     """What our API counts sign-in failures and rate limits by (images.services vouches)."""
-    return request.META.get("REMOTE_ADDR", "")
+    return client_address.connection_address(request)
 
 
 def _is_staff(creds: Credentials) -> bool:

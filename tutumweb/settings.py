@@ -159,6 +159,9 @@ AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "10"))
 AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_CLIENT_IP_CALLABLE = "lib.client_address.client_address"
+# How many load balancers of ours stand in front of the API and admin servers (each appends
+# to X-Forwarded-For): the address counted is the one the outermost saw. 0: the connection's.
+TRUSTED_PROXY_HOPS = int(os.environ.get("TRUSTED_PROXY_HOPS", "0"))
 # Tries while paused are refused unchecked and do not extend the pause.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # Successful sign-ins are not logged: `docker pull` with a password signs in on every pull.

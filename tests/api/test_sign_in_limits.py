@@ -192,3 +192,36 @@ def test_a_revoked_key_is_refused_as_a_key_and_not_counted(alice):
 def test_a_password_cannot_look_like_an_api_key(alice):
     with pytest.raises(ValidationError, match="looks like an API key"):
         validate_password("0123456789abcdef0123456789abcdef01234567", alice.user)
+
+
+def through_balancer(username: str, password: str, forwarded_for: str):
+    """A sign-in as our load balancer passes it on: from its address, with X-Forwarded-For."""
+    return ApiClient(basic(username, password)).get(
+        "/api/v1/auth/", REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR=forwarded_for
+    )
+
+
+def test_behind_a_balancer_failures_count_per_browser_address_not_the_balancers(alice, settings):
+    settings.TRUSTED_PROXY_HOPS = 1
+    for i in range(3):
+        through_balancer("alice", f"guess-{i}", "198.51.100.7")
+
+    assert through_balancer("alice", alice.password, "198.51.100.7").status_code == 429
+    assert through_balancer("alice", alice.password, "198.51.100.8").status_code == 200
+
+
+def test_a_guesser_cannot_pick_a_fresh_address_by_writing_x_forwarded_for(alice, settings):
+    settings.TRUSTED_PROXY_HOPS = 1
+    # The balancer appends the address it was reached from; what the client wrote is on the left.
+    for i in range(3):
+        through_balancer("alice", f"guess-{i}", f"203.0.113.{i}, 198.51.100.7")
+
+    assert through_balancer("alice", alice.password, "198.51.100.7").status_code == 429
+
+
+def test_without_trusted_proxies_x_forwarded_for_is_ignored(alice):
+    for i in range(3):
+        through_balancer("alice", f"guess-{i}", f"203.0.113.{i}")
+
+    # Every try came from the balancer's own address, which is what was paused.
+    assert through_balancer("alice", alice.password, "198.51.100.8").status_code == 429
