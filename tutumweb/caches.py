@@ -32,7 +32,7 @@ PAUSE_SECONDS = 5.0
 MAX_UNSURE_KEYS = 10_000
 
 _lock = threading.Lock()
-# Per server (its URL, never logged: it may hold a password), for every process thread.
+# Per server (its URLs, never logged: they may hold a password), shared by this process's threads.
 _paused_until: dict[tuple[str, ...], float] = {}
 _unsure_keys: dict[tuple[str, ...], set[str]] = {}
 _unsure_prefixes: dict[tuple[str, ...], set[str]] = {}
