@@ -5,8 +5,9 @@ PYTHON ?= python3
 # docker-registry: our OCI registry; buildah: builds; busybox-static: the tests' base image.
 SYSTEM_PACKAGES := docker-registry buildah busybox-static git ca-certificates
 # chromium: the browser suite drives Debian's Chromium through Playwright, whose Node.js
-# driver needs libatomic1; postgresql: the scale-out test runs two build workers on it.
-TEST_PACKAGES := chromium libatomic1 postgresql
+# driver needs libatomic1; postgresql: the scale-out test runs two build workers on it;
+# redis-server: the caches and sessions shared through REDIS_URL.
+TEST_PACKAGES := chromium libatomic1 postgresql redis-server
 
 .PHONY: run test install install-dev system-packages test-packages lint format
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hmac
 import re
-import secrets
 from typing import TYPE_CHECKING
 
 from axes.handlers.proxy import AxesProxyHandler
@@ -16,6 +15,7 @@ from django.core.cache import caches
 from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from records.models import ApiKey
 from records.rows import from_row
@@ -78,29 +78,35 @@ def user_for_password(request: HttpRequest, username: str, password: str):
     if user is not None and settings.PASSWORD_CHECK_CACHE_SECONDS > 0:
         caches["password-checks"].set(
             _check_key(username, password),
-            (user.pk, user.password),
+            (user.pk, _hash_mark(user.password)),
             settings.PASSWORD_CHECK_CACHE_SECONDS,
         )
     return user
 
 
-# Entries are keyed by an HMAC of username and password under a key that lives only in this
-# process's memory, so an entry says nothing outside it and the password itself is never kept.
-_CHECK_KEY = secrets.token_bytes(32)
+# An entry is keyed by an HMAC of username and password and holds an HMAC of the password
+# hash, both under keys derived from SECRET_KEY: every process finds the checks of the others
+# (REDIS_URL), and what the cache holds, in Redis or a process's memory, says nothing
+# without SECRET_KEY: not the password, nor its hash.
+_SALT = "accounts.credentials.password-check"
 
 
 def _check_key(username: str, password: str) -> str:
-    mac = hmac.new(_CHECK_KEY, f"{username}\0{password}".encode(), "sha256").hexdigest()
-    return f"password-check:{mac}"
+    mac = salted_hmac(_SALT + ".key", f"{username}\0{password}", algorithm="sha256")
+    return f"password-check:{mac.hexdigest()}"
+
+
+def _hash_mark(password_hash: str) -> str:
+    return salted_hmac(_SALT + ".hash", password_hash, algorithm="sha256").hexdigest()
 
 
 def _remembered_user(request: HttpRequest, username: str, password: str):
     """The user of a recent correct check of exactly this username and password, if still valid.
 
-    A wrong password has another key, so it is always checked (and counted). The entry holds the
-    password hash it was checked against: a changed password no longer matches it, and the
-    user is read again, so a deactivated user is refused at once. A pause for this username and
-    address applies as it would to a full check.
+    A wrong password has another key, so it is always checked (and counted). The entry holds a
+    mark of the password hash it was checked against: a changed password no longer matches it,
+    and the user is read again, so a deactivated user is refused at once. A pause for this
+    username and address applies as it would to a full check.
     """
     if settings.PASSWORD_CHECK_CACHE_SECONDS <= 0:
         return None
@@ -108,12 +114,12 @@ def _remembered_user(request: HttpRequest, username: str, password: str):
     remembered = caches["password-checks"].get(key)
     if remembered is None:
         return None
-    user_id, password_hash = remembered
+    user_id, hash_mark = remembered
     found = _user_and_recent_failures(request, user_id)
     if (
         found is None
         or found[0].get_username() != username
-        or not hmac.compare_digest(found[0].password, password_hash)
+        or not hmac.compare_digest(_hash_mark(found[0].password), hash_mark)
     ):
         caches["password-checks"].delete(key)
         return None

@@ -13,11 +13,12 @@ pytest_plugins = [
     "tests.fixtures.builds",
     "tests.fixtures.postgres",
     "tests.fixtures.mail",
+    "tests.fixtures.redis",
 ]
 
 
 @pytest.fixture(autouse=True)
 def forget_password_checks():
-    """Remembered password checks (api/core/auth.py) live in this process: each test starts
-    afresh."""
+    """Remembered password checks (accounts/credentials.py) live in this process: each test
+    starts afresh."""
     caches["password-checks"].clear()

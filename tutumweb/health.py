@@ -1,11 +1,13 @@
 """For load balancers and orchestrators: `/healthz` says the process answers, `/readyz` that
-what it needs answers too (the database, our registry). Neither needs signing in, and
-neither says more than which part is missing: the reason goes to the log."""
+what it needs answers too (the database, our registry, Redis when REDIS_URL is set). Neither
+needs signing in, and neither says more than which part is missing: the reason goes to the
+log."""
 
 from __future__ import annotations
 
 import logging
 
+import redis
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
@@ -30,6 +32,8 @@ def healthz(request):
 @require_GET
 def readyz(request):
     checks = {"database": _database(), "registry": _registry()}
+    if settings.REDIS_URL:
+        checks["redis"] = _redis()
     ready = all(state == "ok" for state in checks.values())
     body = {"status": "ok" if ready else "unavailable", "checks": checks}
     return JsonResponse(body, status=200 if ready else 503)
@@ -66,4 +70,29 @@ def _registry() -> str:
     if answer.status_code >= 500:
         log.error("readyz: our registry answers %s", answer.status_code)
         return "failing"
+    return "ok"
+
+
+def _redis() -> str:
+    """Redis answers PING. A connection of its own, not the caches': they stop asking Redis
+    for a while after a failure (tutumweb/caches.py), and this answer must say how Redis is now."""
+    client = redis.Redis.from_url(
+        settings.REDIS_URL,
+        socket_connect_timeout=TIMEOUT_SECONDS,
+        socket_timeout=TIMEOUT_SECONDS,
+    )
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        # redis-py counts a refused password and a Redis still loading as connection errors:
+        # those answered.
+        unreachable = isinstance(error, (redis.ConnectionError, redis.TimeoutError))
+        answered = isinstance(error, (redis.AuthenticationError, redis.BusyLoadingError))
+        # The log names the error, never REDIS_URL: it may hold the password.
+        log.exception(
+            "readyz: Redis %s", "answers with an error" if answered else "does not answer"
+        )
+        return "unreachable" if unreachable and not answered else "failing"
+    finally:
+        client.close()
     return "ok"

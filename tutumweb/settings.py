@@ -192,14 +192,12 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-# Sessions live in the database (they hold the user's API key, encrypted, never in a cookie)
-# and are read through a cache every admin worker shares, so a page view costs no session
-# query and signing out in one worker ends the session in all of them (a per-process cache
-# would go on serving it). Admin servers on several machines need a directory they all
-# share, or "off": one session query per page instead.
+# Without REDIS_URL, each process caches for itself and what processes must share (rate-limit
+# counts, the shared cache, sessions) is in the database; with it, Redis holds all of that
+# but "kept" (see below).
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    # Correct password checks, remembered in this process only (api/auth.py).
+    # Correct password checks, remembered in this process only (accounts/credentials.py).
     "password-checks": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "password-checks",
@@ -262,17 +260,54 @@ RESET_EMAILS_PER_HOUR = int(os.environ.get("RESET_EMAILS_PER_HOUR", "3"))
 # Tutum's CLI sends the password on every call after `tutum login`; a correct check is
 # remembered this long so it costs PBKDF2 once, not per request. 0 checks every time.
 PASSWORD_CHECK_CACHE_SECONDS = int(os.environ.get("PASSWORD_CHECK_CACHE_SECONDS", "300"))
-SESSION_CACHE_DIR = os.environ.get("SESSION_CACHE_DIR", str(DATA_DIR / "session-cache"))
-if SESSION_CACHE_DIR == "off":
-    SESSION_ENGINE = "django.contrib.sessions.backends.db"
-else:
+# Redis, shared by every API and admin process on every machine: redis://[:password@]host:6379/0
+# or rediss:// (TLS). Each cache alias keeps its keys under a prefix of its own. A Redis that
+# does not answer within REDIS_TIMEOUT seconds is a cache miss (tutumweb/caches.py), so the
+# pages go on without it; only the rate-limited requests are refused (503) while it is down.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_TIMEOUT = float(os.environ.get("REDIS_TIMEOUT", "0.5"))
+if REDIS_URL and REDIS_URL.split("://", 1)[0] not in {"redis", "rediss", "unix"}:
+    raise ImproperlyConfigured("REDIS_URL must start with redis://, rediss:// or unix://.")
+
+
+def redis_caches(url: str) -> dict:
+    """The caches that live in Redis at `url`, by alias ("kept" stays in each process: its
+    entries are megabytes, and nothing needs them shared to be right)."""
+
+    def cache(alias: str, **options) -> dict:
+        return {
+            "BACKEND": "tutumweb.caches.RedisCache",
+            "LOCATION": url,
+            # Never another alias's key, nor another application's in the same database.
+            "KEY_PREFIX": f"tutumweb:{alias}",
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_TIMEOUT,
+                "socket_timeout": REDIS_TIMEOUT,
+                **options,
+            },
+        }
+
+    return {
+        "default": cache("default"),
+        "sessions": cache("sessions"),
+        "password-checks": cache("password-checks"),
+        # Uncounted requests are what the limits are there to stop: refused while Redis is down.
+        "rate-limits": cache("rate-limits", REFUSE_WHEN_DOWN=True),
+        "shared": cache("shared"),
+    }
+
+
+# Sessions live in the database (they hold the user's API key, encrypted, never in a cookie):
+# the row is the truth, so signing out in one process ends the session in all of them. With
+# Redis they are read through it (no session query per page; a Redis restart signs nobody
+# out). Without it, one query a page: a cache in the database would save 0.4 ms of a read
+# and double every write (docs/operations.md, "Running at scale").
+if REDIS_URL:
+    CACHES.update(redis_caches(REDIS_URL))
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
     SESSION_CACHE_ALIAS = "sessions"
-    CACHES["sessions"] = {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": SESSION_CACHE_DIR,
-        "OPTIONS": {"MAX_ENTRIES": 10_000},
-    }
+else:
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients):

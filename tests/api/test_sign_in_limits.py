@@ -146,8 +146,14 @@ def test_a_remembered_password_check_still_honours_a_pause(alice):
     assert list_images("alice", alice.password).status_code == 200
 
 
-def test_a_changed_password_no_longer_rides_on_the_old_check(alice):
+@pytest.mark.parametrize("checks_in", ["process", "redis"])
+def test_a_changed_password_no_longer_rides_on_the_old_check(alice, checks_in, request):
+    if checks_in == "redis":
+        redis = request.getfixturevalue("redis_server")
+        request.getfixturevalue("on_redis")(redis)
     assert list_images("alice", alice.password).status_code == 200
+    if checks_in == "redis":
+        assert redis.keys("tutumweb:password-checks:*") != []
 
     alice.user.set_password("a-brand-new-Passw0rd")
     alice.user.save()

@@ -40,3 +40,38 @@ def test_readyz_names_the_part_that_does_not_answer_and_nothing_more(db, setting
 def test_readyz_and_healthz_refuse_writes(db):
     assert Client().post("/healthz").status_code == 405
     assert Client().post("/readyz").status_code == 405
+
+
+@pytest.mark.registry
+def test_readyz_checks_redis_too_when_redis_url_is_set(db, our_registry, settings, redis_server):
+    settings.REDIS_URL = redis_server.url
+
+    answer = Client().get("/readyz")
+
+    assert answer.status_code == 200
+    assert answer.json()["checks"] == {"database": "ok", "registry": "ok", "redis": "ok"}
+
+
+def test_readyz_names_redis_when_it_does_not_answer(db, settings, own_redis, caplog):
+    settings.REDIS_URL = own_redis.url
+    own_redis.stop()
+
+    answer = Client().get("/readyz")
+
+    assert answer.status_code == 503
+    assert answer.json()["checks"]["redis"] == "unreachable"
+    assert "Redis does not answer" in caplog.text
+
+
+def test_readyz_says_redis_is_failing_when_it_refuses_us_and_never_shows_the_password(
+    db, settings, own_redis, caplog
+):
+    own_redis.client().config_set("requirepass", "the-right-Passw0rd")
+    settings.REDIS_URL = own_redis.url.replace("//", "//:a-secret-Passw0rd@")
+
+    answer = Client().get("/readyz")
+
+    assert answer.status_code == 503
+    assert answer.json()["checks"]["redis"] == "failing"
+    assert "a-secret-Passw0rd" not in answer.content.decode() + caplog.text
+    assert "Redis answers with an error" in caplog.text

@@ -27,6 +27,9 @@ class Command(BaseCommand):
         if not settings.REGISTRY_NOTIFICATION_SECRET:
             raise CommandError("Set REGISTRY_NOTIFICATION_SECRET (scripts/run.sh makes one).")
         call_command("migrate", interactive=False, verbosity=0)
+        # The database caches' tables (rate limits, shared) come with the migrations, unless
+        # they ran with REDIS_URL set and this installation now runs without it.
+        call_command("createcachetable", verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         registry_token.ensure_signing_key()
         registry_for_host(settings.REGISTRY_HOST)
