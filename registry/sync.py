@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -21,6 +20,7 @@ from registry import storage as registry_storage
 from registry.hosts import registry_for_host
 from registry.locks import image_lock
 from registry.names import BIN_NAMESPACE
+from registry.storage import RegistryStorage
 from teams import tokens as team_tokens
 
 log = logging.getLogger(__name__)
@@ -172,7 +172,7 @@ def sync_registry() -> SyncReport:
     registry = registry_for_host(settings.REGISTRY_HOST)
     probe = Image(name=f"{registry.host}/_", registry=registry)
     client = oci.client_for_image(probe)
-    storage = registry_storage.repositories_root()
+    storage = registry_storage.readable_storage()
     for page in client.catalog_pages():
         # The recycle bin's copies (lifecycle.bin) are the API's own, never images.
         repositories = [r for r in page if r.split("/")[0] != BIN_NAMESPACE]
@@ -192,7 +192,7 @@ def sync_repository(repository: str) -> SyncReport:
     client = oci.client_for_image(Image(name=f"{registry.host}/_", registry=registry))
     with image_lock(repository):
         recorded = _recorded(registry.host, [repository]).get(repository)
-        storage = registry_storage.repositories_root()
+        storage = registry_storage.readable_storage()
         _sync_repository(client, storage, repository, recorded, report)
     return report
 
@@ -217,11 +217,15 @@ def _recorded(host: str, repositories: list[str]) -> dict[str, _Recorded]:
 
 
 def _current_tags(
-    client: oci.RegistryClient, storage: Path | None, repository: str, report: SyncReport
+    client: oci.RegistryClient,
+    storage: RegistryStorage | None,
+    repository: str,
+    known: dict[str, str],
+    report: SyncReport,
 ) -> tuple[dict[str, str], bool]:
     """The repository's tags now, with their digests when the storage tells ("" when not),
     and whether it told."""
-    current = registry_storage.tag_digests(storage, repository) if storage else None
+    current = storage.tag_digests(repository, known) if storage else None
     if current is not None:
         report.read_from_storage += 1
         return current, True
@@ -233,7 +237,7 @@ def _current_tags(
 
 def _sync_repository(
     client: oci.RegistryClient,
-    storage: Path | None,
+    storage: RegistryStorage | None,
     repository: str,
     recorded: _Recorded | None,
     report: SyncReport,
@@ -242,7 +246,7 @@ def _sync_repository(
         # Most repositories are unchanged, which their storage tells without a request: those
         # write nothing, so they need no lock (taking one costs about as much as the read).
         # The others are read again under it.
-        digests = registry_storage.tag_digests(storage, repository)
+        digests = storage.tag_digests(repository, recorded.complete)
         if digests is not None and _unchanged(digests, recorded):
             report.read_from_storage += 1
             report.unchanged += len(digests)
@@ -270,14 +274,14 @@ def _unchanged(digests: dict[str, str], recorded: _Recorded) -> bool:
 
 def _record_current(
     client: oci.RegistryClient,
-    storage: Path | None,
+    storage: RegistryStorage | None,
     repository: str,
     recorded: _Recorded | None,
     report: SyncReport,
 ) -> set[str]:
     """Record the tags the registry has whose digest the database lacks; their names."""
     complete = recorded.complete if recorded else {}
-    current, from_storage = _current_tags(client, storage, repository, report)
+    current, from_storage = _current_tags(client, storage, repository, complete, report)
     for name, digest in current.items():
         try:
             if not from_storage and name in complete:

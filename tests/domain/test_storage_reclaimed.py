@@ -23,6 +23,7 @@ from lifecycle.collect import collect
 from records.models import BinEntry, Maintenance
 from registry import client as oci
 from registry import maintenance
+from registry.storage import FilesystemStorage
 from registry.tokens import service_token
 from tests.fixtures.api import ApiClient
 from tests.fixtures.our_registry import digest_served, wait_for_tag
@@ -232,7 +233,7 @@ def test_the_window_waits_for_push_tokens_issued_before_it(tmp_path):
     maintenance.note_write_token(timezone.now() + timedelta(seconds=2))
     opened = time.monotonic()
 
-    with maintenance.window(tmp_path):
+    with maintenance.window(FilesystemStorage(tmp_path)):
         waited = time.monotonic() - opened
         assert maintenance.is_on()
         assert not maintenance.note_write_token(timezone.now() + timedelta(seconds=3))

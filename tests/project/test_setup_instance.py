@@ -11,7 +11,7 @@ import requests
 from django.core.management import call_command
 
 from records.models import ApiKey
-from registry.config import storage_directory
+from registry.config import storage_driver
 from tests.fixtures.ports import free_port
 
 pytestmark = [pytest.mark.registry, pytest.mark.django_db]
@@ -30,7 +30,7 @@ def test_setup_writes_a_registry_config_that_runs(settings, tmp_path, capsys):
     config = json.loads((tmp_path / "registry" / "config.yml").read_text())
     assert config["http"]["addr"] == f"127.0.0.1:{port}"
     # Garbage collection finds the same storage the registry serves.
-    assert storage_directory() == tmp_path / "registry" / "storage"
+    assert storage_driver() == ("filesystem", {"rootdirectory": str(tmp_path / "registry/storage")})
     assert config["auth"]["token"]["realm"] == f"{settings.API_PUBLIC_URL}/api/v1/registry-token/"
     assert config["notifications"]["endpoints"][0]["headers"] == {
         "Authorization": ["Bearer s3cret-for-the-test"]
