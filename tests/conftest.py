@@ -13,6 +13,8 @@ pytest_plugins = [
     "tests.fixtures.builds",
     "tests.fixtures.postgres",
     "tests.fixtures.mail",
+    "tests.fixtures.seaweedfs",
+    "tests.fixtures.sync_counts",
 ]
 
 

@@ -29,17 +29,11 @@ from tests.fixtures.api import ApiClient
 from tests.fixtures.our_registry import digest_served, wait_for_tag
 from tests.fixtures.registry import Buildah
 
-pytestmark = [pytest.mark.registry, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def short_window(settings, monkeypatch):
-    """Windows of seconds, not minutes: tokens live 3 s and the window allows 1 s past their
-    expiry where the registry allows 60 s. Safe here because every push of these tests ends
-    within a second of getting its token; in production the full leeway is waited for."""
-    settings.REGISTRY_TOKEN_TTL = 3
-    monkeypatch.setattr(maintenance, "REGISTRY_LEEWAY", timedelta(seconds=1))
-    monkeypatch.setattr(maintenance, "UPLOAD_QUIET", timedelta(seconds=2))
+pytestmark = [
+    pytest.mark.registry,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("short_window"),
+]
 
 
 def registry_get(registry, repository: str, path: str, accept: str = oci.ACCEPT):
