@@ -58,6 +58,12 @@ class RegistryStorage(ABC):
         registry). `known` holds the digests recorded for its tags, which some storages can
         confirm without reading each link."""
 
+    def tag_digests_of(
+        self, repositories: Mapping[str, Mapping[str, str]]
+    ) -> dict[str, dict[str, str] | None]:
+        """`tag_digests` of each repository, given with its known digests."""
+        return {name: self.tag_digests(name, known) for name, known in repositories.items()}
+
     @abstractmethod
     def stored_bytes(self) -> int:
         """The sum of the sizes of what is stored (not disk blocks)."""

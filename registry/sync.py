@@ -178,9 +178,14 @@ def sync_registry() -> SyncReport:
         repositories = [r for r in page if r.split("/")[0] != BIN_NAMESPACE]
         # Read before the registry is: a tag pushed meanwhile is then new, never "gone".
         recorded = _recorded(registry.host, repositories)
+        # What the storage holds for the repositories recorded before, read for the whole page
+        # at once (in parallel where each read is a request: S3).
+        known = {r: recorded[r].complete for r in repositories if r in recorded}
+        stored = storage.tag_digests_of(known) if storage else {}
         for repository in repositories:
             report.repositories += 1
-            _sync_repository(client, storage, repository, recorded.get(repository), report)
+            here = recorded.get(repository)
+            _sync_repository(client, storage, repository, here, stored.get(repository), report)
     return report
 
 
@@ -193,7 +198,10 @@ def sync_repository(repository: str) -> SyncReport:
     with image_lock(repository):
         recorded = _recorded(registry.host, [repository]).get(repository)
         storage = registry_storage.readable_storage()
-        _sync_repository(client, storage, repository, recorded, report)
+        stored = (
+            storage.tag_digests(repository, recorded.complete) if storage and recorded else None
+        )
+        _sync_repository(client, storage, repository, recorded, stored, report)
     return report
 
 
@@ -240,17 +248,18 @@ def _sync_repository(
     storage: RegistryStorage | None,
     repository: str,
     recorded: _Recorded | None,
+    stored: dict[str, str] | None,
     report: SyncReport,
 ) -> None:
-    if storage and recorded:
-        # Most repositories are unchanged, which their storage tells without a request: those
-        # write nothing, so they need no lock (taking one costs about as much as the read).
-        # The others are read again under it.
-        digests = storage.tag_digests(repository, recorded.complete)
-        if digests is not None and _unchanged(digests, recorded):
-            report.read_from_storage += 1
-            report.unchanged += len(digests)
-            return
+    """`stored`: the repository's tags and digests as its storage told before (None: it did
+    not, or was not asked)."""
+    if recorded and stored is not None and _unchanged(stored, recorded):
+        # Most repositories are unchanged, which their storage tells without a request to the
+        # registry: those write nothing, so they need no lock (taking one costs about as much
+        # as the read). The others are read again under it.
+        report.read_from_storage += 1
+        report.unchanged += len(stored)
+        return
     with image_lock(repository):
         current = _record_current(client, storage, repository, recorded, report)
         gone = recorded.pushed - current if recorded else set()
