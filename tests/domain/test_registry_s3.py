@@ -28,7 +28,13 @@ from registry import storage_s3
 from registry.storage import open_storage
 from registry.sync import SyncReport, sync_registry
 from registry.tokens import service_token
-from tests.domain.test_storage_reclaimed import fresh_pull, manifest_of, pulls_whole, registry_get
+from tests.domain.test_storage_reclaimed import (
+    assert_the_others_pull_whole,
+    fresh_pull,
+    manifest_of,
+    pulls_whole,
+    registry_get,
+)
 from tests.fixtures.api import ApiClient
 from tests.fixtures.our_registry import digest_served, serving_as_ours, start_our_registry
 from tests.fixtures.ports import free_port
@@ -244,11 +250,7 @@ def test_collecting_on_s3_frees_a_purged_tags_blobs_by_what_the_bucket_lost(
     assert collected.blobs_deleted == 3
     assert collected.bin_repositories_removed == 1
     assert registry_get(our_registry, "alice/app", f"blobs/{own['digest']}").status_code == 404
-    for tag in ("a", "c", "d"):
-        assert digest_served(our_registry, "alice/app", tag) == three_tags[tag].digest
-        assert pulls_whole(our_registry, "alice/app", tag), tag
-    pulled = fresh_pull(tmp_path, f"{name}:c", f"alice:{alice.key}")
-    assert pulled.returncode == 0, pulled.stderr
+    assert_the_others_pull_whole(our_registry, three_tags, alice, tmp_path)
 
 
 def test_a_tag_deleted_to_the_bin_on_s3_restores_and_pulls_with_its_digest(

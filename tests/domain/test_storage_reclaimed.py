@@ -73,6 +73,15 @@ def fresh_pull(tmp_path, reference: str, creds: str):
     return helper.run("pull", "--tls-verify=false", "--creds", creds, reference, check=False)
 
 
+def assert_the_others_pull_whole(registry, three_tags, account, tmp_path) -> None:
+    """After b went: a, c and d serve their digests and pull whole, c into empty storage too."""
+    for tag in ("a", "c", "d"):
+        assert digest_served(registry, "alice/app", tag) == three_tags[tag].digest
+        assert pulls_whole(registry, "alice/app", tag), tag
+    pulled = fresh_pull(tmp_path, f"{three_tags['c'].name}:c", f"alice:{account.key}")
+    assert pulled.returncode == 0, pulled.stderr
+
+
 def test_collecting_after_a_purge_frees_the_deleted_tags_own_blobs_and_the_rest_pulls(
     three_tags, our_registry, alice, tmp_path
 ):
@@ -107,11 +116,7 @@ def test_collecting_after_a_purge_frees_the_deleted_tags_own_blobs_and_the_rest_
     assert collected.blobs_deleted == 3
     assert collected.bin_repositories_removed == 1
     assert registry_get(our_registry, "alice/app", f"blobs/{own[0]['digest']}").status_code == 404
-    for tag in ("a", "c", "d"):
-        assert digest_served(our_registry, "alice/app", tag) == three_tags[tag].digest
-        assert pulls_whole(our_registry, "alice/app", tag), tag
-    pulled = fresh_pull(tmp_path, f"{name}:c", f"alice:{alice.key}")
-    assert pulled.returncode == 0, pulled.stderr
+    assert_the_others_pull_whole(our_registry, three_tags, alice, tmp_path)
     catalog = requests.get(
         f"{our_registry.url}/v2/_catalog",
         headers={"Authorization": f"Bearer {service_token(['registry:catalog:*'])}"},
