@@ -72,6 +72,10 @@ class S3Storage(RegistryStorage):
         self.root = f"{root}/docker/" if root else "docker/"
         self.repositories = f"{root}/{REPOSITORIES}/" if root else f"{REPOSITORIES}/"
         self.client = make_client(parameters)
+        # Set by the first read that failed: the bucket is not to be reached from here (no
+        # route, refused keys), and asking again for each of a sync's repositories would
+        # cost each its timeouts. The registry's API answers instead.
+        self.failed: StorageError | None = None
 
     def _objects(self, prefix: str, limit: int | None = None) -> Iterator[dict]:
         """The objects under `prefix`, in key order (at most `limit` of them)."""
@@ -99,6 +103,8 @@ class S3Storage(RegistryStorage):
     def tag_digests(
         self, repository: str, known: Mapping[str, str] | None = None
     ) -> dict[str, str] | None:
+        if self.failed:
+            return None
         known = known or {}
         tags = f"{self.repositories}{repository}/_manifests/tags/"
         try:
@@ -118,6 +124,7 @@ class S3Storage(RegistryStorage):
             }
         except StorageError as error:
             log.warning("reading %s's tags from the registry's bucket: %s", repository, error)
+            self.failed = error
             return None
 
     def tag_digests_of(

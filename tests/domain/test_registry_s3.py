@@ -10,6 +10,7 @@ sending no notifications, stands for a push the API missed: only a sync can find
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import os
 import time
@@ -306,3 +307,21 @@ def test_the_maintenance_window_sees_an_upload_to_the_bucket_in_progress(
     )
     assert cancelled.status_code == 204, cancelled.text
     assert not storage.upload_written_since(before_patch)
+
+
+def test_with_keys_the_bucket_refuses_a_sync_asks_the_registry_instead(
+    push_image, our_registry, alice, registry_requests, settings, tmp_path
+):
+    push_image(alice, "app", tag="v1")
+    push_image(alice, "other", tag="v1")
+    # As on a machine given a config whose keys are wrong or revoked.
+    config = json.loads(our_registry.root.joinpath("config.yml").read_text())
+    config["storage"]["s3"]["secretkey"] = "not-the-key"
+    settings.REGISTRY_CONFIG = tmp_path / "elsewhere.yml"
+    settings.REGISTRY_CONFIG.write_text(json.dumps(config))
+    registry_requests.clear()
+
+    report = sync_registry()
+
+    assert report == SyncReport(repositories=2, unchanged=2)
+    assert registry_requests == {"catalog": 1, "tags": 2, "manifest HEAD": 2}
