@@ -1,7 +1,7 @@
 """Garbage collection: free the registry's blobs no manifest references any more (what the
 recycle bin purged, what pushes replaced), inside the maintenance window.
 
-`docker-registry garbage-collect` works on the storage files while the registry keeps
+`docker-registry garbage-collect` works on the storage (files or bucket) while the registry keeps
 serving (there is no blob descriptor cache to go stale, registry.config). Never with
 `--delete-untagged`: in 2.8 it aborts on a repository holding only digest-pushed manifests
 (the bin's) and would delete an index's images, which are untagged.
@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -22,9 +21,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from records.models import BinEntry, Maintenance
-from registry import config as registry_config
 from registry import maintenance
 from registry.names import BIN_NAMESPACE
+from registry.storage import RegistryStorage, open_storage
 
 log = logging.getLogger(__name__)
 
@@ -52,18 +51,6 @@ class Collected:
         return self.bytes_before - self.bytes_after
 
 
-def tree_bytes(root: Path) -> int:
-    """The sum of the sizes of the files under `root` (what is stored, not disk blocks)."""
-    total = 0
-    for directory, _, files in os.walk(root):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(directory, name)).st_size
-            except FileNotFoundError:
-                continue
-    return total
-
-
 def _garbage_collect(config: Path) -> int:
     """Run garbage-collect; how many blobs it deleted."""
     result = subprocess.run(
@@ -71,7 +58,9 @@ def _garbage_collect(config: Path) -> int:
         capture_output=True,
         text=True,
         timeout=GC_TIMEOUT,
-        # Our own REGISTRY_* settings would read as config overrides to docker-registry.
+        # A clean environment: our own REGISTRY_* settings would read as config overrides to
+        # docker-registry, and its s3 driver panics ("unable to load custom CA bundle") when
+        # AWS_CA_BUNDLE is set, even for an http endpoint (seen with 2.8.2).
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
     )
     if result.returncode != 0:
@@ -81,45 +70,41 @@ def _garbage_collect(config: Path) -> int:
     return int(summary.group(2)) + int(summary.group(3)) if summary else 0
 
 
-def _remove_spent_bin_repositories(storage: Path) -> int:
+def _remove_spent_bin_repositories(storage: RegistryStorage) -> int:
     """Remove the bin's repositories that hold nothing any more, and those no entry owns (a
     copy that failed half-way leaves manifests no tag names, which the registry's API cannot
     list), so the catalog does not grow with every deletion and the collection frees their
     blobs. Only inside the window, before collecting: nothing can put a manifest back now,
     and an entry is saved before its copy starts, so a copy in progress is owned."""
     removed = 0
-    bin_root = storage / "docker/registry/v2/repositories" / BIN_NAMESPACE
-    if not bin_root.is_dir():
-        return 0
-    owned = {str(pk) for pk in BinEntry.objects.values_list("pk", flat=True)}
-    for repository in bin_root.iterdir():
-        revisions = repository / "_manifests" / "revisions"
-        holds = any(files for _, _, files in os.walk(revisions))
-        if holds and repository.name in owned:
+    owned = {f"{BIN_NAMESPACE}/{pk}" for pk in BinEntry.objects.values_list("pk", flat=True)}
+    for repository in storage.repositories_in(BIN_NAMESPACE):
+        if repository in owned and storage.holds_revisions(repository):
             continue
-        shutil.rmtree(repository)
+        storage.remove_repository(repository)
         removed += 1
     return removed
 
 
 def collect() -> Collected:
     """Run garbage collection inside the maintenance window (maintenance.Busy if another
-    one is on); the figures."""
+    one is on); the figures. The storage is the registry's own (REGISTRY_CONFIG): its
+    filesystem or its bucket (registry.storage)."""
     config = settings.REGISTRY_CONFIG
-    storage = registry_config.storage_directory(config)
+    storage = open_storage(config)
     opened = time.monotonic()
-    if not (storage / "docker/registry/v2/repositories").is_dir():
+    if not storage.has_repositories():
         # Nothing was ever pushed (garbage-collect fails on an empty storage): nothing to free.
         Maintenance.objects.update_or_create(pk=1, defaults={"last_collected": timezone.now()})
-        before = tree_bytes(storage) if storage.is_dir() else 0
+        before = storage.stored_bytes()
         return Collected(before, before, 0, 0, time.monotonic() - opened, 0.0)
     with maintenance.window(storage):
-        before = tree_bytes(storage)
+        before = storage.stored_bytes()
         removed = _remove_spent_bin_repositories(storage)
         started = time.monotonic()
         deleted = _garbage_collect(config)
         gc_seconds = time.monotonic() - started
-        after = tree_bytes(storage)
+        after = storage.stored_bytes()
     Maintenance.objects.filter(pk=1).update(last_collected=timezone.now())
     collected = Collected(
         bytes_before=before,

@@ -9,20 +9,37 @@ from pathlib import Path
 import yaml
 from django.conf import settings
 
+from lib.storage_url import filesystem
+
 
 def registry_config(
-    *, addr: str, storage_dir: Path, realm: str, notify_url: str, secret: str, cert_path: Path
+    *,
+    addr: str,
+    realm: str,
+    notify_url: str,
+    secret: str,
+    cert_path: Path,
+    storage_dir: Path | None = None,
+    storage: dict | None = None,
 ) -> dict:
+    """The config; the storage is `storage`'s driver block (settings.REGISTRY_STORAGE,
+    lib.storage_url) when given, else the filesystem at `storage_dir`."""
+    driver = storage or filesystem(storage_dir)
+    # The s3 driver answers a blob GET with a redirect to a presigned URL of the bucket; the
+    # registry serves the bytes itself instead, so clients and the API need to reach only it
+    # (the bucket's endpoint is often on a private network, which our outbound policy refuses).
+    redirect = {"redirect": {"disable": True}} if "s3" in driver else {}
     return {
         "version": 0.1,
         "log": {"level": "warn", "fields": {"service": "registry"}},
         "storage": {
-            "filesystem": {"rootdirectory": str(storage_dir)},
+            **driver,
             # The recycle bin deletes manifests by digest (lifecycle.bin).
             "delete": {"enabled": True},
+            **redirect,
             # No blob descriptor cache: after garbage collection an in-memory cache still says
             # the swept blobs exist, and a push that skips them stores a tag that cannot be
-            # pulled (seen with 2.8.2). The filesystem answers as fast here.
+            # pulled (seen with 2.8.2, on the filesystem and on S3 alike).
         },
         "http": {
             "addr": addr,
@@ -58,13 +75,19 @@ def registry_config(
 
 
 def write_registry_config(path: Path, config: dict) -> None:
-    """Write the config as JSON, which is valid YAML; it holds a secret, so mode 0600."""
+    """Write the config as JSON, which is valid YAML; it holds secrets, so mode 0600."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
+    # Also when it was there before with a wider mode: it may hold the bucket's keys now.
+    path.chmod(0o600)
     path.write_text(json.dumps(config, indent=2))
 
 
-def storage_directory(path: Path | None = None) -> Path:
-    """The filesystem storage root the registry config at `path` (REGISTRY_CONFIG) names."""
-    config = yaml.safe_load((path or settings.REGISTRY_CONFIG).read_text())
-    return Path(config["storage"]["filesystem"]["rootdirectory"])
+def storage_driver(path: Path | None = None) -> tuple[str, dict]:
+    """The storage driver the registry config at `path` (REGISTRY_CONFIG) names, and its
+    parameters: ("filesystem", {"rootdirectory": ...}) or ("s3", {...})."""
+    storage = yaml.safe_load((path or settings.REGISTRY_CONFIG).read_text())["storage"]
+    for driver in ("filesystem", "s3"):
+        if driver in storage:
+            return driver, storage[driver] or {}
+    raise KeyError(f"no storage driver we read in {sorted(storage)}")

@@ -16,12 +16,10 @@ Who can write is who holds a push token, so the window is kept at the token serv
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.db.models import F, Q, Value
@@ -30,6 +28,7 @@ from django.utils import timezone
 
 from lib.errors import TryLater
 from records.models import Maintenance
+from registry.storage import RegistryStorage
 
 MESSAGE = (
     "Our registry is tidying up its storage, which takes a minute or so: "
@@ -108,24 +107,7 @@ def end() -> None:
     Maintenance.objects.filter(pk=_ROW).update(started=None)
 
 
-def _uploads_active(storage: Path, now: float) -> bool:
-    """Whether any upload under the registry's repositories was written to just now."""
-    quiet_since = now - UPLOAD_QUIET.total_seconds()
-    for directory, subdirectories, files in os.walk(storage / "docker/registry/v2/repositories"):
-        # Manifests and layer links are no uploads; skipping them keeps the walk short.
-        subdirectories[:] = [d for d in subdirectories if d not in ("_manifests", "_layers")]
-        if "_uploads" not in Path(directory).parts:
-            continue
-        for name in files:
-            try:
-                if os.stat(os.path.join(directory, name)).st_mtime >= quiet_since:
-                    return True
-            except FileNotFoundError:  # the upload finished while we looked
-                continue
-    return False
-
-
-def wait_until_quiet(storage: Path, started: datetime) -> None:
+def wait_until_quiet(storage: RegistryStorage, started: datetime) -> None:
     """Wait until no write token counted before `started` is valid and no upload is being
     written; raise Busy if uploads still run when every token has surely expired."""
     # Tokens are counted only until `started`, so none is valid after this, whatever the row
@@ -137,7 +119,8 @@ def wait_until_quiet(storage: Path, started: datetime) -> None:
             Maintenance.objects.filter(pk=_ROW).values_list("push_tokens_until", flat=True).first()
         )
         tokens_done = counted is None or now >= min(counted + REGISTRY_LEEWAY, latest)
-        if tokens_done and not _uploads_active(storage, time.time()):
+        quiet_since = time.time() - UPLOAD_QUIET.total_seconds()
+        if tokens_done and not storage.upload_written_since(quiet_since):
             return
         if now >= latest + UPLOAD_QUIET:
             raise Busy("An upload is still being written to the registry.")
@@ -145,7 +128,7 @@ def wait_until_quiet(storage: Path, started: datetime) -> None:
 
 
 @contextmanager
-def window(storage: Path) -> Iterator[datetime]:
+def window(storage: RegistryStorage) -> Iterator[datetime]:
     """Refuse writes, wait until the registry at `storage` is quiet, run the block, end."""
     started = begin()
     try:

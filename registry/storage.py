@@ -1,52 +1,189 @@
-"""Our registry's storage read in place: a repository's tags and their digests, no request.
+"""Our registry's storage read in place: what the registry's HTTP API cannot tell cheaply or at
+all, read where CNCF Distribution keeps it, on its filesystem or in its S3 bucket.
 
-The registry's HTTP API lists tag names without digests, so knowing a tag is unchanged costs
-a request per tag there. CNCF Distribution's filesystem driver keeps each tag's current
-manifest digest in `<root>/docker/registry/v2/repositories/<repository>/_manifests/tags/
-<tag>/current/link`. When that storage is on this machine (REGISTRY_CONFIG names it, which
-garbage collection relies on too), reading those links answers the question for free.
+- The sync (registry.sync) needs each tag's current digest. The HTTP API lists tag names
+  without digests, so knowing a tag is unchanged costs a request per tag there; the storage
+  keeps it in `<root>/docker/registry/v2/repositories/<repository>/_manifests/tags/<tag>/
+  current/link`.
+- Garbage collection (lifecycle.collect) measures what is stored, removes the recycle bin's
+  spent repositories (the API cannot delete a repository) and, in the maintenance window
+  (registry.maintenance), waits until no upload is being written.
+
+Which storage is read comes from the registry's own config (REGISTRY_CONFIG), so it is the one
+the registry serves: `open_storage()`.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import shutil
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
 
-from registry.config import storage_directory
+from registry.config import storage_driver
+
+log = logging.getLogger(__name__)
 
 REPOSITORIES = Path("docker/registry/v2/repositories")
 # The OCI digest grammar (`sha256:<hex>`): anything else is a link being written.
 _DIGEST = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
 
 
-def repositories_root(config: Path | None = None) -> Path | None:
-    """Where our registry keeps its repositories, if this machine can read them; else None
-    (the registry runs elsewhere, or not on the filesystem driver)."""
-    try:
-        root = storage_directory(config) / REPOSITORIES
-    except (OSError, yaml.YAMLError, KeyError, TypeError):
-        return None
-    return root if root.is_dir() and os.access(root, os.R_OK | os.X_OK) else None
+class StorageError(OSError):
+    """The storage could not be read or changed (the bucket did not answer, or refused)."""
 
 
-def tag_digests(root: Path, repository: str) -> dict[str, str] | None:
-    """Each tag of `repository` and its current manifest digest ("" while its link is being
-    written); None if the storage cannot tell (no such repository here: ask the registry)."""
-    # os.path, not pathlib: this runs for every repository of a sync, and pathlib's objects
-    # cost more than the reads.
-    directory = os.path.join(root, repository)
-    tags = os.path.join(directory, "_manifests", "tags")
+class RegistryStorage(ABC):
+    """What our parts read and change in the registry's storage, whatever the driver."""
+
+    @abstractmethod
+    def readable(self) -> bool:
+        """Whether this machine can read the repositories (or nothing was pushed yet)."""
+
+    @abstractmethod
+    def has_repositories(self) -> bool:
+        """Whether anything was ever pushed (garbage-collect fails on an empty storage)."""
+
+    @abstractmethod
+    def tag_digests(
+        self, repository: str, known: Mapping[str, str] | None = None
+    ) -> dict[str, str] | None:
+        """Each tag of `repository` and its current manifest digest ("" while its link is
+        being written); None if the storage cannot tell (no such repository here: ask the
+        registry). `known` holds the digests recorded for its tags, which some storages can
+        confirm without reading each link."""
+
+    def tag_digests_of(
+        self, repositories: Mapping[str, Mapping[str, str]]
+    ) -> dict[str, dict[str, str] | None]:
+        """`tag_digests` of each repository, given with its known digests."""
+        return {name: self.tag_digests(name, known) for name, known in repositories.items()}
+
+    @abstractmethod
+    def stored_bytes(self) -> int:
+        """The sum of the sizes of what is stored (not disk blocks)."""
+
+    @abstractmethod
+    def upload_written_since(self, since: float) -> bool:
+        """Whether any upload under the repositories was written to at or after `since` (a
+        POSIX time)."""
+
+    @abstractmethod
+    def repositories_in(self, namespace: str) -> list[str]:
+        """The names of the repositories directly under `namespace` ("ns/name")."""
+
+    @abstractmethod
+    def holds_revisions(self, repository: str) -> bool:
+        """Whether `repository` holds any manifest (a revision link)."""
+
+    @abstractmethod
+    def remove_repository(self, repository: str) -> None:
+        """Remove every file of `repository` (its blobs stay until garbage collection)."""
+
+
+def open_storage(config: Path | None = None) -> RegistryStorage:
+    """The storage the registry config at `config` (REGISTRY_CONFIG) names; OSError if the
+    config cannot be read, KeyError or ValueError if it names no storage we read."""
     try:
-        names = os.listdir(tags)
-    except FileNotFoundError:
-        # `_layers` is what the registry's catalog counts as a repository: one without tags.
-        return {} if os.path.isdir(os.path.join(directory, "_layers")) else None
-    except OSError:
+        driver, parameters = storage_driver(config)
+    except (yaml.YAMLError, TypeError) as error:
+        raise ValueError(f"the registry config cannot be read: {error}") from error
+    if driver == "s3":
+        # boto3 loads in about 0.3 s: only where the registry is on S3.
+        from registry.storage_s3 import S3Storage
+
+        return S3Storage(parameters)
+    return FilesystemStorage(Path(parameters["rootdirectory"]))
+
+
+def readable_storage(config: Path | None = None) -> RegistryStorage | None:
+    """The registry's storage if this machine can read it; else None (the registry runs
+    elsewhere, or its config is not here): then the registry's API is asked."""
+    try:
+        storage = open_storage(config)
+    except (OSError, KeyError, ValueError):
         return None
-    return {name: _link(os.path.join(tags, name, "current", "link")) for name in names}
+    return storage if storage.readable() else None
+
+
+def digest_in_link(content: str) -> str:
+    """The digest a link file holds, or "" if it holds none (caught while being written)."""
+    digest = content.strip()
+    return digest if _DIGEST.fullmatch(digest) else ""
+
+
+class FilesystemStorage(RegistryStorage):
+    """Distribution's `filesystem` driver: the files under `root` on this machine."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.repositories = root / REPOSITORIES
+
+    def readable(self) -> bool:
+        return self.repositories.is_dir() and os.access(self.repositories, os.R_OK | os.X_OK)
+
+    def has_repositories(self) -> bool:
+        return self.repositories.is_dir()
+
+    def tag_digests(
+        self, repository: str, known: Mapping[str, str] | None = None
+    ) -> dict[str, str] | None:
+        # os.path, not pathlib: this runs for every repository of a sync, and pathlib's objects
+        # cost more than the reads. The links themselves are as cheap to read as to compare.
+        directory = os.path.join(self.repositories, repository)
+        tags = os.path.join(directory, "_manifests", "tags")
+        try:
+            names = os.listdir(tags)
+        except FileNotFoundError:
+            # `_layers` is what the registry's catalog counts as a repository: one without tags.
+            return {} if os.path.isdir(os.path.join(directory, "_layers")) else None
+        except OSError:
+            return None
+        return {name: _link(os.path.join(tags, name, "current", "link")) for name in names}
+
+    def stored_bytes(self) -> int:
+        total = 0
+        for directory, _, files in os.walk(self.root):
+            for name in files:
+                try:
+                    total += os.lstat(os.path.join(directory, name)).st_size
+                except FileNotFoundError:
+                    continue
+        return total
+
+    def upload_written_since(self, since: float) -> bool:
+        for directory, subdirectories, files in os.walk(self.repositories):
+            # Manifests and layer links are no uploads; skipping them keeps the walk short.
+            subdirectories[:] = [d for d in subdirectories if d not in ("_manifests", "_layers")]
+            if "_uploads" not in Path(directory).parts:
+                continue
+            for name in files:
+                try:
+                    if os.stat(os.path.join(directory, name)).st_mtime >= since:
+                        return True
+                except FileNotFoundError:  # the upload finished while we looked
+                    continue
+        return False
+
+    def repositories_in(self, namespace: str) -> list[str]:
+        try:
+            return [
+                f"{namespace}/{entry.name}" for entry in os.scandir(self.repositories / namespace)
+            ]
+        except FileNotFoundError:
+            return []
+
+    def holds_revisions(self, repository: str) -> bool:
+        revisions = self.repositories / repository / "_manifests" / "revisions"
+        return any(files for _, _, files in os.walk(revisions))
+
+    def remove_repository(self, repository: str) -> None:
+        shutil.rmtree(self.repositories / repository)
 
 
 def _link(path: str) -> str:
@@ -54,7 +191,6 @@ def _link(path: str) -> str:
     # catch it empty, or the tag directory gone if it was just deleted.
     try:
         with open(path, encoding="ascii", errors="replace") as link:
-            digest = link.read().strip()
+            return digest_in_link(link.read())
     except OSError:
         return ""
-    return digest if _DIGEST.fullmatch(digest) else ""

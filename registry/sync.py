@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -21,6 +20,7 @@ from registry import storage as registry_storage
 from registry.hosts import registry_for_host
 from registry.locks import image_lock
 from registry.names import BIN_NAMESPACE
+from registry.storage import RegistryStorage
 from teams import tokens as team_tokens
 
 log = logging.getLogger(__name__)
@@ -172,15 +172,20 @@ def sync_registry() -> SyncReport:
     registry = registry_for_host(settings.REGISTRY_HOST)
     probe = Image(name=f"{registry.host}/_", registry=registry)
     client = oci.client_for_image(probe)
-    storage = registry_storage.repositories_root()
+    storage = registry_storage.readable_storage()
     for page in client.catalog_pages():
         # The recycle bin's copies (lifecycle.bin) are the API's own, never images.
         repositories = [r for r in page if r.split("/")[0] != BIN_NAMESPACE]
         # Read before the registry is: a tag pushed meanwhile is then new, never "gone".
         recorded = _recorded(registry.host, repositories)
+        # What the storage holds for the repositories recorded before, read for the whole page
+        # at once (in parallel where each read is a request: S3).
+        known = {r: recorded[r].complete for r in repositories if r in recorded}
+        stored = storage.tag_digests_of(known) if storage else {}
         for repository in repositories:
             report.repositories += 1
-            _sync_repository(client, storage, repository, recorded.get(repository), report)
+            here = recorded.get(repository)
+            _sync_repository(client, storage, repository, here, stored.get(repository), report)
     return report
 
 
@@ -192,8 +197,11 @@ def sync_repository(repository: str) -> SyncReport:
     client = oci.client_for_image(Image(name=f"{registry.host}/_", registry=registry))
     with image_lock(repository):
         recorded = _recorded(registry.host, [repository]).get(repository)
-        storage = registry_storage.repositories_root()
-        _sync_repository(client, storage, repository, recorded, report)
+        storage = registry_storage.readable_storage()
+        stored = (
+            storage.tag_digests(repository, recorded.complete) if storage and recorded else None
+        )
+        _sync_repository(client, storage, repository, recorded, stored, report)
     return report
 
 
@@ -217,11 +225,15 @@ def _recorded(host: str, repositories: list[str]) -> dict[str, _Recorded]:
 
 
 def _current_tags(
-    client: oci.RegistryClient, storage: Path | None, repository: str, report: SyncReport
+    client: oci.RegistryClient,
+    storage: RegistryStorage | None,
+    repository: str,
+    known: dict[str, str],
+    report: SyncReport,
 ) -> tuple[dict[str, str], bool]:
     """The repository's tags now, with their digests when the storage tells ("" when not),
     and whether it told."""
-    current = registry_storage.tag_digests(storage, repository) if storage else None
+    current = storage.tag_digests(repository, known) if storage else None
     if current is not None:
         report.read_from_storage += 1
         return current, True
@@ -233,20 +245,21 @@ def _current_tags(
 
 def _sync_repository(
     client: oci.RegistryClient,
-    storage: Path | None,
+    storage: RegistryStorage | None,
     repository: str,
     recorded: _Recorded | None,
+    stored: dict[str, str] | None,
     report: SyncReport,
 ) -> None:
-    if storage and recorded:
-        # Most repositories are unchanged, which their storage tells without a request: those
-        # write nothing, so they need no lock (taking one costs about as much as the read).
-        # The others are read again under it.
-        digests = registry_storage.tag_digests(storage, repository)
-        if digests is not None and _unchanged(digests, recorded):
-            report.read_from_storage += 1
-            report.unchanged += len(digests)
-            return
+    """`stored`: the repository's tags and digests as its storage told before (None: it did
+    not, or was not asked)."""
+    if recorded and stored is not None and _unchanged(stored, recorded):
+        # Most repositories are unchanged, which their storage tells without a request to the
+        # registry: those write nothing, so they need no lock (taking one costs about as much
+        # as the read). The others are read again under it.
+        report.read_from_storage += 1
+        report.unchanged += len(stored)
+        return
     with image_lock(repository):
         current = _record_current(client, storage, repository, recorded, report)
         gone = recorded.pushed - current if recorded else set()
@@ -270,14 +283,14 @@ def _unchanged(digests: dict[str, str], recorded: _Recorded) -> bool:
 
 def _record_current(
     client: oci.RegistryClient,
-    storage: Path | None,
+    storage: RegistryStorage | None,
     repository: str,
     recorded: _Recorded | None,
     report: SyncReport,
 ) -> set[str]:
     """Record the tags the registry has whose digest the database lacks; their names."""
     complete = recorded.complete if recorded else {}
-    current, from_storage = _current_tags(client, storage, repository, report)
+    current, from_storage = _current_tags(client, storage, repository, complete, report)
     for name, digest in current.items():
         try:
             if not from_storage and name in complete:

@@ -14,6 +14,8 @@ pytest_plugins = [
     "tests.fixtures.postgres",
     "tests.fixtures.mail",
     "tests.fixtures.redis",
+    "tests.fixtures.seaweedfs",
+    "tests.fixtures.sync_counts",
 ]
 
 

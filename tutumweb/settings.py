@@ -16,6 +16,8 @@ import dj_email_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from lib.storage_url import StorageUrlError, parse_storage_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -381,6 +383,12 @@ REGISTRY_TIMEOUT = float(os.environ.get("REGISTRY_TIMEOUT", "10"))
 REGISTRY_CONFIG = Path(
     os.environ.get("REGISTRY_CONFIG", DATA_DIR / "registry" / "config.yml")
 ).resolve()
+# Where our registry stores images (lib/storage_url.py): S3-compatible object storage, another
+# directory, or (None) DATA_DIR/registry/storage. `setup_instance` writes it into REGISTRY_CONFIG.
+try:
+    REGISTRY_STORAGE = parse_storage_url(os.environ.get("REGISTRY_STORAGE_URL", ""))
+except StorageUrlError as error:
+    raise ImproperlyConfigured(f"REGISTRY_STORAGE_URL {error}.") from None
 # Housekeeping collects the registry's garbage after purging the recycle bin, and at least
 # this often (0: only after a purge).
 GC_EVERY_HOURS = float(os.environ.get("GC_EVERY_HOURS", "24"))

@@ -23,22 +23,17 @@ from lifecycle.collect import collect
 from records.models import BinEntry, Maintenance
 from registry import client as oci
 from registry import maintenance
+from registry.storage import FilesystemStorage
 from registry.tokens import service_token
 from tests.fixtures.api import ApiClient
 from tests.fixtures.our_registry import digest_served, wait_for_tag
 from tests.fixtures.registry import Buildah
 
-pytestmark = [pytest.mark.registry, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def short_window(settings, monkeypatch):
-    """Windows of seconds, not minutes: tokens live 3 s and the window allows 1 s past their
-    expiry where the registry allows 60 s. Safe here because every push of these tests ends
-    within a second of getting its token; in production the full leeway is waited for."""
-    settings.REGISTRY_TOKEN_TTL = 3
-    monkeypatch.setattr(maintenance, "REGISTRY_LEEWAY", timedelta(seconds=1))
-    monkeypatch.setattr(maintenance, "UPLOAD_QUIET", timedelta(seconds=2))
+pytestmark = [
+    pytest.mark.registry,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("short_window"),
+]
 
 
 def registry_get(registry, repository: str, path: str, accept: str = oci.ACCEPT):
@@ -78,6 +73,15 @@ def fresh_pull(tmp_path, reference: str, creds: str):
     return helper.run("pull", "--tls-verify=false", "--creds", creds, reference, check=False)
 
 
+def assert_the_others_pull_whole(registry, three_tags, account, tmp_path) -> None:
+    """After b went: a, c and d serve their digests and pull whole, c into empty storage too."""
+    for tag in ("a", "c", "d"):
+        assert digest_served(registry, "alice/app", tag) == three_tags[tag].digest
+        assert pulls_whole(registry, "alice/app", tag), tag
+    pulled = fresh_pull(tmp_path, f"{three_tags['c'].name}:c", f"alice:{account.key}")
+    assert pulled.returncode == 0, pulled.stderr
+
+
 def test_collecting_after_a_purge_frees_the_deleted_tags_own_blobs_and_the_rest_pulls(
     three_tags, our_registry, alice, tmp_path
 ):
@@ -112,11 +116,7 @@ def test_collecting_after_a_purge_frees_the_deleted_tags_own_blobs_and_the_rest_
     assert collected.blobs_deleted == 3
     assert collected.bin_repositories_removed == 1
     assert registry_get(our_registry, "alice/app", f"blobs/{own[0]['digest']}").status_code == 404
-    for tag in ("a", "c", "d"):
-        assert digest_served(our_registry, "alice/app", tag) == three_tags[tag].digest
-        assert pulls_whole(our_registry, "alice/app", tag), tag
-    pulled = fresh_pull(tmp_path, f"{name}:c", f"alice:{alice.key}")
-    assert pulled.returncode == 0, pulled.stderr
+    assert_the_others_pull_whole(our_registry, three_tags, alice, tmp_path)
     catalog = requests.get(
         f"{our_registry.url}/v2/_catalog",
         headers={"Authorization": f"Bearer {service_token(['registry:catalog:*'])}"},
@@ -232,7 +232,7 @@ def test_the_window_waits_for_push_tokens_issued_before_it(tmp_path):
     maintenance.note_write_token(timezone.now() + timedelta(seconds=2))
     opened = time.monotonic()
 
-    with maintenance.window(tmp_path):
+    with maintenance.window(FilesystemStorage(tmp_path)):
         waited = time.monotonic() - opened
         assert maintenance.is_on()
         assert not maintenance.note_write_token(timezone.now() + timedelta(seconds=3))

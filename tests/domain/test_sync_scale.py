@@ -12,11 +12,9 @@ import os
 import shutil
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings as django_settings
@@ -30,6 +28,7 @@ from registry import tokens as registry_token
 from registry.storage import REPOSITORIES
 from registry.sync import SyncReport, sync_registry
 from tests.fixtures.registry import RegistryProcess, free_port, start_registry
+from tests.fixtures.sync_counts import copy_names, our_name, record_as
 
 pytestmark = [pytest.mark.registry, pytest.mark.django_db(transaction=True)]
 
@@ -88,73 +87,6 @@ def unnotified_registry(live_server, settings, tmp_path) -> Iterator[UnnotifiedR
     shutil.rmtree(storage)
 
 
-def _kind(method: str, url: str) -> str:
-    path = urlsplit(url).path
-    if path == "/v2/_catalog":
-        return "catalog"
-    if path.endswith("/tags/list"):
-        return "tags"
-    if "/manifests/" in path:
-        return "manifest HEAD" if method == "HEAD" else f"manifest {method}"
-    if "/blobs/" in path:
-        return f"blob {method}"
-    return f"{method} {path}"
-
-
-@pytest.fixture
-def registry_requests(monkeypatch) -> Counter:
-    """Every request the registry client sends, by kind (counted, then sent for real)."""
-    counted: Counter = Counter()
-    send = oci.RegistryClient._send
-
-    def counting_send(self, method, url, headers, **kwargs):
-        counted[_kind(method, url)] += 1
-        return send(self, method, url, headers, **kwargs)
-
-    monkeypatch.setattr(oci.RegistryClient, "_send", counting_send)
-    return counted
-
-
-def _name(repository: str) -> str:
-    return f"{django_settings.REGISTRY_HOST}/{repository}"
-
-
-def _copy_fields(row, **changes):
-    fields = {f.attname: getattr(row, f.attname) for f in row._meta.concrete_fields}
-    fields.pop(row._meta.pk.attname)
-    return type(row)(**{**fields, **changes})
-
-
-def record_as(original: str, copies: list[str]) -> None:
-    """Record `copies` as the sync records copies of `original` (what the first sync test
-    checks), in bulk: a first sync of 10,000 new repositories reads them all."""
-    image = Image.objects.get(name=_name(original))
-    [tag] = image.tags.all()
-    images = Image.objects.bulk_create(
-        [_copy_fields(image, name=_name(copy)) for copy in copies], batch_size=500
-    )
-    Tag.objects.bulk_create([_copy_fields(tag, image_id=i.pk) for i in images], batch_size=500)
-
-
-def copy_names(count: int) -> list[str]:
-    return [f"alice/copy-{number:05d}" for number in range(count)]
-
-
-class Timings:
-    def __init__(self, capsys):
-        self.capsys = capsys
-
-    def __call__(self, what: str, started: float) -> None:
-        # Shown whatever pytest captures: these figures are what the test is for.
-        with self.capsys.disabled():
-            print(f"\n  {what}: {time.monotonic() - started:.2f} s", end="")
-
-
-@pytest.fixture
-def timed(capsys) -> Timings:
-    return Timings(capsys)
-
-
 def test_a_first_sync_records_every_copy_as_it_records_the_original(
     unnotified_registry, buildah, alice
 ):
@@ -166,12 +98,12 @@ def test_a_first_sync_records_every_copy_as_it_records_the_original(
     report = sync_registry()
 
     assert report == SyncReport(repositories=22, recorded=22, read_from_storage=22)
-    original = Tag.objects.select_related("image").get(image__name=_name("alice/app"))
+    original = Tag.objects.select_related("image").get(image__name=our_name("alice/app"))
     assert (original.digest, original.state) == (digest, State.SUCCESS)
     assert original.image.owner == alice.user
     fields = ("digest", "media_type", "size", "platforms", "layer_id", "state", "pushed_by")
     for copy in copies:
-        tag = Tag.objects.select_related("image").get(image__name=_name(copy), name="v1")
+        tag = Tag.objects.select_related("image").get(image__name=our_name(copy), name="v1")
         assert [getattr(tag, f) for f in fields] == [getattr(original, f) for f in fields]
         assert (tag.image.owner, tag.image.state) == (alice.user, State.SUCCESS)
 
@@ -221,10 +153,10 @@ def test_a_tag_pushed_again_costs_only_its_own_manifest_and_config(
 
     assert (report.recorded, report.unchanged) == (1, 21)
     assert registry_requests == {"catalog": 1, "manifest GET": 1, "blob GET": 1}
-    tag = Tag.objects.get(image__name=_name("alice/moved"), name="v1")
+    tag = Tag.objects.get(image__name=our_name("alice/moved"), name="v1")
     assert tag.digest == digest
     assert {"key": "PUSHED", "value": "again"} in tag.layer.envvars
-    assert Tag.objects.get(image__name=_name("alice/app"), name="v1").digest == original
+    assert Tag.objects.get(image__name=our_name("alice/app"), name="v1").digest == original
 
 
 def test_a_tag_deleted_from_the_registry_is_removed(
@@ -233,7 +165,7 @@ def test_a_tag_deleted_from_the_registry_is_removed(
     digest = unnotified_registry.push(buildah, alice, "alice/app")
     unnotified_registry.copy("alice/app", "alice/emptied")
     sync_registry()
-    image = Image.objects.get(name=_name("alice/emptied"))
+    image = Image.objects.get(name=our_name("alice/emptied"))
     oci.client_for_image(image).delete_manifest("alice/emptied", digest)
     registry_requests.clear()
 
@@ -244,7 +176,7 @@ def test_a_tag_deleted_from_the_registry_is_removed(
     assert not Tag.objects.filter(image=image).exists()
     image.refresh_from_db()
     assert image.state == State.EMPTY
-    assert Tag.objects.filter(image__name=_name("alice/app"), name="v1").exists()
+    assert Tag.objects.filter(image__name=our_name("alice/app"), name="v1").exists()
 
 
 def test_a_tag_caught_while_the_registry_rewrites_its_link_is_kept(
@@ -260,7 +192,7 @@ def test_a_tag_caught_while_the_registry_rewrites_its_link_is_kept(
     report = sync_registry()
 
     assert (report.unchanged, report.removed, report.failed) == (1, 0, 1)
-    assert Tag.objects.get(image__name=_name("alice/rewritten"), name="v1").digest == digest
+    assert Tag.objects.get(image__name=our_name("alice/rewritten"), name="v1").digest == digest
 
 
 def test_without_its_storage_a_sync_asks_one_head_per_unchanged_tag(
@@ -286,4 +218,4 @@ def test_without_its_storage_a_sync_asks_one_head_per_unchanged_tag(
         "manifest GET": 1,
         "blob GET": 1,
     }
-    assert Tag.objects.get(image__name=_name("alice/moved"), name="v1").digest == digest
+    assert Tag.objects.get(image__name=our_name("alice/moved"), name="v1").digest == digest

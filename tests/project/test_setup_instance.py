@@ -10,8 +10,9 @@ import pytest
 import requests
 from django.core.management import call_command
 
+from lib.storage_url import parse_storage_url
 from records.models import ApiKey
-from registry.config import storage_directory
+from registry.config import storage_driver
 from tests.fixtures.ports import free_port
 
 pytestmark = [pytest.mark.registry, pytest.mark.django_db]
@@ -30,7 +31,7 @@ def test_setup_writes_a_registry_config_that_runs(settings, tmp_path, capsys):
     config = json.loads((tmp_path / "registry" / "config.yml").read_text())
     assert config["http"]["addr"] == f"127.0.0.1:{port}"
     # Garbage collection finds the same storage the registry serves.
-    assert storage_directory() == tmp_path / "registry" / "storage"
+    assert storage_driver() == ("filesystem", {"rootdirectory": str(tmp_path / "registry/storage")})
     assert config["auth"]["token"]["realm"] == f"{settings.API_PUBLIC_URL}/api/v1/registry-token/"
     assert config["notifications"]["endpoints"][0]["headers"] == {
         "Authorization": ["Bearer s3cret-for-the-test"]
@@ -50,6 +51,19 @@ def test_setup_writes_a_registry_config_that_runs(settings, tmp_path, capsys):
         registry.terminate()
         registry.wait()
     assert challenge.startswith(f'Bearer realm="{settings.API_PUBLIC_URL}/api/v1/registry-token/"')
+
+
+def test_setup_writes_the_bucket_it_is_given_into_the_registry_config(settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    settings.REGISTRY_TOKEN_KEY = tmp_path / "registry" / "token.key"
+    settings.REGISTRY_CONFIG = tmp_path / "registry" / "config.yml"
+    settings.REGISTRY_NOTIFICATION_SECRET = "x"
+    settings.REGISTRY_STORAGE = parse_storage_url("s3://key:secret@127.0.0.1:8333/registry")
+
+    call_command("setup_instance")
+
+    assert storage_driver() == ("s3", settings.REGISTRY_STORAGE["s3"])
+    assert (tmp_path / "registry" / "config.yml").stat().st_mode & 0o077 == 0
 
 
 def _wait_for_challenge(url: str) -> str:

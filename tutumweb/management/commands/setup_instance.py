@@ -39,6 +39,7 @@ class Command(BaseCommand):
             registry_config.registry_config(
                 addr=urlsplit(settings.REGISTRY_URL).netloc,
                 storage_dir=data_dir / "registry" / "storage",
+                storage=settings.REGISTRY_STORAGE,
                 realm=f"{settings.API_PUBLIC_URL}/api/v1/registry-token/",
                 notify_url=f"{settings.API_PUBLIC_URL}/api/v1/registry-events/",
                 secret=settings.REGISTRY_NOTIFICATION_SECRET,

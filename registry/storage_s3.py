@@ -1,0 +1,229 @@
+"""Our registry's storage in an S3 bucket (Distribution's `s3` driver), read with boto3.
+
+The keys are the filesystem driver's paths under the bucket's root directory:
+`<rootdirectory>/docker/registry/v2/repositories/<repository>/_manifests/tags/<tag>/current/link`.
+Requests cost money and time here, so each operation says what it asks:
+
+- a repository's tags: one LIST of its `_manifests/tags/` (1,000 keys a page: each tag's
+  current link and one index link per digest it ever had), and a GET only of the links whose
+  ETag is not the MD5 of the digest recorded for that tag. A link is a plain PUT of the digest
+  text, so its ETag is that MD5 (checked against SeaweedFS, and what AWS S3 does without
+  SSE-KMS); where a store makes other ETags, every link is read: slower, never wrong;
+- what is stored: a LIST of everything under the root (garbage collection, twice);
+- uploads in progress: one LIST of the bucket's unfinished multipart uploads (every upload's
+  data is one, from its POST to its last PUT), and for those started before `since` a LIST of
+  their parts and of their upload directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from registry.storage import REPOSITORIES, RegistryStorage, StorageError, digest_in_link
+
+log = logging.getLogger(__name__)
+
+# DeleteObjects takes at most 1,000 keys.
+DELETE_BATCH = 1000
+# Repositories whose tags are listed at once in a sync: a LIST is a round trip (about 6 ms to
+# SeaweedFS on this machine, tens of ms to AWS S3), and a catalog page is 1,000 of them.
+LIST_CONCURRENCY = 16
+_TRUE = {True, "true", "True", "1"}
+
+
+def make_client(parameters: dict):
+    """A boto3 client for the bucket the registry's `s3` parameters name."""
+    endpoint = parameters.get("regionendpoint") or None
+    path_style = parameters.get("forcepathstyle") in _TRUE
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=parameters.get("region") or "us-east-1",
+        aws_access_key_id=parameters.get("accesskey") or None,
+        aws_secret_access_key=parameters.get("secretkey") or None,
+        config=Config(
+            signature_version="s3v4",
+            s3={"addressing_style": "path" if path_style else "auto"},
+            connect_timeout=5,
+            max_pool_connections=LIST_CONCURRENCY,
+            read_timeout=30,
+            retries={"mode": "standard", "max_attempts": 3},
+        ),
+    )
+
+
+def link_etag(digest: str) -> str:
+    """The ETag of a link object holding `digest` as S3 gives a plain PUT: its content's MD5."""
+    return hashlib.md5(digest.encode("ascii"), usedforsecurity=False).hexdigest()
+
+
+class S3Storage(RegistryStorage):
+    def __init__(self, parameters: dict):
+        self.bucket = parameters["bucket"]
+        root = str(parameters.get("rootdirectory") or "").strip("/")
+        self.root = f"{root}/docker/" if root else "docker/"
+        self.repositories = f"{root}/{REPOSITORIES}/" if root else f"{REPOSITORIES}/"
+        self.client = make_client(parameters)
+        # Set by the first read that failed: the bucket is not to be reached from here (no
+        # route, refused keys), and asking again for each of a sync's repositories would
+        # cost each its timeouts. The registry's API answers instead.
+        self.failed: StorageError | None = None
+
+    def _objects(self, prefix: str, limit: int | None = None) -> Iterator[dict]:
+        """The objects under `prefix`, in key order (at most `limit` of them)."""
+        pagination = {"MaxItems": limit, "PageSize": limit} if limit else {}
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=prefix, PaginationConfig=pagination
+        )
+        try:
+            for page in pages:
+                yield from page.get("Contents", ())
+        except (BotoCoreError, ClientError) as error:
+            raise StorageError(f"the registry's bucket {self.bucket}: {error}") from error
+
+    def _any(self, prefix: str) -> bool:
+        return next(self._objects(prefix, limit=1), None) is not None
+
+    def readable(self) -> bool:
+        # Whether the bucket answers is found out by the first real request, which then falls
+        # back to the registry's API: asking now would cost every sync a request.
+        return True
+
+    def has_repositories(self) -> bool:
+        return self._any(self.repositories)
+
+    def tag_digests(
+        self, repository: str, known: Mapping[str, str] | None = None
+    ) -> dict[str, str] | None:
+        if self.failed:
+            return None
+        known = known or {}
+        tags = f"{self.repositories}{repository}/_manifests/tags/"
+        try:
+            etags = {}
+            for item in self._objects(tags):
+                name, _, rest = item["Key"][len(tags) :].partition("/")
+                if rest == "current/link":
+                    etags[name] = item["ETag"].strip('"')
+            if not etags:
+                # No tags: a repository of its own if it has layers (what the catalog counts).
+                return {} if self._any(f"{self.repositories}{repository}/_layers/") else None
+            return {
+                name: known[name]
+                if name in known and etag == link_etag(known[name])
+                else self._link(f"{tags}{name}/current/link")
+                for name, etag in etags.items()
+            }
+        except StorageError as error:
+            log.warning("reading %s's tags from the registry's bucket: %s", repository, error)
+            self.failed = error
+            return None
+
+    def tag_digests_of(
+        self, repositories: Mapping[str, Mapping[str, str]]
+    ) -> dict[str, dict[str, str] | None]:
+        if len(repositories) < 2:
+            return super().tag_digests_of(repositories)
+        # boto3's clients are safe to share between threads (its sessions are not).
+        with ThreadPoolExecutor(max_workers=LIST_CONCURRENCY) as pool:
+            found = pool.map(lambda item: self.tag_digests(*item), repositories.items())
+            return dict(zip(repositories, found, strict=True))
+
+    def _link(self, key: str) -> str:
+        try:
+            content = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as error:
+            # Deleted since the listing (the tag was deleted or is being rewritten).
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return ""
+            raise StorageError(f"the registry's bucket {self.bucket}: {error}") from error
+        except BotoCoreError as error:
+            raise StorageError(f"the registry's bucket {self.bucket}: {error}") from error
+        return digest_in_link(content.decode("ascii", errors="replace"))
+
+    def stored_bytes(self) -> int:
+        return sum(item["Size"] for item in self._objects(self.root))
+
+    def upload_written_since(self, since: float) -> bool:
+        quiet_since = datetime.fromtimestamp(since, UTC)
+        try:
+            for upload in self._multipart_uploads():
+                # A blob upload's data, or a finished one being copied to its blob's place.
+                if upload["Initiated"] >= quiet_since:
+                    return True
+                key, upload_id = upload["Key"], upload["UploadId"]
+                if "/_uploads/" in key and self._upload_written(key, upload_id, quiet_since):
+                    return True
+        except (BotoCoreError, ClientError) as error:
+            raise StorageError(f"the registry's bucket {self.bucket}: {error}") from error
+        return False
+
+    def _multipart_uploads(self) -> Iterator[dict]:
+        pages = self.client.get_paginator("list_multipart_uploads").paginate(
+            Bucket=self.bucket, Prefix=self.root
+        )
+        for page in pages:
+            yield from page.get("Uploads", ())
+
+    def _upload_written(self, key: str, upload_id: str, quiet_since: datetime) -> bool:
+        """Whether an upload started earlier was written to since: a part of its data (the
+        driver sends one every 10 MB, its chunk size) or its hash state (after each PATCH)."""
+        pages = self.client.get_paginator("list_parts").paginate(
+            Bucket=self.bucket, Key=key, UploadId=upload_id
+        )
+        for page in pages:
+            if any(part["LastModified"] >= quiet_since for part in page.get("Parts", ())):
+                return True
+        directory = key.rsplit("/", 1)[0] + "/"
+        return any(item["LastModified"] >= quiet_since for item in self._objects(directory))
+
+    def repositories_in(self, namespace: str) -> list[str]:
+        prefix = f"{self.repositories}{namespace}/"
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=prefix, Delimiter="/"
+        )
+        try:
+            return [
+                f"{namespace}/{common['Prefix'][len(prefix) :].rstrip('/')}"
+                for page in pages
+                for common in page.get("CommonPrefixes", ())
+            ]
+        except (BotoCoreError, ClientError) as error:
+            raise StorageError(f"the registry's bucket {self.bucket}: {error}") from error
+
+    def holds_revisions(self, repository: str) -> bool:
+        return self._any(f"{self.repositories}{repository}/_manifests/revisions/")
+
+    def remove_repository(self, repository: str) -> None:
+        keys = (item["Key"] for item in self._objects(f"{self.repositories}{repository}/"))
+        batch: list[str] = []
+        for key in keys:
+            batch.append(key)
+            if len(batch) == DELETE_BATCH:
+                self._delete(batch)
+                batch = []
+        if batch:
+            self._delete(batch)
+
+    def _delete(self, keys: list[str]) -> None:
+        try:
+            answer = self.client.delete_objects(
+                Bucket=self.bucket,
+                Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True},
+            )
+        except (BotoCoreError, ClientError) as error:
+            raise StorageError(f"the registry's bucket {self.bucket}: {error}") from error
+        if answer.get("Errors"):
+            first = answer["Errors"][0]
+            raise StorageError(
+                f"the registry's bucket {self.bucket} kept {len(answer['Errors'])} objects: "
+                f"{first.get('Code')} {first.get('Message')}"
+            )
