@@ -41,6 +41,11 @@ def registry_config(
             # the swept blobs exist, and a push that skips them stores a tag that cannot be
             # pulled (seen with 2.8.2, on the filesystem and on S3 alike).
         },
+        # The registry's own health check: once its storage stops answering, every request
+        # (`/` included, which load balancers ask) is answered 503 until it answers again.
+        "health": {
+            "storagedriver": {"enabled": True, "interval": "10s", "threshold": 3},
+        },
         "http": {
             "addr": addr,
             # Shared by every registry instance behind one name, so uploads survive a switch.

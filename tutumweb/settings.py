@@ -370,6 +370,9 @@ ENCRYPTION_KEY = os.environ.get("ENCRYPTION_KEY", "")
 # Our own registry: the URL the API uses to reach it and the host part image names carry.
 REGISTRY_URL = os.environ.get("REGISTRY_URL", "http://127.0.0.1:5000").rstrip("/")
 REGISTRY_HOST = os.environ.get("REGISTRY_HOST", "127.0.0.1:5000")
+# Where this machine's registry listens (written into its config by setup_instance): behind a
+# load balancer, this node's own address; empty: REGISTRY_URL's (one machine).
+REGISTRY_BIND = os.environ.get("REGISTRY_BIND", "")
 REGISTRY_TOKEN_SERVICE = os.environ.get("REGISTRY_TOKEN_SERVICE", "tutumweb-registry")
 REGISTRY_TOKEN_ISSUER = os.environ.get("REGISTRY_TOKEN_ISSUER", "tutumweb")
 REGISTRY_TOKEN_TTL = int(os.environ.get("REGISTRY_TOKEN_TTL", "300"))

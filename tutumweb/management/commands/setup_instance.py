@@ -37,7 +37,7 @@ class Command(BaseCommand):
         registry_config.write_registry_config(
             settings.REGISTRY_CONFIG,
             registry_config.registry_config(
-                addr=urlsplit(settings.REGISTRY_URL).netloc,
+                addr=settings.REGISTRY_BIND or urlsplit(settings.REGISTRY_URL).netloc,
                 storage_dir=data_dir / "registry" / "storage",
                 storage=settings.REGISTRY_STORAGE,
                 realm=f"{settings.API_PUBLIC_URL}/api/v1/registry-token/",
