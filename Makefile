@@ -6,8 +6,9 @@ PYTHON ?= python3
 SYSTEM_PACKAGES := docker-registry buildah busybox-static git ca-certificates
 # chromium: the browser suite drives Debian's Chromium through Playwright, whose Node.js
 # driver needs libatomic1; postgresql: the scale-out test runs two build workers on it;
-# redis-server: the caches and sessions shared through REDIS_URL.
-TEST_PACKAGES := chromium libatomic1 postgresql redis-server
+# redis-server: the caches and sessions shared through REDIS_URL; haproxy: the load balancer
+# of the several-nodes test (deploy/haproxy.cfg).
+TEST_PACKAGES := chromium libatomic1 postgresql redis-server haproxy
 
 .PHONY: run test install install-dev system-packages test-packages lint format
 
