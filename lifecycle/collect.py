@@ -24,6 +24,7 @@ from django.utils import timezone
 from records.models import BinEntry, Maintenance
 from registry import config as registry_config
 from registry import maintenance
+from registry.locks import deleting_from_storage
 from registry.names import BIN_NAMESPACE
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ def _remove_spent_bin_repositories(storage: Path) -> int:
 
 def collect() -> Collected:
     """Run garbage collection inside the maintenance window (maintenance.Busy if another
-    one is on); the figures."""
+    one is on; registry.locks.StorageHeld while a backup copies the storage); the figures."""
     config = settings.REGISTRY_CONFIG
     storage = registry_config.storage_directory(config)
     opened = time.monotonic()
@@ -113,7 +114,7 @@ def collect() -> Collected:
         Maintenance.objects.update_or_create(pk=1, defaults={"last_collected": timezone.now()})
         before = tree_bytes(storage) if storage.is_dir() else 0
         return Collected(before, before, 0, 0, time.monotonic() - opened, 0.0)
-    with maintenance.window(storage):
+    with deleting_from_storage(), maintenance.window(storage):
         before = tree_bytes(storage)
         removed = _remove_spent_bin_repositories(storage)
         started = time.monotonic()
