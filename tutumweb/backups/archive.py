@@ -54,8 +54,12 @@ def _is_backup(directory: Path) -> bool:
 
 
 def private_directory(path: Path) -> None:
-    """Make `path` and its missing parents, owner only."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """Make `path` and its missing parents, owner only (mkdir's `parents` would make the
+    parents with the default mode)."""
+    if path.is_dir():
+        return
+    private_directory(path.parent)
+    path.mkdir(mode=0o700, exist_ok=True)
 
 
 def write_private(path: Path, data: bytes) -> None:
@@ -81,11 +85,14 @@ def write_manifest(directory: Path, manifest: dict) -> None:
     write_private(directory / MANIFEST, json.dumps(manifest, indent=2).encode())
 
 
-def finish(directory: Path, manifest: dict) -> None:
-    """Write the manifest of a whole backup, once everything it lists is on disk."""
-    # Everything copied reaches the disk before the manifest says the backup is whole (one
-    # sync for the lot: an fsync per file would cost more than the copy on many small files).
+def flush() -> None:
+    """Put everything written so far on disk: one sync for the lot, as an fsync per file costs
+    more than the copy on many small files."""
     os.sync()
+
+
+def finish(directory: Path, manifest: dict) -> None:
+    """Write the manifest of a whole backup, once everything it lists is on disk (flush)."""
     write_manifest(directory, {"format": FORMAT, "version": VERSION, "complete": True, **manifest})
 
 

@@ -80,6 +80,7 @@ def restore(directory: Path, target: Target, *, force: bool = False) -> Restored
         restored.storage_bytes = storage.put_back(
             archive.storage_sums(directory), directory, target.storage_dir
         )
+    archive.flush()
     restored.storage_seconds = time.monotonic() - step
     restored.warnings = _warnings(manifest)
     restored.seconds = time.monotonic() - started

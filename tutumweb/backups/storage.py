@@ -18,8 +18,8 @@ in the walk. Uploads in progress are left out (a client starts them again), and 
 are never followed (the registry makes none).
 
 Blobs never change, so a backup made again into the same directory copies only the blobs it
-does not have (a blob of the same name and size is the same blob), rewrites the small link
-files and removes what the storage no longer holds.
+does not have (a blob of the same name and size is the same blob) and the link files that
+changed, and removes what the storage no longer holds.
 """
 
 from __future__ import annotations
@@ -70,7 +70,8 @@ def root(config: Path) -> Path:
 class Copied:
     files: int = 0
     bytes: int = 0
-    # Blobs already in the backup directory from a backup made there before: not read again.
+    # Files a backup made there before holds already: blobs (not read again) and unchanged
+    # links (not written again).
     kept_files: int = 0
     kept_bytes: int = 0
     removed: int = 0  # files of that earlier backup the storage no longer holds
@@ -120,7 +121,7 @@ def _walk(root: Path, copied: Copied, relative: str = "") -> Iterator[str]:
 
 
 def _copy_file(source: Path, target: Path, relative: str, copied: Copied) -> str:
-    """Copy one file (unless it is a blob the backup has); its SHA-256."""
+    """Copy one file (unless the backup has it); its SHA-256."""
     blob = _BLOB.fullmatch(relative)
     if blob:
         size = source.stat().st_size
@@ -131,6 +132,10 @@ def _copy_file(source: Path, target: Path, relative: str, copied: Copied) -> str
     if source.name == "link":
         content = _read_link(source)
         digest = hashlib.sha256(content).hexdigest()
+        if _holds(target, content):
+            copied.kept_files += 1
+            copied.kept_bytes += len(content)
+            return digest
         _write(target, [content])
         size = len(content)
     else:
@@ -152,6 +157,13 @@ def _read_link(path: Path) -> bytes:
             return content
         time.sleep(0.001)
     return content
+
+
+def _holds(target: Path, content: bytes) -> bool:
+    try:
+        return target.read_bytes() == content
+    except FileNotFoundError:
+        return False
 
 
 def _chunks(file, hasher) -> Iterator[bytes]:

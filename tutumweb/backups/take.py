@@ -128,6 +128,8 @@ def take(
     taken.bytes = sum(f["bytes"] for f in files.values()) + (
         taken.copied.bytes + taken.copied.kept_bytes if taken.copied else 0
     )
+    # Everything listed is on disk before the manifest says the backup is whole.
+    archive.flush()
     taken.seconds = time.monotonic() - started
     archive.finish(directory, _manifest(taken, taken_at, migrations, files))
     return taken

@@ -40,8 +40,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, directory: Path, storage_command: str, **options):
         # Everything the backup writes is for the owner only (pg_dump's file too).
-        os.umask(0o077)
-        directory = directory.absolute()
+        previous = os.umask(0o077)
+        try:
+            self._back_up(directory.absolute(), storage_command)
+        finally:
+            os.umask(previous)
+
+    def _back_up(self, directory: Path, storage_command: str) -> None:
         self.stdout.write(
             f"Backing up to {directory} (mode 0700: it holds the token-signing key and the "
             "secrets)."
@@ -88,7 +93,7 @@ def _report(taken: Taken) -> list[str]:
         )
         if copied.kept_files:
             line += (
-                f"; {copied.kept_files:,} blobs, {in_words(copied.kept_bytes)} already in the "
+                f"; {copied.kept_files:,} files, {in_words(copied.kept_bytes)} already in the "
                 "backup"
             )
         if copied.removed:
