@@ -36,7 +36,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, directory: Path, force: bool, **options):
-        os.umask(0o077)
+        # What the restore writes holds secrets: for the owner only.
+        previous = os.umask(0o077)
+        try:
+            self._restore(directory, force)
+        finally:
+            os.umask(previous)
+
+    def _restore(self, directory: Path, force: bool) -> None:
         target = Target.from_settings()
         try:
             restored = restore(directory.absolute(), target, force=force)
