@@ -377,6 +377,22 @@ def test_restore_refuses_a_data_directory_that_is_not_empty_unless_forced(storag
     assert sqlite3.connect(restored_dir / "db.sqlite3").execute("PRAGMA quick_check").fetchone()
 
 
+def test_restore_refuses_a_database_of_another_kind(storage, tmp_path):
+    backup = tmp_path / "backup"
+    back_up(backup)
+    target = target_in(tmp_path / "restored")
+    target.database = {"ENGINE": "django.db.backends.postgresql", "NAME": "tutumweb"}
+
+    with pytest.raises(BackupError, match="holds a SQLite database and DATABASE_URL names a"):
+        restore(backup, target)
+    assert not (tmp_path / "restored").exists()
+
+
+def test_it_refuses_to_back_up_into_the_registrys_own_storage(storage):
+    with pytest.raises(CommandError, match="is inside the registry's storage"):
+        back_up(storage.root / "backup")
+
+
 def test_restore_refuses_a_backup_taken_by_newer_code(storage, tmp_path):
     backup = tmp_path / "backup"
     back_up(backup)
@@ -481,7 +497,7 @@ class Pusher(threading.Thread):
                 creds = f"{self.alice.username}:{self.alice.key}"
                 digest = self.buildah.push(ref, destination, creds)
                 self.pushed.append((str(number), digest, time.monotonic()))
-        except BaseException as error:  # noqa: BLE001 - reported by the test
+        except Exception as error:  # reported by the test, in its own thread
             self.error = error
 
     def wait_for(self, count: int, seconds: float = 120) -> None:
@@ -646,3 +662,44 @@ def test_a_postgresql_backup_restores_into_an_empty_database(postgres, tmp_path)
     )
     assert signed_in.returncode == 0, signed_in.stderr
     assert signed_in.stdout.split()[-1] not in ("", "None")
+
+    # The storage lock as an advisory lock: each thread is a session of its own.
+    held = manage("shell", "-c", STORAGE_LOCK_ON_POSTGRESQL)
+    assert held.returncode == 0, held.stderr
+    assert held.stdout.split()[-2:] == ["backup-waited", "deletion-refused"]
+
+
+STORAGE_LOCK_ON_POSTGRESQL = """
+import threading
+from django.db import connection
+from registry import locks
+deleting, done = threading.Event(), threading.Event()
+def delete():
+    with locks.deleting_from_storage():
+        deleting.set()
+        done.wait(30)
+    connection.close()
+worker = threading.Thread(target=delete)
+worker.start()
+deleting.wait(10)
+try:
+    with locks.storage_kept(wait=0.3):
+        print("backup-did-not-wait")
+except TimeoutError:
+    print("backup-waited")
+done.set()
+worker.join()
+refused = []
+def try_delete():
+    try:
+        with locks.deleting_from_storage():
+            refused.append("deletion-allowed")
+    except locks.StorageHeld:
+        refused.append("deletion-refused")
+    connection.close()
+with locks.storage_kept(wait=5):
+    other = threading.Thread(target=try_delete)
+    other.start()
+    other.join()
+print(refused[0])
+"""

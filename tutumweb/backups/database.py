@@ -74,9 +74,9 @@ def _dump_sqlite(source: Path, target: Path) -> None:
         origin.close()
 
 
-def restore(database: dict, source: Path, *, replace: bool) -> None:
-    """Put the snapshot at `source` into `database`, which must be empty (an SQLite file that
-    does not exist yet, unless `replace`; a PostgreSQL database without tables)."""
+def restore(database: dict, source: Path) -> None:
+    """Put the snapshot at `source` into `database`: an SQLite file is replaced whole (the
+    restore checked it may be), a PostgreSQL database must have no tables."""
     if engine(database) == SQLITE:
         target = Path(database["NAME"])
         private_directory(target.parent)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 from django.conf import settings
+from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 
 from tutumweb.backups import archive, database, storage
@@ -31,8 +32,6 @@ class Target:
 
     @classmethod
     def from_settings(cls) -> Target:
-        from django.db import connection
-
         return cls(
             settings.DATA_DIR,
             connection.settings_dict,
@@ -70,7 +69,7 @@ def restore(directory: Path, target: Target, *, force: bool = False) -> Restored
 
     step = time.monotonic()
     archive.private_directory(target.data_dir)
-    database.restore(target.database, directory / manifest["database"]["file"], replace=force)
+    database.restore(target.database, directory / manifest["database"]["file"])
     restored.database_seconds = time.monotonic() - step
 
     _put_secrets_back(directory, manifest, target)

@@ -91,6 +91,11 @@ def take(
             "The registry keeps its storage on the filesystem, which the backup copies itself: "
             "leave out --storage-command."
         )
+    if copies_storage and directory.resolve().is_relative_to(storage.root(config)):
+        raise BackupError(
+            f"{directory} is inside the registry's storage, which the backup copies: name a "
+            "directory outside it."
+        )
     archive.prepare(directory)
     files: dict[str, dict] = {}
     migrations = sorted(f"{app}.{name}" for app, name in _applied_migrations())
@@ -149,7 +154,8 @@ def _keep(secret: Secret, directory: Path, files: dict, warnings: list[str]) -> 
     if content is not None:
         archive.write_private(directory / secret.in_backup, content)
         files[secret.in_backup] = archive.checksum(directory / secret.in_backup)
-    if from_environment and (content is None or content.decode().strip() != from_environment):
+    kept = None if content is None else content.decode(errors="replace").strip()
+    if from_environment and kept != from_environment:
         where = "there is no" if content is None else "it is not the one in"
         warnings.append(
             f"{secret.setting} is set in the environment ({where} {secret.path}), so this "

@@ -58,8 +58,9 @@ class Command(BaseCommand):
         connections.close_all()
         pending = _pending_migrations()
         call_command("migrate", interactive=False, verbosity=0)
+        kind = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[manifest["database"]["engine"]]
         self.stdout.write(
-            f"database ({manifest['database']['engine']}): restored in "
+            f"database ({kind}): restored in "
             f"{restored.database_seconds:.1f} s; {pending} migrations applied since the backup "
             f"({time.monotonic() - step:.1f} s)"
         )
