@@ -18,11 +18,15 @@ manifest references):
 Every move holds the image's lock (registry.locks.image_lock, which the sync and the registry's
 events take too) and reads the tags and the entry afresh inside it: the moves on one image run
 one after another, so the registry, the database and the bin agree whatever the interleaving.
+Every move deletes from the registry's storage, so it also holds the storage lock
+(registry.locks.deleting_from_storage): while a backup copies the storage, moves are refused
+with "try again in a few minutes", and the copy holds what the database's snapshot names.
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -47,7 +51,7 @@ from records.models import (
 from registry import client as oci
 from registry import maintenance
 from registry.hosts import registry_for_host
-from registry.locks import image_lock
+from registry.locks import StorageHeld, deleting_from_storage, image_lock
 from registry.names import BIN_NAMESPACE
 
 log = logging.getLogger(__name__)
@@ -165,7 +169,7 @@ def delete_tags(image: Image, names: list[str], *, by: str, reason: str = "") ->
     Nothing is removed from the image until every copy is in the bin.
     """
     _check_ours(image)
-    with lock(image.name):
+    with deleting_from_storage(), lock(image.name):
         return _delete_tags(image, list(dict.fromkeys(names)), by, reason)
 
 
@@ -278,7 +282,8 @@ def delete_image(image: Image, *, by: str, reason: str = "") -> BinEntry:
     ours = image.registry.is_tutum_registry
     if ours and maintenance.is_on():
         raise maintenance.Paused()
-    with lock(image.name):
+    # Another registry's image leaves our storage alone, so a backup does not hold it up.
+    with deleting_from_storage() if ours else nullcontext(), lock(image.name):
         if not Image.objects.filter(pk=image.pk).exists():
             raise NotFound(f"{image.name} was deleted meanwhile.")
         return _delete_image(image, ours, by, reason)
@@ -349,7 +354,7 @@ def restore(entry: BinEntry) -> Restored:
     """Put a tag back (same digest) or register an image again with its tags."""
     if maintenance.is_on():
         raise maintenance.Paused()
-    with lock(entry.image_name):
+    with deleting_from_storage(), lock(entry.image_name):
         entry = _still_in_bin(entry)
         if entry.kind == BinEntry.Kind.IMAGE:
             return _restore_image(entry)
@@ -495,7 +500,7 @@ def purge(entry: BinEntry) -> None:
     """Delete for good: the bin's manifests go; garbage collection then frees the blobs."""
     if maintenance.is_on():
         raise maintenance.Paused()
-    with lock(entry.image_name):
+    with deleting_from_storage(), lock(entry.image_name):
         _purge(_still_in_bin(entry))
 
 
@@ -528,10 +533,20 @@ class Purged:
     entries: int = 0
     orphans: int = 0
     failed: int = 0
+    # A backup was copying the storage: what expired waits for the next round.
+    postponed: bool = False
 
 
 def purge_expired(now=None) -> Purged:
     """Housekeeping: purge what has been in the bin longer than RECYCLE_DAYS."""
+    try:
+        with deleting_from_storage():
+            return _purge_expired(now)
+    except StorageHeld:
+        return Purged(postponed=True)
+
+
+def _purge_expired(now) -> Purged:
     purged = Purged()
     for entry in expired(now):
         try:

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from records.models import BinEntry, Maintenance
 from registry import maintenance
+from registry.locks import deleting_from_storage
 from registry.names import BIN_NAMESPACE
 from registry.storage import RegistryStorage, open_storage
 
@@ -88,8 +89,9 @@ def _remove_spent_bin_repositories(storage: RegistryStorage) -> int:
 
 def collect() -> Collected:
     """Run garbage collection inside the maintenance window (maintenance.Busy if another
-    one is on); the figures. The storage is the registry's own (REGISTRY_CONFIG): its
-    filesystem or its bucket (registry.storage)."""
+    one is on; registry.locks.StorageHeld while a backup copies the storage); the figures.
+    The storage is the registry's own (REGISTRY_CONFIG): its filesystem or its bucket
+    (registry.storage)."""
     config = settings.REGISTRY_CONFIG
     storage = open_storage(config)
     opened = time.monotonic()
@@ -98,7 +100,7 @@ def collect() -> Collected:
         Maintenance.objects.update_or_create(pk=1, defaults={"last_collected": timezone.now()})
         before = storage.stored_bytes()
         return Collected(before, before, 0, 0, time.monotonic() - opened, 0.0)
-    with maintenance.window(storage):
+    with deleting_from_storage(), maintenance.window(storage):
         before = storage.stored_bytes()
         removed = _remove_spent_bin_repositories(storage)
         started = time.monotonic()

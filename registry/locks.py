@@ -36,14 +36,21 @@ import fcntl
 import hashlib
 import os
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import connection
+from django.db import OperationalError, connection
+
+from lib.errors import TryLater
 
 _held = threading.local()
 _FILES = 1024
+# The storage lock's keys ("tutu", 1) and file.
+_STORAGE_KEYS = (0x74757475, 1)
+_STORAGE_FILE = "storage.lock"
+_storage = threading.local()
 
 
 def _key(repository: str) -> int:
@@ -98,3 +105,116 @@ def _acquire(key: int) -> Iterator[None]:
     finally:
         # Closing the descriptor releases the lock.
         os.close(fd)
+
+
+class StorageHeld(TryLater):
+    """A deletion from our registry's storage refused while a backup copies it."""
+
+    def __init__(self):
+        super().__init__(
+            "A backup is copying our registry's storage, which takes a few minutes: deleting, "
+            "restoring and purging wait until it ends. Try again in a few minutes; nothing was "
+            "changed.",
+            retry_after=120,
+        )
+
+
+@contextmanager
+def deleting_from_storage() -> Iterator[None]:
+    """Held by whatever deletes from our registry's storage, for as long as it works; raises
+    StorageHeld at once if a backup holds the storage. Nests within a thread."""
+    depth = getattr(_storage, "depth", 0)
+    if depth:
+        _storage.depth += 1
+        try:
+            yield
+        finally:
+            _storage.depth -= 1
+        return
+    with _storage_lock(exclusive=False):
+        _storage.depth = 1
+        try:
+            yield
+        finally:
+            _storage.depth = 0
+
+
+@contextmanager
+def storage_kept(*, wait: float, on_wait: Callable[[], None] = lambda: None) -> Iterator[None]:
+    """Held by a backup while it copies our registry's storage: nothing deletes from it
+    meanwhile. Waits up to `wait` seconds for the deletions under way to end (calling `on_wait`
+    once if it has to wait), then raises TimeoutError."""
+    with _storage_lock(exclusive=True, wait=wait, on_wait=on_wait):
+        yield
+
+
+@contextmanager
+def _storage_lock(
+    *, exclusive: bool, wait: float = 0, on_wait: Callable[[], None] = lambda: None
+) -> Iterator[None]:
+    if connection.vendor == "postgresql":
+        with _advisory_storage_lock(exclusive, wait, on_wait):
+            yield
+        return
+    directory = lock_directory()
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / _STORAGE_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        _flock(fd, exclusive, wait, on_wait)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _flock(fd: int, exclusive: bool, wait: float, on_wait: Callable[[], None]) -> None:
+    mode = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
+    deadline = time.monotonic() + wait
+    waited = False
+    while True:
+        try:
+            fcntl.flock(fd, mode)
+            return
+        except BlockingIOError:
+            if not exclusive:
+                raise StorageHeld() from None
+            if time.monotonic() >= deadline:
+                raise TimeoutError(_STILL_DELETING.format(wait=wait)) from None
+            if not waited:
+                on_wait()
+                waited = True
+            # flock has no timeout of its own.
+            time.sleep(0.2)
+
+
+_STILL_DELETING = (
+    "Garbage collection or a recycle bin move was still deleting from the registry's storage "
+    "after {wait:.0f} s: try again later."
+)
+
+
+@contextmanager
+def _advisory_storage_lock(
+    exclusive: bool, wait: float, on_wait: Callable[[], None]
+) -> Iterator[None]:
+    suffix = "" if exclusive else "_shared"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT pg_try_advisory_lock{suffix}(%s, %s)", _STORAGE_KEYS)
+        got = cursor.fetchone()[0]
+        if not got and not exclusive:
+            raise StorageHeld()
+        if not got:
+            on_wait()
+            # Waiting in the lock's queue, not polling: the deletions that ask meanwhile are
+            # refused (their try conflicts with a waiter), so a busy bin cannot starve a backup.
+            cursor.execute("SELECT set_config('lock_timeout', %s, false)", [f"{wait * 1000:.0f}"])
+            try:
+                cursor.execute("SELECT pg_advisory_lock(%s, %s)", _STORAGE_KEYS)
+            except OperationalError:
+                raise TimeoutError(_STILL_DELETING.format(wait=wait)) from None
+            finally:
+                cursor.execute("RESET lock_timeout")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT pg_advisory_unlock{suffix}(%s, %s)", _STORAGE_KEYS)

@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.fixtures.redis",
     "tests.fixtures.seaweedfs",
     "tests.fixtures.sync_counts",
+    "tests.fixtures.instance",
 ]
 
 

@@ -20,6 +20,7 @@ from lifecycle import bin as recycle_bin
 from lifecycle.collect import Collected, CollectFailed, collect
 from records.models import ListWalk, Maintenance
 from registry import maintenance
+from registry.locks import StorageHeld
 from teams import invitations as team_invitations
 
 # Builds keep their own record (api.models.Build); the queue's copy of a finished build task
@@ -93,7 +94,13 @@ def reclaim(now: datetime | None = None) -> Reclaimed:
     else:
         try:
             reclaimed.collected = collect()
-        except (maintenance.Busy, CollectFailed, OSError, subprocess.TimeoutExpired) as error:
+        except (
+            maintenance.Busy,
+            StorageHeld,
+            CollectFailed,
+            OSError,
+            subprocess.TimeoutExpired,
+        ) as error:
             # The next round tries again; a purged blob only waits longer to be freed.
             reclaimed.skipped = str(error)
     return reclaimed

@@ -52,6 +52,8 @@ def _describe(reclaimed: Reclaimed) -> str:
         f"recycle bin: purged {purged.entries} expired entries and {purged.orphans} orphan "
         f"repositories ({purged.failed} failed); "
     )
+    if purged.postponed:
+        text = "recycle bin: purging waits for the next round, a backup is copying the storage; "
     collected = reclaimed.collected
     if collected is None:
         return text + f"garbage collection skipped: {reclaimed.skipped}"
