@@ -80,9 +80,7 @@ def test_a_push_through_the_balancer_is_listed_and_pulls_from_either_registry(cl
     for node in cluster.nodes:
         on_node = api(cluster, "GET", f"image/{name}/tag/v1/", base=node.api_url)
         assert on_node.json()["layer"] == listed["layer"]
-        assert pulled_digest(buildah, f"127.0.0.1:{node.registry_port}", "admin/app", "v1") == (
-            digest
-        )
+        assert pulled_digest(buildah, node.registry_host, "admin/app", "v1") == (digest)
 
 
 def test_a_build_runs_on_a_worker_and_pushes_through_the_balancer(cluster, git_server):
@@ -138,8 +136,7 @@ def test_a_deleted_tag_restores_and_a_purged_one_is_collected_on_s3(cluster, bui
     assert collected["blobs_deleted"] >= 1 and collected["bytes_freed"] > 0, collected
     assert api(cluster, "GET", f"image/{name}/tag/gone/").status_code == 404
     for node in cluster.nodes:
-        host = f"127.0.0.1:{node.registry_port}"
-        assert pulled_digest(buildah, host, "admin/bin", "kept") == kept
+        assert pulled_digest(buildah, node.registry_host, "admin/bin", "kept") == kept
 
 
 def admin_session(url: str) -> requests.Session:
@@ -214,7 +211,7 @@ def test_every_node_is_ready_on_the_shared_parts(cluster):
             assert ready["checks"] == {"database": "ok", "registry": "ok", "redis": "ok"}
         config = json.loads((node.data_dir / "registry" / "config.yml").read_text())
         assert config["storage"]["s3"]["bucket"] == "cluster"
-        assert config["http"]["addr"] == f"127.0.0.1:{node.registry_port}"
+        assert config["http"]["addr"] == node.registry_host
 
 
 def test_the_balancer_spreads_the_work_over_every_node(cluster):
