@@ -51,10 +51,11 @@ def _database() -> str:
 
 
 def _registry() -> str:
-    """Our registry answers its API root (401 without a token is an answer). Sent as every
-    request to it is (registry.client): the operator's address, trusted by the outbound
-    policy, with the CA bundle the environment names."""
-    url = f"{settings.REGISTRY_URL}/v2/"
+    """Our registry answers its health check (`/`: 200, or 503 once its storage fails; not
+    `/v2/`, whose 401 the registry logs as a warning, every few seconds under a balancer).
+    Sent as every request to it is (registry.client): the operator's address, trusted by the
+    outbound policy, with the CA bundle the environment names."""
+    url = f"{settings.REGISTRY_URL}/"
     try:
         with outbound.session() as session:
             answer = outbound.send(

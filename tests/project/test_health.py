@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import http.server
+import threading
+
 import pytest
 from django.test import Client
 
@@ -35,6 +38,28 @@ def test_readyz_names_the_part_that_does_not_answer_and_nothing_more(db, setting
     }
     assert settings.REGISTRY_URL not in answer.content.decode()
     assert "our registry" in caplog.text
+
+
+def test_readyz_says_failing_when_the_registry_says_its_storage_fails(db, settings):
+    # What docker-registry answers on `/` once its storage health check has failed.
+    class StorageDown(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(503)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), StorageDown)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.REGISTRY_URL = f"http://127.0.0.1:{server.server_port}"
+    try:
+        answer = Client().get("/readyz")
+    finally:
+        server.shutdown()
+
+    assert answer.status_code == 503
+    assert answer.json()["checks"] == {"database": "ok", "registry": "failing"}
 
 
 def test_readyz_and_healthz_refuse_writes(db):
