@@ -16,12 +16,14 @@ import shutil
 import subprocess
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
-from records.models import BinEntry, Maintenance
+from records.models import BinEntry, Collection, Maintenance, Tally
 from registry import config as registry_config
 from registry import maintenance
 from registry.names import BIN_NAMESPACE
@@ -104,15 +106,15 @@ def _remove_spent_bin_repositories(storage: Path) -> int:
 
 def collect() -> Collected:
     """Run garbage collection inside the maintenance window (maintenance.Busy if another
-    one is on); the figures."""
+    one is on); the figures, recorded."""
     config = settings.REGISTRY_CONFIG
     storage = registry_config.storage_directory(config)
+    started_at = timezone.now()
     opened = time.monotonic()
     if not (storage / "docker/registry/v2/repositories").is_dir():
         # Nothing was ever pushed (garbage-collect fails on an empty storage): nothing to free.
-        Maintenance.objects.update_or_create(pk=1, defaults={"last_collected": timezone.now()})
         before = tree_bytes(storage) if storage.is_dir() else 0
-        return Collected(before, before, 0, 0, time.monotonic() - opened, 0.0)
+        return record(Collected(before, before, 0, 0, time.monotonic() - opened, 0), started_at)
     with maintenance.window(storage):
         before = tree_bytes(storage)
         removed = _remove_spent_bin_repositories(storage)
@@ -120,7 +122,6 @@ def collect() -> Collected:
         deleted = _garbage_collect(config)
         gc_seconds = time.monotonic() - started
         after = tree_bytes(storage)
-    Maintenance.objects.filter(pk=1).update(last_collected=timezone.now())
     collected = Collected(
         bytes_before=before,
         bytes_after=after,
@@ -130,4 +131,27 @@ def collect() -> Collected:
         gc_seconds=gc_seconds,
     )
     log.info("garbage collection: %s", collected)
+    return record(collected, started_at)
+
+
+def record(collected: Collected, started_at: datetime) -> Collected:
+    """Keep a collection that ran to its end: when (housekeeping's next is due from it), its
+    figures for its history, and its part of what /metrics counts."""
+    with transaction.atomic():
+        Maintenance.objects.update_or_create(pk=1, defaults={"last_collected": timezone.now()})
+        Collection.objects.create(
+            started=started_at,
+            seconds=collected.window_seconds,
+            gc_seconds=collected.gc_seconds,
+            bytes_before=collected.bytes_before,
+            bytes_after=collected.bytes_after,
+            blobs_deleted=collected.blobs_deleted,
+        )
+        for name, amount in (
+            (Tally.Name.GC_FREED_BYTES, collected.bytes_freed),
+            (Tally.Name.GC_DELETED_BLOBS, collected.blobs_deleted),
+            (Tally.Name.GC_WINDOW_SECONDS, collected.window_seconds),
+            (Tally.Name.GC_SECONDS, collected.gc_seconds),
+        ):
+            Tally.add(name, amount=amount)
     return collected
