@@ -13,6 +13,7 @@ pytest_plugins = [
     "tests.fixtures.builds",
     "tests.fixtures.postgres",
     "tests.fixtures.mail",
+    "tests.fixtures.metrics",
 ]
 
 
