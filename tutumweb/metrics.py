@@ -52,6 +52,10 @@ REQUEST_SECONDS = Histogram(
     "Time this server took to answer a request, by route (the name of the URL pattern it "
     "matched: never the path), method and status class (2xx, 4xx, ...).",
     ["route", "method", "status"],
+    # prometheus_client's default buckets but 0.075, 0.75 and 7.5: a scrape's cost grows with
+    # its samples (each bucket of each route's series is one), and these tell apart what a
+    # page (a few ms) and a slow one (seconds) take.
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 IN_PROGRESS = Gauge(
     "tutumweb_http_requests_in_progress",
