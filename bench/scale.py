@@ -618,15 +618,16 @@ def run_database(database: str, database_url: str | None, args) -> None:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def run_worker(database: str) -> None:
-    """run_database in a process of its own, next to a throwaway PostgreSQL if it needs one.
+def run_worker(database: str, script: str = __file__) -> None:
+    """`script`'s run_database (this one's unless another bench's) in a process of its own,
+    next to a throwaway PostgreSQL if it needs one.
 
     The server is started here, not in the worker: its fixture imports pytest, and with
     pytest imported the project's settings are the test suite's (MD5 passwords, which the
     gunicorn servers would not accept).
     """
     # The last --database given wins.
-    command = [sys.executable, __file__, *sys.argv[1:], "--database", database]
+    command = [sys.executable, script, *sys.argv[1:], "--database", database]
     if database == "sqlite":
         subprocess.run([*command, "--worker"], check=True)
         return
@@ -640,17 +641,11 @@ def run_worker(database: str) -> None:
         shutil.rmtree(server.root, ignore_errors=True)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main_per_database(parser: argparse.ArgumentParser, run_database, script: str = __file__):
+    """Add --database (and how run_worker calls `script` back) to a bench's own arguments,
+    then run `run_database(database, database_url, args)` on each database asked for, each
+    in a process of its own."""
     parser.add_argument("--database", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument(
-        "--sizes",
-        type=lambda raw: [int(size) for size in raw.split(",")],
-        help="comma-separated numbers of images (default: see above)",
-    )
-    parser.add_argument("--rounds", type=int, default=50)
-    parser.add_argument("--big-tags", type=int, default=100_000)
-    # How run_worker calls this script back.
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -658,7 +653,19 @@ def main() -> None:
         run_database(args.database, args.database_url, args)
         return
     for database in ("sqlite", "postgres") if args.database == "both" else (args.database,):
-        run_worker(database)
+        run_worker(database, script)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--sizes",
+        type=lambda raw: [int(size) for size in raw.split(",")],
+        help="comma-separated numbers of images (default: see above)",
+    )
+    parser.add_argument("--rounds", type=int, default=50)
+    parser.add_argument("--big-tags", type=int, default=100_000)
+    main_per_database(parser, run_database)
 
 
 if __name__ == "__main__":

@@ -10,12 +10,15 @@ from django.db.models import Q
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from records.models import Build, Image, State, Tag
+from records.models import Build, Image, State, Tag, Tally
 
 WORKER_STOPPED = (
     "The build worker stopped while this build was running (no sign of life for {seconds:.0f} "
     "seconds). Nothing was pushed; start the build again."
 )
+# The buckets of /metrics' build durations (tutumweb_build_duration_seconds), in seconds: from
+# a small image's few seconds to BUILD_TIMEOUT's hour.
+DURATION_BUCKETS = (5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600)
 
 
 def finish(build: Build, state: str, *, error: str = "") -> bool:
@@ -27,6 +30,7 @@ def finish(build: Build, state: str, *, error: str = "") -> bool:
         )
         if not changed:
             return False
+        _count(build, state, now)
         if state == Build.State.CANCELLED:
             Tag.objects.filter(pk=build.tag_id).update(state=_state_before(build))
         else:
@@ -35,6 +39,16 @@ def finish(build: Build, state: str, *, error: str = "") -> bool:
     build.state, build.error, build.finished = state, error, now
     Image.objects.get(tags__pk=build.tag_id).refresh_state()
     return True
+
+
+def _count(build: Build, state: str, now: dt.datetime) -> None:
+    """Count the finished build for /metrics, once (only the update that ended it gets here),
+    by its final state and how long it ran (0 if it never started). Its start is read again:
+    the caller's copy may be from before a worker started it (a cancel)."""
+    started = Build.objects.filter(pk=build.pk).values_list("started", flat=True).get()
+    seconds = (now - started).total_seconds() if started else 0.0
+    bucket = next((str(b) for b in DURATION_BUCKETS if seconds <= b), "+Inf")
+    Tally.add(Tally.Name.BUILDS, label=state, bucket=bucket, amount=seconds)
 
 
 def _state_before(build: Build) -> str:

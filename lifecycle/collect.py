@@ -15,12 +15,14 @@ import re
 import subprocess
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
-from records.models import BinEntry, Maintenance
+from records.models import BinEntry, Collection, Maintenance, Tally
 from registry import maintenance
 from registry.locks import deleting_from_storage
 from registry.names import BIN_NAMESPACE
@@ -89,17 +91,17 @@ def _remove_spent_bin_repositories(storage: RegistryStorage) -> int:
 
 def collect() -> Collected:
     """Run garbage collection inside the maintenance window (maintenance.Busy if another
-    one is on; registry.locks.StorageHeld while a backup copies the storage); the figures.
-    The storage is the registry's own (REGISTRY_CONFIG): its filesystem or its bucket
-    (registry.storage)."""
+    one is on; registry.locks.StorageHeld while a backup copies the storage); the figures,
+    recorded. The storage is the registry's own (REGISTRY_CONFIG): its filesystem or its
+    bucket (registry.storage)."""
     config = settings.REGISTRY_CONFIG
     storage = open_storage(config)
+    started_at = timezone.now()
     opened = time.monotonic()
     if not storage.has_repositories():
         # Nothing was ever pushed (garbage-collect fails on an empty storage): nothing to free.
-        Maintenance.objects.update_or_create(pk=1, defaults={"last_collected": timezone.now()})
         before = storage.stored_bytes()
-        return Collected(before, before, 0, 0, time.monotonic() - opened, 0.0)
+        return record(Collected(before, before, 0, 0, time.monotonic() - opened, 0), started_at)
     with deleting_from_storage(), maintenance.window(storage):
         before = storage.stored_bytes()
         removed = _remove_spent_bin_repositories(storage)
@@ -107,7 +109,6 @@ def collect() -> Collected:
         deleted = _garbage_collect(config)
         gc_seconds = time.monotonic() - started
         after = storage.stored_bytes()
-    Maintenance.objects.filter(pk=1).update(last_collected=timezone.now())
     collected = Collected(
         bytes_before=before,
         bytes_after=after,
@@ -117,4 +118,27 @@ def collect() -> Collected:
         gc_seconds=gc_seconds,
     )
     log.info("garbage collection: %s", collected)
+    return record(collected, started_at)
+
+
+def record(collected: Collected, started_at: datetime) -> Collected:
+    """Keep a collection that ran to its end: when (housekeeping's next is due from it), its
+    figures for its history, and its part of what /metrics counts."""
+    with transaction.atomic():
+        Maintenance.objects.update_or_create(pk=1, defaults={"last_collected": timezone.now()})
+        Collection.objects.create(
+            started=started_at,
+            seconds=collected.window_seconds,
+            gc_seconds=collected.gc_seconds,
+            bytes_before=collected.bytes_before,
+            bytes_after=collected.bytes_after,
+            blobs_deleted=collected.blobs_deleted,
+        )
+        for name, amount in (
+            (Tally.Name.GC_FREED_BYTES, collected.bytes_freed),
+            (Tally.Name.GC_DELETED_BLOBS, collected.blobs_deleted),
+            (Tally.Name.GC_WINDOW_SECONDS, collected.window_seconds),
+            (Tally.Name.GC_SECONDS, collected.gc_seconds),
+        ):
+            Tally.add(name, amount=amount)
     return collected

@@ -14,11 +14,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from audit import trail
-from records.models import Image, Tag
+from records.models import AuditEvent, Image, Tag, Tally
 from registry import client as oci
 from registry import sync as registry_sync
 from registry.names import BIN_NAMESPACE
@@ -86,7 +87,10 @@ def apply(event: dict) -> bool:
             # Gone again before we read it back: what the registry serves now decides.
             registry_sync.sync_repository(repository)
             return False
-        _audit(event, "tag.push", tag.image, target["tag"], actor)
+        with transaction.atomic():
+            # Counted once per event, as audited: a delivery sent again is neither.
+            if _audit(event, "tag.push", tag.image, target["tag"], actor) is not None:
+                Tally.add(Tally.Name.PUSHES)
         return True
     if action == "pull" and target.get("tag") and is_manifest and "+" in actor:
         # Pulls by team access tokens are audited (a person's pulls are not: too many).
@@ -113,9 +117,10 @@ def _note_pull(repository: str, tag: str, digest: str) -> None:
     )
 
 
-def _audit(event: dict, action: str, image: Image, tag: str, actor: str) -> None:
+def _audit(event: dict, action: str, image: Image, tag: str, actor: str) -> AuditEvent | None:
+    """The event as recorded, or None if it was recorded already (delivered again)."""
     address = ((event.get("request") or {}).get("addr") or "").rsplit(":", 1)[0]
-    trail.record(
+    return trail.record(
         action,
         f"{image.name}:{tag}",
         actor_name=actor,

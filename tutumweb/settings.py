@@ -74,6 +74,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so the time it measures includes every other middleware's (tutumweb/metrics.py).
+    "tutumweb.metrics.measure_requests",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -447,6 +449,19 @@ GIT_TIMEOUT = float(os.environ.get("GIT_TIMEOUT", "120"))
 CHECK_BUILD_SETTINGS = env_bool("CHECK_BUILD_SETTINGS", not TESTING)
 # The address shown for GitHub's push webhook (the API's public URL unless set).
 WEBHOOK_PUBLIC_URL = os.environ.get("WEBHOOK_PUBLIC_URL", API_PUBLIC_URL).rstrip("/")
+
+# Prometheus metrics at /metrics (tutumweb/metrics.py), answered only to
+# `Authorization: Bearer <METRICS_TOKEN>`; unset, /metrics is a 404. A short token could be
+# guessed by anyone who reaches the servers.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32 and not DEBUG:
+    raise ImproperlyConfigured(
+        "METRICS_TOKEN is shorter than 32 characters. Use a long random value, e.g. the output "
+        'of `python3 -c "import secrets; print(secrets.token_urlsafe(32))"`.'
+    )
+# Where each gunicorn server (tutumweb/gunicorn_conf.py) makes a directory of its own, for its
+# workers' request measurements, which any of them sums when scraped; removed when it stops.
+METRICS_DIR = Path(os.environ.get("METRICS_DIR", DATA_DIR / "metrics")).resolve()
 
 LOGGING = {
     "version": 1,

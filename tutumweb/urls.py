@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from tutumweb import health
+from tutumweb import health, metrics
 
 # The API's interactive reference, from the schema: Swagger UI served from our own static files
 # (drf-spectacular-sidecar), its start-up script a file of its own (`?script`) rather than
@@ -20,6 +20,8 @@ urlpatterns = [
     # On every API and admin process, for the load balancer in front of them.
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # Prometheus, for whoever holds METRICS_TOKEN (a 404 when it is not set).
+    path("metrics", metrics.metrics, name="metrics"),
     path("api/v1/", include("api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", api_docs, name="api-docs"),

@@ -20,7 +20,8 @@ from records.models.images import (
     Tag,
     TagCount,
 )
-from records.models.lifecycle import BinEntry, CleanupPolicy, Maintenance, PolicyRun
+from records.models.lifecycle import BinEntry, CleanupPolicy, Collection, Maintenance, PolicyRun
+from records.models.tallies import Tally
 from records.models.teams import Membership, Role, Team, TeamInvitation, TeamToken
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "BuildSource",
     "Category",
     "CleanupPolicy",
+    "Collection",
     "Image",
     "ImageCount",
     "ListWalk",
@@ -46,6 +48,7 @@ __all__ = [
     "Role",
     "State",
     "Tag",
+    "Tally",
     "TagCount",
     "Team",
     "TeamInvitation",

@@ -86,6 +86,27 @@ class Maintenance(models.Model):
         return f"maintenance since {self.started:%Y-%m-%d %H:%M}" if self.started else "none"
 
 
+class Collection(models.Model):
+    """One garbage collection of our registry's storage (lifecycle.collect), as it ran, for
+    its history (/metrics counts collections in records.Tally, whatever is kept here)."""
+
+    started = models.DateTimeField(default=timezone.now)
+    # The whole maintenance window (pushes were refused this long), and the part of it
+    # garbage-collect itself ran.
+    seconds = models.FloatField()
+    gc_seconds = models.FloatField()
+    bytes_before = models.BigIntegerField()
+    bytes_after = models.BigIntegerField()
+    blobs_deleted = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-started", "-pk"]
+
+    def __str__(self) -> str:
+        freed = self.bytes_before - self.bytes_after
+        return f"collection at {self.started:%Y-%m-%d %H:%M}: {freed} bytes freed"
+
+
 class CleanupPolicy(models.Model):
     """Which tags an image (or every image of a namespace without its own) sheds on its own
     (lifecycle.policies): what is removed goes to the recycle bin, never straight away."""

@@ -17,7 +17,15 @@ from django_tasks_db.models import DBTaskResult
 from accounts import sessions as admin_sessions
 from builds.tasks import run_build
 from lifecycle.collect import collect
-from records.models import ApiKey, AuditEvent, Invitation, ListWalk, Team, TeamInvitation
+from records.models import (
+    ApiKey,
+    AuditEvent,
+    Collection,
+    Invitation,
+    ListWalk,
+    Team,
+    TeamInvitation,
+)
 from registry import config as registry_config
 
 pytestmark = pytest.mark.django_db
@@ -119,3 +127,5 @@ def test_a_registry_nothing_was_pushed_to_has_nothing_to_collect(settings, tmp_p
     collected = collect()
 
     assert (collected.bytes_freed, collected.blobs_deleted) == (0, 0)
+    recorded = Collection.objects.get()  # a run all the same, for its history and /metrics
+    assert (recorded.bytes_before, recorded.bytes_after, recorded.blobs_deleted) == (0, 0, 0)

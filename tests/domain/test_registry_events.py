@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -12,7 +13,7 @@ import requests
 from django.conf import settings
 from django.test import Client
 
-from records.models import Image, Tag
+from records.models import AuditEvent, Image, Tag
 from registry import client as oci
 from tests.fixtures.our_registry import digest_served, wait_for_tag
 
@@ -104,6 +105,24 @@ def test_a_repeated_push_event_changes_nothing(push_image, alice):
 
     assert response.status_code == 200
     assert list(Tag.objects.values("id", "digest", "layer_id")) == before
+
+
+@pytest.mark.registry
+def test_a_push_is_counted_once_however_often_its_notification_arrives(push_image, alice, scrape):
+    pushed = push_image(alice, "counted")
+    # The registry's own notification is counted in the transaction that audits it.
+    audited = AuditEvent.objects.filter(action="tag.push", target=f"{pushed.name}:{pushed.tag}")
+    deadline = time.monotonic() + 30
+    while not audited.exists():
+        assert time.monotonic() < deadline, "the push was never audited"
+        time.sleep(0.1)
+    before = scrape().value("tutumweb_registry_pushes_total")
+
+    post_events({"events": [push_event(pushed), push_event(pushed)]})
+    post_events({"events": [push_event(pushed)]})
+
+    assert before >= 1
+    assert scrape().value("tutumweb_registry_pushes_total") == before + 1
 
 
 @pytest.mark.registry

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from lifecycle import bin as recycle_bin
 from lifecycle.collect import collect
-from records.models import BinEntry, Maintenance
+from records.models import BinEntry, Collection, Maintenance
 from registry import client as oci
 from registry import maintenance
 from registry.storage import FilesystemStorage
@@ -83,7 +83,7 @@ def assert_the_others_pull_whole(registry, three_tags, account, tmp_path) -> Non
 
 
 def test_collecting_after_a_purge_frees_the_deleted_tags_own_blobs_and_the_rest_pulls(
-    three_tags, our_registry, alice, tmp_path
+    three_tags, our_registry, alice, tmp_path, scrape
 ):
     api = ApiClient(alice.basic())
     name = three_tags["b"].name
@@ -101,6 +101,7 @@ def test_collecting_after_a_purge_frees_the_deleted_tags_own_blobs_and_the_rest_
     assert api.delete(f"/api/v1/image/{name}/tag/b/").status_code == 204
     BinEntry.objects.update(deleted_at=timezone.now() - timedelta(days=settings.RECYCLE_DAYS + 1))
     assert recycle_bin.purge_expired().entries == 1
+    freed_before = scrape().value("tutumweb_gc_freed_bytes_total")
 
     collected = collect()
 
@@ -115,6 +116,11 @@ def test_collecting_after_a_purge_frees_the_deleted_tags_own_blobs_and_the_rest_
     assert own_bytes <= collected.bytes_freed <= own_bytes + b_manifest_bytes + 1024
     assert collected.blobs_deleted == 3
     assert collected.bin_repositories_removed == 1
+    recorded = Collection.objects.first()  # the latest, kept for its history
+    assert recorded.bytes_before - recorded.bytes_after == collected.bytes_freed
+    assert (recorded.blobs_deleted, recorded.seconds) == (3, collected.window_seconds)
+    freed = scrape().value("tutumweb_gc_freed_bytes_total") - freed_before
+    assert freed == collected.bytes_freed
     assert registry_get(our_registry, "alice/app", f"blobs/{own[0]['digest']}").status_code == 404
     assert_the_others_pull_whole(our_registry, three_tags, alice, tmp_path)
     catalog = requests.get(
