@@ -12,9 +12,10 @@ from urllib.parse import urljoin
 
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.fixtures.builds import DOCKERFILE
-from tests.fixtures.cluster import ADMIN_PASSWORD, start_cluster
+from tests.fixtures.cluster import ADMIN_PASSWORD, METRICS_TOKEN, start_cluster
 from tests.fixtures.registry import BUSYBOX
 
 pytestmark = [pytest.mark.registry, pytest.mark.scale]
@@ -223,3 +224,26 @@ def test_the_balancer_spreads_the_work_over_every_node(cluster):
 
     for part in ("api", "admin", "registry"):
         assert served[part] == {f"{part}{node.number}" for node in cluster.nodes}, served
+
+
+def test_every_node_reports_the_same_pushes_builds_and_collections_to_prometheus(cluster):
+    # Run after the tests above: pushes, a build and a collection have happened.
+    reported = []
+    for node in cluster.nodes:
+        answer = requests.get(
+            f"{node.api_url}/metrics",
+            headers={"Authorization": f"Bearer {METRICS_TOKEN}"},
+            timeout=30,
+        )
+        assert answer.status_code == 200
+        samples = {
+            sample.name: sample.value
+            for family in text_string_to_metric_families(answer.text)
+            for sample in family.samples
+            if sample.name in ("tutumweb_registry_pushes_total", "tutumweb_gc_runs_total")
+        }
+        reported.append(samples)
+
+    assert reported[0] == reported[1]
+    assert reported[0]["tutumweb_registry_pushes_total"] >= 4
+    assert reported[0]["tutumweb_gc_runs_total"] >= 1
