@@ -47,6 +47,7 @@ from django.core.management.color import no_style
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Model
+from django.db.utils import load_backend
 
 from records import counting, name_search
 from records.models import ListWalk
@@ -191,9 +192,12 @@ def _where(database: dict) -> tuple:
 
 @contextmanager
 def _connected(alias: str, database: dict, described: str) -> Iterator[None]:
-    """`database` as the connection `alias` for the length of the block."""
+    """`database` as the connection `alias` of this thread for the length of the block. Not
+    added to the settings: nothing else (closing old connections, a test's checks) is to
+    take it for one of the installation's."""
     configured = {DEFAULT_DB_ALIAS: {"ENGINE": "django.db.backends.dummy"}, alias: database}
-    connections.settings[alias] = connections.configure_settings(configured)[alias]
+    database = connections.configure_settings(configured)[alias]
+    connections[alias] = load_backend(database["ENGINE"]).DatabaseWrapper(database, alias)
     try:
         connections[alias].ensure_connection()
     except DatabaseError as error:
@@ -209,7 +213,6 @@ def _connected(alias: str, database: dict, described: str) -> Iterator[None]:
 def _forget(alias: str) -> None:
     connections[alias].close()
     del connections[alias]
-    del connections.settings[alias]
 
 
 def copied_models() -> list[type[Model]]:
