@@ -85,6 +85,7 @@ class Moved:
     highest_ids: dict[str, int]  # table: the highest id copied
     counts: dict[str, list]  # counter table: its rows in the source
     output: str
+    warnings: str
     target_url: str
     api: Instance
 
@@ -233,7 +234,9 @@ def moved(django_db_setup, django_db_blocker, postgres, tmp_path_factory):
             moving = api.manage("move_database", target, DATABASE_URL=source)
             assert moving.returncode == 0, moving.stderr
             api.start_api()
-            yield Moved(people, token, answers, rows, ids, counts, moving.stdout, target, api)
+            yield Moved(
+                people, token, answers, rows, ids, counts, moving.stdout, moving.stderr, target, api
+            )
         finally:
             api.stop()
             # The rows this module made are no other test's.
@@ -338,6 +341,8 @@ def test_the_move_tells_what_it_copied_and_what_it_left_out(moved):
     assert "  tutumweb_shared: a cache" in moved.output
     assert "every table holds as many rows as the source" in moved.output
     assert "set past the highest id copied" in moved.output
+    # This test run has the database open, as a process left running would.
+    assert "-wal exists: a process still has the database open" in moved.warnings
 
 
 def test_the_name_search_reads_postgresqls_trigram_index(moved):

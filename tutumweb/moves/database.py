@@ -92,6 +92,7 @@ class DatabaseMoved:
     sequences: int = 0
     copy_seconds: float = 0.0
     seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -120,6 +121,7 @@ def move_database(
             f"There is no database at {source['NAME']} (DATABASE_URL): nothing to move."
         )
     moved = DatabaseMoved(describe(source), describe(target))
+    moved.warnings = _still_open(source)
     with _connected(SOURCE, source, moved.source), _connected(TARGET, target, moved.target):
         _check_source(source)
         models = copied_models()
@@ -244,6 +246,20 @@ def _parents_first(models: list[type[Model]]) -> list[type[Model]]:
             ordered.append(model)
             del waiting[model]
     return ordered
+
+
+def _still_open(source: dict) -> list[str]:
+    """SQLite deletes a database's WAL file when the last connection to it closes: one there
+    means a process has it open, or one ended without closing it. Checked before this
+    process opens it; the census after the copy is what refuses a database being written."""
+    wal = Path(f"{source['NAME']}-wal")
+    if source["ENGINE"] != SQLITE or connections[DEFAULT_DB_ALIAS].connection or not wal.exists():
+        return []
+    return [
+        f"{wal} exists: a process still has the database open (or one ended without closing "
+        "it). Stop every process of the installation; the copy is refused if the database "
+        "changes while it runs."
+    ]
 
 
 def _check_source(source: dict) -> None:

@@ -42,6 +42,8 @@ class Command(BaseCommand):
             "database changes while it runs.\n"
             f"target: {moved.migrations} migrations applied in {moved.migrate_seconds:.1f} s"
         )
+        for warning in moved.warnings:
+            self.stderr.write(self.style.WARNING(f"warning: {warning}"))
 
     def _copied(self, copied: CopiedTable) -> None:
         if copied.rows:
