@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,25 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import harness  # noqa: E402
 
 DATA_DIR = harness.configure()
-from bench.backup import fill  # noqa: E402
+from bench.backup import fill, manage  # noqa: E402
 from tests.fixtures.postgres import start_postgres  # noqa: E402
 from tests.fixtures.registry import start_registry  # noqa: E402
 from tests.fixtures.seaweedfs import start_seaweedfs  # noqa: E402
-
-
-def manage(environment: dict, *arguments: str) -> tuple[float, str]:
-    started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "manage.py", *arguments],
-        cwd=harness.ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-    )
-    seconds = time.monotonic() - started
-    if result.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(arguments)} failed:\n{result.stderr}")
-    return seconds, result.stdout
 
 
 def environment(**extra: str) -> dict:

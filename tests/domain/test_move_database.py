@@ -8,6 +8,7 @@ move refuses."""
 from __future__ import annotations
 
 import io
+import itertools
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -32,12 +33,11 @@ from records.models import (
     Layer,
     Membership,
     Registry,
-    State,
     Tag,
     TagCount,
     Team,
 )
-from tests.fixtures.api import LAYER_FIELDS, Account, ApiClient
+from tests.fixtures.api import Account, ApiClient, record_image
 from tests.fixtures.instance import Instance
 from tutumweb.moves import MoveError
 from tutumweb.moves.database import move_database
@@ -104,26 +104,6 @@ def account(username: str, *, staff: bool = False) -> Account:
     return Account(user=user, username=username, password=password, key=key)
 
 
-def image(registry, name: str, *, tags=(), private=True, owner=None, team=None) -> Image:
-    made = Image.objects.create(
-        name=f"{H}/{name}", owner=owner, team=team, registry=registry, is_private_image=private
-    )
-    for tag in tags:
-        number = Layer.objects.count() + 1
-        layer = Layer.objects.create(docker_id=f"{number:064x}", **LAYER_FIELDS)
-        Tag.objects.create(
-            image=made,
-            name=tag,
-            layer=layer,
-            state=State.SUCCESS,
-            digest=f"sha256:{number:064x}",
-            last_build_date=LAYER_FIELDS["creation"] + timedelta(days=number),
-            creation=layer.creation,
-        )
-    made.refresh_state()
-    return made
-
-
 def fill_an_installation() -> tuple[dict[str, Account], dict]:
     """What an installation that has been used holds, made as its users make it (through the
     API) where that needs no registry, else as the registry's notifications record it."""
@@ -136,12 +116,13 @@ def fill_an_installation() -> tuple[dict[str, Account], dict]:
     web = Team.objects.create(name="web")
     Membership.objects.create(team=web, user=alice.user, role="Owner")
     Membership.objects.create(team=web, user=bob.user, role="Reader")
-    app = image(ours, "alice/app", tags=("latest", "v1", "old"), owner=alice.user)
-    image(ours, "alice/public", tags=("latest",), private=False, owner=alice.user)
-    image(ours, "web/site", tags=("latest", "v2"), team=web)
-    image(ours, "bob/secret", tags=("latest",), owner=bob.user)
+    numbers = itertools.count(1)
+    app = record_image(ours, alice, "app", tags=("latest", "v1", "old"), numbers=numbers)
+    record_image(ours, alice, "public", private=False, numbers=numbers)
+    record_image(ours, web, "site", tags=("latest", "v2"), numbers=numbers)
+    record_image(ours, bob, "secret", numbers=numbers)
     for number in range(24):
-        image(ours, f"alice/bulk-{number}", tags=("latest",), owner=alice.user)
+        record_image(ours, alice, f"bulk-{number}", numbers=numbers)
     owner = ApiClient(alice.basic())
     registered = owner.post(
         "/api/v1/image/",

@@ -306,7 +306,14 @@ def _check_target_is_empty(models: list[type[Model]], described: str) -> None:
 def _migrate_target() -> int:
     executor = MigrationExecutor(connections[TARGET])
     pending = len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
-    call_command("migrate", database=TARGET, interactive=False, verbosity=0)
+    try:
+        call_command("migrate", database=TARGET, interactive=False, verbosity=0)
+    except DatabaseError as error:
+        said = " ".join(str(error).split())
+        raise MoveError(
+            f"Migrating the target failed: {said}. Nothing was copied; once the cause is "
+            "fixed, the move can run again."
+        ) from error
     return pending
 
 
@@ -413,25 +420,25 @@ def _census(alias: str, models: list[type[Model]]) -> dict[str, int]:
 
 
 def _check_unchanged(before: dict[str, int], after: dict[str, int]) -> None:
-    changed = [
-        f"{table}: {before[table]:,} when the copy began, {after[table]:,} now"
-        for table in before
-        if after[table] != before[table]
-    ]
+    changed = _differing(before, after, "when the copy began", "now")
     if changed:
         raise MoveError(
-            f"The database changed while it was copied ({'; '.join(changed[:3])}): a process "
-            "of the installation still writes to it. Stop every process (registry, API, "
-            "admin, workers, sync, housekeeping) and move again; the target was left empty."
+            f"The database changed while it was copied ({changed}): a process of the "
+            "installation still writes to it. Stop every process (registry, API, admin, "
+            "workers, sync, housekeeping) and move again; the target was left empty."
         )
 
 
 def _check_copied(source: dict[str, int], target: dict[str, int]) -> None:
     # The counters' changes too: what the triggers added while copying must be gone.
-    wrong = [
-        f"{table}: {source[table]:,} in the source, {target[table]:,} in the target"
-        for table in source
-        if target[table] != source[table]
-    ]
+    wrong = _differing(source, target, "in the source", "in the target")
     if wrong:
-        raise MoveError(f"The copy does not hold what the source does: {'; '.join(wrong[:3])}.")
+        raise MoveError(f"The copy does not hold what the source does: {wrong}.")
+
+
+def _differing(first: dict[str, int], second: dict[str, int], one: str, other: str) -> str:
+    """The first three entries that differ between two censuses, in words ("" if none)."""
+    differing = [table for table in first if second[table] != first[table]]
+    return "; ".join(
+        f"{table}: {first[table]:,} {one}, {second[table]:,} {other}" for table in differing[:3]
+    )
