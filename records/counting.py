@@ -164,6 +164,20 @@ class Counted:
             f"DO UPDATE SET {self.column} = EXCLUDED.{self.column}",
         ]
 
+    def compare_with_recount(self, cursor) -> tuple[int, int]:
+        """(keys that have rows, keys whose kept count is not the count of their rows): what
+        a recount would change, without changing it. A kept count whose rows are all gone
+        must read 0 (the full join finds it)."""
+        key, counts, column = self.key, self.counts, self.column
+        cursor.execute(
+            f"SELECT COUNT(counted.{key}), "
+            f"COUNT(*) FILTER (WHERE COALESCE(kept.{column}, 0) <> COALESCE(counted.n, 0)) "
+            f"FROM (SELECT {key}, COUNT(*) AS n FROM {self.source} WHERE {key} IS NOT NULL "
+            f"GROUP BY {key}) AS counted FULL JOIN {counts} AS kept ON kept.{key} = counted.{key}"
+        )
+        keys, differing = cursor.fetchone()
+        return keys, differing
+
     def create(self, apps, schema_editor) -> None:
         """Migration step: the triggers, and the counts of the rows already there."""
         if schema_editor.connection.vendor == "postgresql":
