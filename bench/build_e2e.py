@@ -27,7 +27,6 @@ import os
 import secrets
 import shutil
 import signal
-import stat
 import statistics
 import subprocess
 import sys
@@ -45,17 +44,6 @@ from tests.fixtures.registry import BUSYBOX, RegistryProcess, start_registry  # 
 OWNER = "bench"
 SOURCE = ("bench-src", "app")  # the git repository: owner, name
 BUILD_SECONDS = 300  # a build taking longer than this is stuck, not slow
-
-
-def remove_tree(path: Path) -> None:
-    """rmtree that also removes what buildah's vfs storage left read-only."""
-
-    def make_writable(function, name, _):
-        os.chmod(name, stat.S_IRWXU)
-        function(name)
-
-    if path.exists():
-        shutil.rmtree(path, onerror=make_writable)
 
 
 class Setup:
@@ -207,7 +195,7 @@ class Setup:
         with contextlib.suppress(Exception):
             for args in (("rm", "--all"), ("rmi", "--all", "--force")):
                 self.buildah(*args)
-        remove_tree(self.data_dir)
+        harness.remove_tree(self.data_dir)
 
 
 def build_by_hand(setup: Setup, stamp: str) -> float:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import os
+import shutil
 import socket
+import stat
 import statistics
 import subprocess
 import sys
@@ -22,6 +24,17 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def remove_tree(path: Path) -> None:
+    """rmtree that also removes what buildah's vfs storage left read-only."""
+
+    def make_writable(function, name, _):
+        os.chmod(name, stat.S_IRWXU)
+        function(name)
+
+    if path.exists():
+        shutil.rmtree(path, onerror=make_writable)
 
 
 def basic(username: str, secret: str) -> str:
@@ -209,7 +222,7 @@ def _tags(images: list, layers: list) -> list:
     ]
 
 
-def start_gunicorn(port: int, env: dict | None = None) -> subprocess.Popen:
+def start_gunicorn(port: int, env: dict | None = None, workers: int = 1) -> subprocess.Popen:
     server = subprocess.Popen(
         [
             sys.executable,
@@ -219,7 +232,7 @@ def start_gunicorn(port: int, env: dict | None = None) -> subprocess.Popen:
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
-            "1",
+            str(workers),
             # As `make run` serves (gthread): keep-alive between the admin and the API.
             "--threads",
             "4",
