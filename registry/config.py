@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -66,5 +67,14 @@ def write_registry_config(path: Path, config: dict) -> None:
 
 def storage_directory(path: Path | None = None) -> Path:
     """The filesystem storage root the registry config at `path` (REGISTRY_CONFIG) names."""
-    config = yaml.safe_load((path or settings.REGISTRY_CONFIG).read_text())
+    path = path or settings.REGISTRY_CONFIG
+    stat = path.stat()
+    return _storage_directory(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=8)
+def _storage_directory(path: str, mtime_ns: int, size: int) -> Path:
+    """Parsed once a version of the file (the time and size it was written with are part of
+    the key): recording each push reads the storage, and parsing YAML costs 5 ms."""
+    config = yaml.safe_load(Path(path).read_text())
     return Path(config["storage"]["filesystem"]["rootdirectory"])
