@@ -72,30 +72,8 @@ LAYER_BYTES = 64 * 1024
 LISTED_SECONDS = 60
 
 
-@dataclass
-class Buildah:
-    """buildah with storage of its own, set up as the build worker's (vfs, chroot)."""
-
-    root: Path
-
-    def __post_init__(self) -> None:
-        (self.root / "tmp").mkdir(parents=True)
-        # No logins of the machine's user.
-        (self.root / "auth.json").write_text('{"auths": {}}')
-
-    def __call__(self, *args: str) -> str:
-        command = ["buildah", "--root", str(self.root / "storage")]
-        command += ["--runroot", str(self.root / "run"), "--storage-driver", "vfs", *args]
-        env = {
-            **os.environ,
-            "BUILDAH_ISOLATION": "chroot",
-            "REGISTRY_AUTH_FILE": str(self.root / "auth.json"),
-            "TMPDIR": str(self.root / "tmp"),
-        }
-        result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            raise RuntimeError(f"buildah {args[0]} failed:\n{result.stderr[-3000:]}")
-        return result.stdout.strip()
+class Buildah(harness.Buildah):
+    """harness.Buildah with the images this bench pushes."""
 
     def build_base(self) -> None:
         """scratch with busybox-static as /bin/sh: what the tests build their images on."""
@@ -104,7 +82,7 @@ class Buildah:
         (rootfs / "bin" / "busybox").write_bytes(BUSYBOX.read_bytes())
         (rootfs / "bin" / "busybox").chmod(0o755)
         (rootfs / "bin" / "sh").symlink_to("busybox")
-        container = self("from", "scratch")
+        container = self("from", "scratch").stdout.strip()
         self("copy", container, f"{rootfs}/", "/")
         self("config", "--env", "PATH=/bin", "--cmd", "/bin/sh", container)
         self("commit", "--quiet", "--rm", container, BASE_IMAGE)
@@ -113,7 +91,7 @@ class Buildah:
         """`count` images on the base, each with one layer of its own: a file of random bytes
         (so no two layers are alike and none compresses away). One working container, the
         file rewritten before each commit, so each layer holds that one file."""
-        container = self("from", "--pull-never", BASE_IMAGE)
+        container = self("from", "--pull-never", BASE_IMAGE).stdout.strip()
         stamp = self.root / "stamp"
         refs = []
         for number in range(count):
@@ -147,13 +125,8 @@ def start_registry(root: Path, config: dict) -> subprocess.Popen:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    deadline = time.monotonic() + 30
-    while process.poll() is None and time.monotonic() < deadline:
-        try:
-            requests.get(f"http://{config['http']['addr']}/v2/", timeout=5)
-            return process
-        except requests.RequestException:
-            time.sleep(0.1)
+    if harness.answers(process, f"http://{config['http']['addr']}/v2/", 30):
+        return process
     process.kill()
     process.wait()
     raise RuntimeError(f"docker-registry did not start: {(root / 'registry.log').read_text()}")
@@ -237,25 +210,15 @@ class Setup:
         import django
 
         django.setup()
-        from django.conf import settings
         from django.contrib.auth import get_user_model
         from django.core.management import call_command
 
         from records.models import ApiKey
-        from registry import config as registry_config
-        from registry import tokens as registry_token
 
         call_command("migrate", verbosity=0)
         _, self.key = ApiKey.issue(get_user_model().objects.create_user(OWNER))
-        registry_token.ensure_signing_key()
-        ours = registry_config.registry_config(
-            addr=self.ours,
-            storage_dir=self.data_dir / "registry" / "storage",
-            realm=f"{self.api}/api/v1/registry-token/",
-            notify_url=f"{self.api}/api/v1/registry-events/",
-            secret=settings.REGISTRY_NOTIFICATION_SECRET,
-            cert_path=settings.REGISTRY_TOKEN_KEY.with_suffix(".crt"),
-        )
+        storage = self.data_dir / "registry" / "storage"
+        ours = harness.our_registry_config(self.ours, storage, self.api)
         # Where `make run` keeps it: REGISTRY_CONFIG's default names this config, as there.
         self.processes.append(start_registry(self.data_dir / "registry", ours))
         plain = self._variant(ours, "plain", self.plain, without=("auth", "notifications"))
