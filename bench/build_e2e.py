@@ -27,7 +27,6 @@ import os
 import secrets
 import shutil
 import signal
-import stat
 import statistics
 import subprocess
 import sys
@@ -45,17 +44,6 @@ from tests.fixtures.registry import BUSYBOX, RegistryProcess, start_registry  # 
 OWNER = "bench"
 SOURCE = ("bench-src", "app")  # the git repository: owner, name
 BUILD_SECONDS = 300  # a build taking longer than this is stuck, not slow
-
-
-def remove_tree(path: Path) -> None:
-    """rmtree that also removes what buildah's vfs storage left read-only."""
-
-    def make_writable(function, name, _):
-        os.chmod(name, stat.S_IRWXU)
-        function(name)
-
-    if path.exists():
-        shutil.rmtree(path, onerror=make_writable)
 
 
 class Setup:
@@ -81,6 +69,7 @@ class Setup:
         self.worker_log = self.data_dir / "worker.log"
         # By hand: buildah storage of its own, set up like the worker's (builds/buildah.py).
         self.manual_dir = self.data_dir / "manual"
+        self.buildah = harness.Buildah(self.manual_dir)
         self.session = requests.Session()
 
     def start(self) -> None:
@@ -103,10 +92,6 @@ class Setup:
         self.processes.append(harness.start_gunicorn(self.api_port))
         self._start_worker()
 
-        self.manual_dir.mkdir()
-        (self.manual_dir / "auth.json").write_text('{"auths": {}}')
-        (self.manual_dir / "tmp").mkdir()
-
         # Registering clones the branch to check the Dockerfile path, so it must exist first.
         self.push_commit("setup")
         self.image = f"{self.host}/{OWNER}/app"
@@ -125,20 +110,8 @@ class Setup:
             raise RuntimeError(f"registering {self.image} failed: {response.text}")
 
     def _start_registry(self) -> None:
-        from django.conf import settings
-
-        from registry import config as registry_config
-        from registry import tokens as registry_token
-
-        registry_token.ensure_signing_key()
-        config = registry_config.registry_config(
-            addr=self.host,
-            storage_dir=self.data_dir / "registry" / "storage",
-            realm=f"{self.api}/api/v1/registry-token/",
-            notify_url=f"{self.api}/api/v1/registry-events/",
-            secret=settings.REGISTRY_NOTIFICATION_SECRET,
-            cert_path=settings.REGISTRY_TOKEN_KEY.with_suffix(".crt"),
-        )
+        storage = self.data_dir / "registry" / "storage"
+        config = harness.our_registry_config(self.host, storage, self.api)
         self.registry = start_registry(self.data_dir / "registry", config, port=self.registry_port)
 
     def _start_worker(self) -> None:
@@ -168,29 +141,6 @@ class Setup:
         files = {"busybox": BUSYBOX, "Dockerfile": dockerfile, "stamp.txt": f"{stamp}\n"}
         self.git.push(*SOURCE, files, message=f"Build {stamp}")
 
-    def buildah(self, *args: str) -> subprocess.CompletedProcess:
-        command = [
-            "buildah",
-            "--root",
-            str(self.manual_dir / "storage"),
-            "--runroot",
-            str(self.manual_dir / "run"),
-            "--storage-driver",
-            "vfs",
-            *args,
-        ]
-        env = {
-            **os.environ,
-            "BUILDAH_ISOLATION": "chroot",
-            # No logins of the machine's user, as for the worker.
-            "REGISTRY_AUTH_FILE": str(self.manual_dir / "auth.json"),
-            "TMPDIR": str(self.manual_dir / "tmp"),
-        }
-        result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            raise RuntimeError(f"buildah {' '.join(args)} failed:\n{result.stderr[-3000:]}")
-        return result
-
     def stop(self) -> None:
         if self.worker is not None and self.worker.poll() is None:
             os.killpg(self.worker.pid, signal.SIGTERM)
@@ -207,7 +157,7 @@ class Setup:
         with contextlib.suppress(Exception):
             for args in (("rm", "--all"), ("rmi", "--all", "--force")):
                 self.buildah(*args)
-        remove_tree(self.data_dir)
+        harness.remove_tree(self.data_dir)
 
 
 def build_by_hand(setup: Setup, stamp: str) -> float:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import base64
 import os
+import shutil
 import socket
+import stat
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -22,6 +25,75 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def remove_tree(path: Path) -> None:
+    """rmtree that also removes what buildah's vfs storage left read-only."""
+
+    def make_writable(function, name, _):
+        os.chmod(name, stat.S_IRWXU)
+        function(name)
+
+    if path.exists():
+        shutil.rmtree(path, onerror=make_writable)
+
+
+@dataclass
+class Buildah:
+    """buildah with storage of its own under `root`, set up as the build worker's (vfs
+    storage, chroot isolation, no logins of the machine's user)."""
+
+    root: Path
+
+    def __post_init__(self) -> None:
+        (self.root / "tmp").mkdir(parents=True, exist_ok=True)
+        (self.root / "auth.json").write_text('{"auths": {}}')
+
+    def __call__(self, *args: str) -> subprocess.CompletedProcess:
+        command = ["buildah", "--root", str(self.root / "storage")]
+        command += ["--runroot", str(self.root / "run"), "--storage-driver", "vfs", *args]
+        env = {
+            **os.environ,
+            "BUILDAH_ISOLATION": "chroot",
+            "REGISTRY_AUTH_FILE": str(self.root / "auth.json"),
+            "TMPDIR": str(self.root / "tmp"),
+        }
+        result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            # The subcommand only: the arguments may hold credentials (push --creds).
+            raise RuntimeError(f"buildah {args[0]} failed:\n{result.stderr[-3000:]}")
+        return result
+
+
+def our_registry_config(addr: str, storage_dir: Path, api: str) -> dict:
+    """Our registry's config as `make run` writes it: token auth against the API at `api`,
+    push notifications to it (the signing key is made if it is missing)."""
+    from django.conf import settings
+
+    from registry import config as registry_config
+    from registry import tokens as registry_token
+
+    registry_token.ensure_signing_key()
+    return registry_config.registry_config(
+        addr=addr,
+        storage_dir=storage_dir,
+        realm=f"{api}/api/v1/registry-token/",
+        notify_url=f"{api}/api/v1/registry-events/",
+        secret=settings.REGISTRY_NOTIFICATION_SECRET,
+        cert_path=settings.REGISTRY_TOKEN_KEY.with_suffix(".crt"),
+    )
+
+
+def answers(process: subprocess.Popen, url: str, seconds: float) -> bool:
+    """Whether `url` answers (whatever the status) within `seconds`, while `process` runs."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            requests.get(url, timeout=10)
+            return True
+        except requests.RequestException:
+            time.sleep(0.1)
+    return False
 
 
 def basic(username: str, secret: str) -> str:
@@ -209,7 +281,7 @@ def _tags(images: list, layers: list) -> list:
     ]
 
 
-def start_gunicorn(port: int, env: dict | None = None) -> subprocess.Popen:
+def start_gunicorn(port: int, env: dict | None = None, workers: int = 1) -> subprocess.Popen:
     server = subprocess.Popen(
         [
             sys.executable,
@@ -219,7 +291,7 @@ def start_gunicorn(port: int, env: dict | None = None) -> subprocess.Popen:
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
-            "1",
+            str(workers),
             # As `make run` serves (gthread): keep-alive between the admin and the API.
             "--threads",
             "4",
@@ -229,14 +301,9 @@ def start_gunicorn(port: int, env: dict | None = None) -> subprocess.Popen:
         cwd=ROOT,
         env={**os.environ, **(env or {})},
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and server.poll() is None:
-        try:
-            # The first answer imports the whole project: slow on a busy machine.
-            requests.get(f"http://127.0.0.1:{port}/baseline/hello/", timeout=10)
-            return server
-        except requests.RequestException:
-            time.sleep(0.1)
+    # The first answer imports the whole project: slow on a busy machine.
+    if answers(server, f"http://127.0.0.1:{port}/baseline/hello/", 60):
+        return server
     server.terminate()
     server.wait()
     raise RuntimeError("gunicorn did not start")

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import secrets
+import time
+from functools import cache
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from django.conf import settings
 from django.db.models import Q
 from django.http import Http404, HttpResponse, JsonResponse
 from django.urls import path, re_path
@@ -12,6 +20,7 @@ from api.core.permissions import token_allowed
 from images.services import images as image_service
 from images.session import credentials
 from records.models import Image, Membership, Tag
+from registry.tokens import key_id
 from tutumweb.urls import urlpatterns as project_urlpatterns
 
 
@@ -107,12 +116,50 @@ def hello(request):
     return JsonResponse({"hello": "world"})
 
 
+def asked_scopes(values: list[str]) -> tuple[str, ...]:
+    return tuple(sorted(scope for value in values for scope in value.split()))
+
+
+@cache
+def token_granting(scopes: tuple[str, ...]) -> bytes:
+    """A registry token granting every scope asked, as our realm's JSON answer, signed once
+    with our key (valid for an hour): what our realm answers minus its work (the sign-in,
+    the access rules, the maintenance window's count, a signature per request)."""
+    key = serialization.load_pem_private_key(settings.REGISTRY_TOKEN_KEY.read_bytes(), None)
+    now = int(time.time())
+    access = []
+    for scope in scopes:
+        kind, _, rest = scope.partition(":")
+        name, _, actions = rest.rpartition(":")
+        access.append({"type": kind, "name": name, "actions": actions.split(",")})
+    claims = {
+        "iss": settings.REGISTRY_TOKEN_ISSUER,
+        "aud": settings.REGISTRY_TOKEN_SERVICE,
+        "sub": "bench",
+        "iat": now,
+        "nbf": now - 5,
+        "exp": now + 3600,
+        "jti": secrets.token_hex(16),
+        "access": access,
+    }
+    headers = {"kid": key_id(key.public_key())}
+    token = jwt.encode(claims, key, algorithm="RS256", headers=headers)
+    return json.dumps({"token": token, "access_token": token, "expires_in": 3600}).encode()
+
+
+def registry_token(request):
+    """bench/push.py's floor of our token realm served by Django, as the API serves it."""
+    scopes = asked_scopes(request.GET.getlist("scope"))
+    return HttpResponse(token_granting(scopes), content_type="application/json")
+
+
 urlpatterns = [
     path("baseline/images/", baseline_images),
     path("baseline/api-floor/", api_floor),
     re_path(r"^baseline/image/(?P<name>.+)/tag/$", baseline_tags),
     re_path(r"^baseline/image/(?P<name>.+)/$", baseline_image),
     path("baseline/hello/", hello),
+    path("baseline/registry-token/", registry_token),
     path("baseline/floor/", floor),
     re_path(r"^baseline/tag-floor/(?P<name>.+)/-/(?P<tag>[^/]+)/$", tag_floor),
     *project_urlpatterns,

@@ -20,6 +20,7 @@ import requests
 from django.conf import settings
 
 from lib import outbound
+from registry import storage as registry_storage
 from registry.manifests import (
     ACCEPT,
     DOCKER_SCHEMA1,
@@ -103,11 +104,15 @@ class RegistryClient:
         timeout: float | None = None,
         page_size: int = 1000,
         trusted: bool = False,
+        storage: registry_storage.FilesystemStorage | None = None,
     ):
         """`trusted`: the base URL is the operator's setting (our registry, the public one),
         reached wherever it is; what it redirects to and the token service it names are
-        still checked by the outbound policy."""
+        still checked by the outbound policy. `storage`: the registry's storage on this
+        machine (our registry's, registry.storage.local_storage): manifests by digest and
+        image configs are read there first, without a request."""
         self.page_size = page_size
+        self.storage = storage
         self.base_url = base_url.rstrip("/")
         self.host = host
         self.username = username
@@ -380,24 +385,26 @@ class RegistryClient:
         config_ref = manifest.get("config") or {}
         if not isinstance(config_ref.get("digest"), str) or not config_ref["digest"]:
             raise RegistryProtocolError(f"the manifest of {repository}:{reference} has no config")
-        response = self._request(
-            "GET",
-            f"/v2/{repository}/blobs/{config_ref['digest']}",
-            [f"repository:{repository}:pull"],
-        )
-        self._check(response, f"image config of {repository}:{reference}")
+        content = self._stored(repository, config_ref["digest"], manifest=False)
+        if content is None:
+            response = self._request(
+                "GET",
+                f"/v2/{repository}/blobs/{config_ref['digest']}",
+                [f"repository:{repository}:pull"],
+            )
+            content = self._check(response, f"image config of {repository}:{reference}").content
         # A blob is named by its digest: what does not hash to it is not that blob, whatever
         # sent it (a redirect, a cache, a registry that lies).
         size = config_ref.get("size")
-        if not check_digest(response.content, config_ref["digest"]) or (
-            isinstance(size, int) and size != len(response.content)
+        if not check_digest(content, config_ref["digest"]) or (
+            isinstance(size, int) and size != len(content)
         ):
             raise RegistryProtocolError(
                 f"registry {self.host} sent an image config for {repository}:{reference} that "
                 f"does not match its digest {config_ref['digest']}"
             )
         try:
-            config_body = json.loads(response.content)
+            config_body = json.loads(content)
         except ValueError as error:
             raise RegistryProtocolError(
                 f"the image config of {repository}:{reference} is not JSON"
@@ -413,6 +420,8 @@ class RegistryClient:
 
     def manifest_bytes(self, repository: str, reference: str, *, what: str = "") -> RawManifest:
         """A manifest exactly as stored (to put it elsewhere under the same digest)."""
+        if stored := self._stored_manifest(repository, reference):
+            return stored
         response = self._request(
             "GET",
             f"/v2/{repository}/manifests/{reference}",
@@ -442,6 +451,26 @@ class RegistryClient:
             "sha256:" + hashlib.sha256(response.content).hexdigest(),
         )
         return RawManifest(digest, media_type, response.content, body)
+
+    def _stored(self, repository: str, digest: str, *, manifest: bool) -> bytes | None:
+        if self.storage is None:
+            return None
+        return self.storage.linked_blob(repository, digest, manifest=manifest)
+
+    def _stored_manifest(self, repository: str, reference: str) -> RawManifest | None:
+        """The manifest `reference` (a digest) from the storage, if it is there and says its
+        media type (the registry's Content-Type says it otherwise: then ask)."""
+        content = self._stored(repository, reference, manifest=True)
+        if content is None:
+            return None
+        try:
+            body = json.loads(content)
+        except ValueError:
+            return None
+        media_type = body.get("mediaType") if isinstance(body, dict) else None
+        if not isinstance(media_type, str) or not media_type:
+            return None
+        return RawManifest(reference, media_type, content, body)
 
     def put_manifest(self, repository: str, reference: str, manifest: RawManifest) -> None:
         """Store a manifest under a tag or its digest; the registry checks its blobs are there."""
@@ -513,7 +542,10 @@ def client_for_image(image) -> RegistryClient:
     # by a person, and the outbound policy decides whether it may be reached.
     trusted = host in (settings.REGISTRY_HOST, settings.PUBLIC_REGISTRY_HOST)
     if image.registry.is_tutum_registry:
-        return RegistryClient(base_url, host=host, token_provider=service_token, trusted=trusted)
+        storage = registry_storage.local_storage() if host == settings.REGISTRY_HOST else None
+        return RegistryClient(
+            base_url, host=host, token_provider=service_token, trusted=trusted, storage=storage
+        )
     return RegistryClient(
         base_url,
         host=host,

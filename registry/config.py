@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -91,7 +92,17 @@ def write_registry_config(path: Path, config: dict) -> None:
 def storage_driver(path: Path | None = None) -> tuple[str, dict]:
     """The storage driver the registry config at `path` (REGISTRY_CONFIG) names, and its
     parameters: ("filesystem", {"rootdirectory": ...}) or ("s3", {...})."""
-    storage = yaml.safe_load((path or settings.REGISTRY_CONFIG).read_text())["storage"]
+    path = path or settings.REGISTRY_CONFIG
+    stat = path.stat()
+    driver, parameters = _storage_driver(str(path), stat.st_mtime_ns, stat.st_size)
+    return driver, dict(parameters)
+
+
+@lru_cache(maxsize=8)
+def _storage_driver(path: str, mtime_ns: int, size: int) -> tuple[str, dict]:
+    """Parsed once a version of the file (the time and size it was written with are part of
+    the key): recording each push reads the storage, and parsing YAML costs 5 ms."""
+    storage = yaml.safe_load(Path(path).read_text())["storage"]
     for driver in ("filesystem", "s3"):
         if driver in storage:
             return driver, storage[driver] or {}

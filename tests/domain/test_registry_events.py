@@ -222,14 +222,21 @@ class FailingManifestReads:
         self.server.server_close()
 
 
+def read_through_the_registry(settings, tmp_path) -> None:
+    """As when the registry runs on another machine: no storage to read here, so manifests
+    and configs are read through its API (and the proxy)."""
+    settings.REGISTRY_CONFIG = tmp_path / "elsewhere" / "config.yml"
+
+
 @pytest.mark.registry
 def test_a_push_whose_manifest_read_fails_at_first_is_recorded_when_the_registry_retries(
-    push_image, alice, our_registry, buildah, settings
+    push_image, alice, our_registry, buildah, settings, tmp_path
 ):
     push_image(alice, "flaky", tag="first")
     proxy = FailingManifestReads(our_registry.url, failures=2)
     # Only the API's reads go through the proxy; buildah pushes to the registry itself.
     settings.REGISTRY_URL = proxy.url
+    read_through_the_registry(settings, tmp_path)
     try:
         ref = buildah.make_image("localhost/flaky:2", files={"/flaky": b"2"})
         name = f"{our_registry.host}/alice/flaky"
@@ -243,12 +250,13 @@ def test_a_push_whose_manifest_read_fails_at_first_is_recorded_when_the_registry
 
 @pytest.mark.registry
 def test_a_push_event_whose_manifest_cannot_be_read_is_a_503_for_the_registry_to_retry(
-    push_image, alice, our_registry, settings
+    push_image, alice, our_registry, settings, tmp_path
 ):
     pushed = push_image(alice, "unread")
     Tag.objects.all().delete()
     proxy = FailingManifestReads(our_registry.url, failures=1)
     settings.REGISTRY_URL = proxy.url
+    read_through_the_registry(settings, tmp_path)
     try:
         first = post_events({"events": [push_event(pushed)]})
         second = post_events({"events": [push_event(pushed)]})

@@ -9,6 +9,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from registry import tokens as registry_token
 from tests.fixtures.api import ApiClient
@@ -136,3 +138,18 @@ def test_an_unknown_service_is_a_400(alice):
 
     assert response.status_code == 400
     assert "other" in response.json()["error"]
+
+
+def test_a_push_token_writes_only_its_count_for_the_maintenance_window(alice):
+    client = ApiClient(alice.basic())
+    # The first one also creates the window's row.
+    token_for(client, "repository:alice/app:pull,push")
+
+    with CaptureQueriesContext(connection) as queries:
+        response = token_for(client, "repository:alice/app:pull,push")
+
+    assert access_of(response) == {"alice/app": ["pull", "push"]}
+    writes = [q["sql"] for q in queries if q["sql"].split()[0] in ("INSERT", "UPDATE", "DELETE")]
+    # buildah asks for two or three tokens a push; each write waits for SQLite's one writer.
+    assert len(writes) == 1
+    assert "push_tokens_until" in writes[0]

@@ -138,7 +138,7 @@ def test_a_sync_of_10000_unchanged_repositories_reads_only_the_catalog(
     assert len(queries) <= 1 + 2 * pages
 
 
-def test_a_tag_pushed_again_costs_only_its_own_manifest_and_config(
+def test_a_tag_pushed_again_costs_only_reading_its_own_manifest_and_config(
     unnotified_registry, buildah, alice, registry_requests
 ):
     original = unnotified_registry.push(buildah, alice, "alice/app")
@@ -152,7 +152,8 @@ def test_a_tag_pushed_again_costs_only_its_own_manifest_and_config(
     report = sync_registry()
 
     assert (report.recorded, report.unchanged) == (1, 21)
-    assert registry_requests == {"catalog": 1, "manifest GET": 1, "blob GET": 1}
+    # Its manifest and config are read from the storage too (without it: the last test).
+    assert registry_requests == {"catalog": 1}
     tag = Tag.objects.get(image__name=our_name("alice/moved"), name="v1")
     assert tag.digest == digest
     assert {"key": "PUSHED", "value": "again"} in tag.layer.envvars
