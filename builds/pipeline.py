@@ -350,8 +350,15 @@ def _push(build: Build, image: Image, work: _workspace, build_log: BuildLog) -> 
             started=build_log.track,
         )
         _checkpoint(build_log)
+        if not (outcome.returncode and attempt == 1):
+            break
+        if _lost_a_race_for_a_layer(outcome):
+            build_log.say(
+                "The registry was still storing a layer another push was sending at the same "
+                "moment; pushing again."
+            )
         # A window that began between the wait and the push: wait for it once more.
-        if not (outcome.returncode and attempt == 1 and _refused_for_maintenance(outcome)):
+        elif not _refused_for_maintenance(outcome):
             break
     if outcome.returncode != 0:
         if registry.is_tutum_registry and _refused_for_maintenance(outcome):
@@ -369,6 +376,14 @@ def _push(build: Build, image: Image, work: _workspace, build_log: BuildLog) -> 
 
 def _refused_for_maintenance(outcome: buildah.Outcome) -> bool:
     return any(maintenance.MESSAGE in line for line in outcome.tail)
+
+
+def _lost_a_race_for_a_layer(outcome: buildah.Outcome) -> bool:
+    """Two pushes sending the same layer to one repository at once (two workers building from
+    one base): Distribution 2.8 may refuse the manifest of one with MANIFEST_BLOB_UNKNOWN
+    while the other's upload of that layer is being committed. Pushed again, the layer is
+    there (seen under load in test_build_scaleout.py)."""
+    return any("blob unknown" in line for line in outcome.tail)
 
 
 def _wait_for_maintenance(build_log: BuildLog) -> None:

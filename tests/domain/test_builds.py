@@ -457,26 +457,51 @@ def test_a_build_waits_out_the_registrys_maintenance_window_then_pushes(
     assert not maintenance.is_on()
 
 
-def _buildah_losing_layers(directory, times: int) -> None:
-    """A `buildah` first on PATH whose first `times` buds fail as containers/storage does when
-    another build sharing the storage removes a layer this one is reusing as it commits; the
-    rest is the real buildah. The race itself cannot be brought about on demand."""
+def _buildah_failing(directory, times: int, subcommand: str, output: str, error: str) -> None:
+    """A `buildah` first on PATH whose first `times` runs of `subcommand` fail with `output`
+    and `error`, as a race we cannot bring about on demand makes them fail; the rest is the
+    real buildah."""
     counter = directory / "lost"
     counter.write_text("")
     script = directory / "buildah"
     script.write_text(
         "#!/bin/sh\n"
         'for arg in "$@"; do\n'
-        f'  if [ "$arg" = bud ] && [ "$(wc -c < {counter})" -lt {times} ]; then\n'
+        f'  if [ "$arg" = {subcommand} ] && [ "$(wc -c < {counter})" -lt {times} ]; then\n'
         f"    printf x >> {counter}\n"
-        "    echo 'STEP 10/10: COMMIT'\n"
-        "    echo 'Error: committing the finished image: creating image: layer not known' >&2\n"
+        f"    echo '{output}'\n"
+        f"    echo '{error}' >&2\n"
         "    exit 125\n"
         "  fi\n"
         "done\n"
         'exec /usr/bin/buildah "$@"\n'
     )
     script.chmod(0o755)
+
+
+def _buildah_losing_layers(directory, times: int) -> None:
+    """Buds that fail as containers/storage does when another build sharing the storage
+    removes a layer this one is reusing as it commits."""
+    _buildah_failing(
+        directory,
+        times,
+        "bud",
+        "STEP 10/10: COMMIT",
+        "Error: committing the finished image: creating image: layer not known",
+    )
+
+
+def _buildah_losing_a_layer_race(directory, times: int) -> None:
+    """Pushes that fail as Distribution 2.8 refuses a manifest whose layer another push to the
+    same repository is still committing (seen with two workers building from one base)."""
+    _buildah_failing(
+        directory,
+        times,
+        "push",
+        "Writing manifest to image destination",
+        "Error: writing manifest: uploading manifest latest to 127.0.0.1/alice/app: "
+        "manifest blob unknown: blob unknown to registry",
+    )
 
 
 def test_a_build_whose_shared_layer_vanished_builds_once_more(
@@ -508,4 +533,34 @@ def test_a_build_whose_shared_layer_vanishes_twice_says_to_build_again(
     assert done.state == "Failed"
     assert "Nothing is wrong with the Dockerfile: build again." in done.error, done.error
     assert done.log.count("building once more") == 1
+    assert (tmp_path / "lost").read_text() == "xx"
+
+
+def test_a_push_that_lost_a_race_for_a_layer_is_pushed_again(
+    api, git_server, our_registry, builds_env, tmp_path, monkeypatch
+):
+    _buildah_losing_a_layer_race(tmp_path, times=1)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    git_server.push_app("acme", "pushed-again")
+    name = register(api, "pushed-again", source_repo="pushed-again")
+
+    done = run_inline(build(api, name))
+
+    assert done.state == "Success", f"{done.error}\n{done.log}"
+    assert "another push was sending at the same moment; pushing again" in done.log
+    assert api.get(f"/api/v1/image/{name}/tag/latest/").json()["state"] == "Success"
+
+
+def test_a_push_that_loses_the_race_twice_fails_saying_why(
+    api, git_server, our_registry, builds_env, tmp_path, monkeypatch
+):
+    _buildah_losing_a_layer_race(tmp_path, times=2)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    git_server.push_app("acme", "lost-twice")
+    name = register(api, "lost-twice", source_repo="lost-twice")
+
+    done = run_inline(build(api, name))
+
+    assert done.state == "Failed"
+    assert "blob unknown to registry" in done.error, done.error
     assert (tmp_path / "lost").read_text() == "xx"
