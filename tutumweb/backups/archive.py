@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 FORMAT = "tutumweb-backup"
@@ -174,3 +176,25 @@ def in_words(size: int) -> str:
             break
         value, unit = value / 1000, bigger
     return f"{value:,.1f} {unit}"
+
+
+# A long copy says how far it got this often.
+PROGRESS_EVERY = 10.0
+
+
+def progress_lines(write: Callable[[str], None], name: Callable[[object], str]):
+    """A copy's progress callback (backup's storage, move_storage's steps: anything with
+    `files`, `kept_files`, `bytes` and `kept_bytes`): a line to `write`, under the copy's
+    `name`, at most every PROGRESS_EVERY seconds."""
+    last = time.monotonic()
+
+    def progress(copy) -> None:
+        nonlocal last
+        if time.monotonic() - last >= PROGRESS_EVERY:
+            last = time.monotonic()
+            write(
+                f"  {name(copy)}: {copy.files + copy.kept_files:,} files, "
+                f"{in_words(copy.bytes + copy.kept_bytes)} so far"
+            )
+
+    return progress

@@ -4,18 +4,13 @@ everything runs (tutumweb.backups)."""
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from tutumweb.backups import archive
 from tutumweb.backups.archive import BackupError, in_words
-from tutumweb.backups.storage import Copied
 from tutumweb.backups.take import Taken, take
-
-# How often the copy of a big storage says how far it got.
-PROGRESS_EVERY = 10.0
 
 
 class Command(BaseCommand):
@@ -51,15 +46,6 @@ class Command(BaseCommand):
             f"Backing up to {directory} (mode 0700: it holds the token-signing key and the "
             "secrets)."
         )
-        last = [time.monotonic()]
-
-        def progress(copied: Copied) -> None:
-            if time.monotonic() - last[0] >= PROGRESS_EVERY:
-                last[0] = time.monotonic()
-                self.stdout.write(
-                    f"  storage: {copied.files + copied.kept_files:,} files, "
-                    f"{in_words(copied.bytes + copied.kept_bytes)} so far"
-                )
 
         def waiting() -> None:
             self.stdout.write(
@@ -69,7 +55,10 @@ class Command(BaseCommand):
 
         try:
             taken = take(
-                directory, storage_command=storage_command, on_wait=waiting, progress=progress
+                directory,
+                storage_command=storage_command,
+                on_wait=waiting,
+                progress=archive.progress_lines(self.stdout.write, lambda _: "storage"),
             )
         except (BackupError, TimeoutError) as error:
             raise CommandError(str(error)) from error

@@ -3,18 +3,13 @@ S3 bucket (tutumweb.moves.storage)."""
 
 from __future__ import annotations
 
-import time
-
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from lib.storage_url import StorageUrlError, parse_storage_url
-from tutumweb.backups.archive import in_words
+from tutumweb.backups.archive import in_words, progress_lines
 from tutumweb.moves import MoveError
-from tutumweb.moves.storage import Step, StorageMoved, move_storage
-
-# How often a long step says how far it got.
-PROGRESS_EVERY = 10.0
+from tutumweb.moves.storage import StorageMoved, move_storage
 
 
 class Command(BaseCommand):
@@ -50,16 +45,7 @@ class Command(BaseCommand):
             raise CommandError(
                 "Give TARGET_STORAGE_URL (s3://...), or set REGISTRY_STORAGE_URL to it."
             )
-        last = [time.monotonic()]
-
-        def progress(step: Step) -> None:
-            if time.monotonic() - last[0] >= PROGRESS_EVERY:
-                last[0] = time.monotonic()
-                self.stdout.write(
-                    f"  {step.name}: {step.files + step.kept_files:,} files, "
-                    f"{in_words(step.bytes + step.kept_bytes)} so far"
-                )
-
+        progress = progress_lines(self.stdout.write, lambda step: step.name)
         try:
             moved = move_storage(storage, progress=progress)
         except MoveError as error:
