@@ -13,7 +13,7 @@ with a clean environment, as the Procfile starts ours:
   (bench.urls.token_granting): a server in this script ("tokens from memory": what token
   auth costs a push by itself, buildah's extra round trips and the registry's checks), and
   a bare Django view on the API's gunicorn ("a bare Django view": what any token served by
-  the API costs, before our realm's own work: sign-in, access rules, maintenance count).
+  the API costs, before our realm's own work: sign-in, access rules, the write-token record).
 
 Every push carries a new blob: a layer of 64 KiB of random bytes on busybox-static, one image
 per push, all committed with buildah (vfs storage) before anything is timed. A push is one

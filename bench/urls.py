@@ -124,7 +124,7 @@ def asked_scopes(values: list[str]) -> tuple[str, ...]:
 def token_granting(scopes: tuple[str, ...]) -> bytes:
     """A registry token granting every scope asked, as our realm's JSON answer, signed once
     with our key (valid for an hour): what our realm answers minus its work (the sign-in,
-    the access rules, the maintenance window's count, a signature per request)."""
+    the access rules, the write-token record, a signature per request)."""
     key = serialization.load_pem_private_key(settings.REGISTRY_TOKEN_KEY.read_bytes(), None)
     now = int(time.time())
     access = []

@@ -29,15 +29,11 @@ from builds import cache as build_cache
 from builds import dockerfile as df
 from records.models import Build, Image, Tag
 from registry import client as oci
-from registry import maintenance
 from registry.sync import tag_fields
 from registry.tokens import build_credentials
 
 log = logging.getLogger(__name__)
 LOG_LIMIT = 2_000_000  # characters kept per build; the rest is summarised
-# A push to our registry waits this long for its maintenance window to end (it usually takes
-# well under a minute) before the build fails.
-MAINTENANCE_WAIT = 120
 
 
 class BuildFailed(Exception):
@@ -339,8 +335,6 @@ def _push(build: Build, image: Image, work: _workspace, build_log: BuildLog) -> 
         # In the build's own auth file (0600), not `--creds`: other users can read argv in ps.
         work.write_credentials(registry.host, username, password)
     for attempt in (1, 2):
-        if registry.is_tutum_registry:
-            _wait_for_maintenance(build_log)
         build_log.say(f"Pushing to {destination}")
         outcome = buildah.stream(
             [*args, work.local_ref, f"docker://{destination}"],
@@ -352,20 +346,13 @@ def _push(build: Build, image: Image, work: _workspace, build_log: BuildLog) -> 
         _checkpoint(build_log)
         if not (outcome.returncode and attempt == 1):
             break
-        if _lost_a_race_for_a_layer(outcome):
-            build_log.say(
-                "The registry was still storing a layer another push was sending at the same "
-                "moment; pushing again."
-            )
-        # A window that began between the wait and the push: wait for it once more.
-        elif not _refused_for_maintenance(outcome):
+        if not _lost_a_race_for_a_layer(outcome):
             break
+        build_log.say(
+            "The registry was still storing a layer another push was sending at the same "
+            "moment; pushing again."
+        )
     if outcome.returncode != 0:
-        if registry.is_tutum_registry and _refused_for_maintenance(outcome):
-            raise BuildFailed(
-                "Our registry was tidying up its storage, so nothing was pushed: build again "
-                "in a few minutes."
-            )
         if password:
             outcome.tail = [line.replace(password, "***") for line in outcome.tail]
         raise BuildFailed(
@@ -374,32 +361,12 @@ def _push(build: Build, image: Image, work: _workspace, build_log: BuildLog) -> 
     return digest_file.read_text().strip()
 
 
-def _refused_for_maintenance(outcome: buildah.Outcome) -> bool:
-    return any(maintenance.MESSAGE in line for line in outcome.tail)
-
-
 def _lost_a_race_for_a_layer(outcome: buildah.Outcome) -> bool:
     """Two pushes sending the same layer to one repository at once (two workers building from
     one base): Distribution 2.8 may refuse the manifest of one with MANIFEST_BLOB_UNKNOWN
     while the other's upload of that layer is being committed. Pushed again, the layer is
     there (seen under load in test_build_scaleout.py)."""
     return any("blob unknown" in line for line in outcome.tail)
-
-
-def _wait_for_maintenance(build_log: BuildLog) -> None:
-    """Pushing to our registry is refused during its maintenance window: wait it out."""
-    if not maintenance.is_on():
-        return
-    build_log.say("Our registry is tidying up its storage; the push waits until it is done.")
-    deadline = time.monotonic() + MAINTENANCE_WAIT
-    while maintenance.is_on():
-        _checkpoint(build_log)
-        if time.monotonic() > deadline:
-            raise BuildFailed(
-                f"Our registry was still tidying up its storage after {MAINTENANCE_WAIT} "
-                "seconds, so nothing was pushed: build again in a few minutes."
-            )
-        time.sleep(1)
 
 
 def _read_back(build: Build, image: Image, digest: str) -> None:

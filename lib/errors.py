@@ -10,7 +10,8 @@ says what happened, not how to answer it:
   already registered, pushed again since).
 - Invalid: input a rule refuses, per field or as a whole.
 - Unavailable: something this needs could not be reached or failed (a registry, Docker Hub).
-- TryLater: we are not taking this change right now (a maintenance window); retry later.
+- TryLater: we are not taking this change right now (a backup copies the storage, a cache is
+  down); retry later.
 """
 
 from __future__ import annotations

@@ -49,7 +49,6 @@ from records.models import (
     Team,
 )
 from registry import client as oci
-from registry import maintenance
 from registry.hosts import registry_for_host
 from registry.locks import StorageHeld, deleting_from_storage, image_lock
 from registry.names import BIN_NAMESPACE
@@ -150,8 +149,6 @@ def _check_ours(image: Image) -> None:
                 ]
             }
         )
-    if maintenance.is_on():
-        raise maintenance.Paused()
 
 
 def _check_not_building(tags: list[Tag]) -> None:
@@ -280,8 +277,6 @@ def snapshot(image: Image) -> dict:
 def delete_image(image: Image, *, by: str, reason: str = "") -> BinEntry:
     """Move an image and its pushed tags to the bin; nothing is deleted if a copy fails."""
     ours = image.registry.is_tutum_registry
-    if ours and maintenance.is_on():
-        raise maintenance.Paused()
     # Another registry's image leaves our storage alone, so a backup does not hold it up.
     with deleting_from_storage() if ours else nullcontext(), lock(image.name):
         if not Image.objects.filter(pk=image.pk).exists():
@@ -352,8 +347,6 @@ class Restored:
 
 def restore(entry: BinEntry) -> Restored:
     """Put a tag back (same digest) or register an image again with its tags."""
-    if maintenance.is_on():
-        raise maintenance.Paused()
     with deleting_from_storage(), lock(entry.image_name):
         entry = _still_in_bin(entry)
         if entry.kind == BinEntry.Kind.IMAGE:
@@ -498,8 +491,6 @@ def expired(now=None) -> QuerySet[BinEntry]:
 
 def purge(entry: BinEntry) -> None:
     """Delete for good: the bin's manifests go; garbage collection then frees the blobs."""
-    if maintenance.is_on():
-        raise maintenance.Paused()
     with deleting_from_storage(), lock(entry.image_name):
         _purge(_still_in_bin(entry))
 

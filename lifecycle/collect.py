@@ -1,144 +1,287 @@
 """Garbage collection: free the registry's blobs no manifest references any more (what the
-recycle bin purged, what pushes replaced), inside the maintenance window.
+recycle bin purged, what pushes replaced), while pushes go on.
 
-`docker-registry garbage-collect` works on the storage (files or bucket) while the registry keeps
-serving (there is no blob descriptor cache to go stale, registry.config). Never with
-`--delete-untagged`: in 2.8 it aborts on a repository holding only digest-pushed manifests
-(the bin's) and would delete an index's images, which are untagged.
+`docker-registry garbage-collect` is documented as unsafe alongside pushes, so our registry
+had to refuse every push for minutes while it ran. This collection needs no window. What it
+relies on (CNCF Distribution 2.8, checked with Debian's 2.8.2):
+
+- the registry takes a manifest only if every blob it names is linked in that repository *and*
+  its bytes exist at that moment; a cross-repository mount needs the same of the source;
+- an upload whose blob already exists only links it (its bytes are not written again), and one
+  whose blob does not exist writes it;
+- a client can learn that a blob exists (a `HEAD`) without anybody being told, so "nobody
+  pushed a manifest naming it" is not enough: a client may be about to;
+- only a client holding an unexpired token granting push in a repository can put a manifest,
+  mount or upload there, and we issue every such token (registry.writers).
+
+How a run goes (one at a time on all machines: registry.locks.collecting):
+
+1. List every blob, then every repository's manifests (tagged or not, the recycle bin's too),
+   reading each manifest once: a blob none names and written before the grace period
+   (GC_GRACE_MINUTES) is a candidate. Listed first, so a blob written meanwhile never is.
+2. For each candidate: if a repository being written (registry.writers) links it, leave it for
+   a later run. Otherwise *set it aside* (one rename, or a copy and a delete on S3: the registry
+   no longer sees it), then look again at the repositories being written: if one links it now
+   (a push that was told it exists, or linked it by an upload or a mount, just before), put it
+   back at once. A client that asks after it was set aside is told it is missing and uploads it.
+3. Wait GC_SETTLE_SECONDS for manifests whose check passed just before a blob was set aside to
+   be written, then list every repository's manifests again: a blob set aside that a manifest
+   not seen in step 1 names is put back.
+4. Delete what is still set aside, and record what the run freed (Collection).
+
+So no manifest that exists afterwards names a missing blob, and no push is refused for
+maintenance. What can still happen is in docs/operations.md ("Garbage collection").
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import os
-import re
-import subprocess
 import time
-from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from lifecycle import bin as recycle_bin
 from records.models import BinEntry, Collection, Maintenance, Tally
-from registry import maintenance
-from registry.locks import deleting_from_storage
+from registry import writers
+from registry.locks import collecting, deleting_from_storage
+from registry.manifests import RawManifest
 from registry.names import BIN_NAMESPACE
-from registry.storage import RegistryStorage, open_storage
+from registry.storage import RegistryStorage, StorageError, open_storage
 
 log = logging.getLogger(__name__)
 
-# "7 blobs marked, 3 blobs and 0 manifests eligible for deletion" (on stdout, whatever the
-# log level); a manifest deleted through the API is already unlinked, so counted in "blobs".
-_SUMMARY = re.compile(r"(\d+) blobs marked, (\d+) blobs and (\d+) manifests eligible")
-GC_TIMEOUT = 20 * 60  # below maintenance.STALE, so nobody else starts a window meanwhile
+# An upload written to this recently counts its repository as being written, whatever its
+# token: the registry checks a token when a request starts, and a long upload outlives it.
+UPLOAD_QUIET = 120
+# The uploads under way are listed again after this many seconds (a LIST on S3).
+UPLOADS_FRESH = 5.0
+# What a run tells a test at each step: ("marked", ""), ("set aside", digest), ("swept", "").
+Checkpoint = Callable[[str, str], None]
 
 
 class CollectFailed(Exception):
-    """garbage-collect did not finish; the message says why."""
+    """The collection stopped before its end; the message says why. What it had set aside
+    is put back by the next run."""
 
 
 @dataclass
-class Collected:
-    bytes_before: int
-    bytes_after: int
-    blobs_deleted: int
-    bin_repositories_removed: int
-    window_seconds: float  # pushes refused this long: waiting for quiet, then collecting
-    gc_seconds: float
-
-    @property
-    def bytes_freed(self) -> int:
-        return self.bytes_before - self.bytes_after
+class _Marks:
+    referenced: set[str] = field(default_factory=set)
+    manifests: set[str] = field(default_factory=set)
+    repositories: set[str] = field(default_factory=set)
 
 
-def _garbage_collect(config: Path) -> int:
-    """Run garbage-collect; how many blobs it deleted."""
-    result = subprocess.run(
-        ["docker-registry", "garbage-collect", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=GC_TIMEOUT,
-        # A clean environment: our own REGISTRY_* settings would read as config overrides to
-        # docker-registry, and its s3 driver panics ("unable to load custom CA bundle") when
-        # AWS_CA_BUNDLE is set, even for an http endpoint (seen with 2.8.2).
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+class _BeingWritten:
+    """Which repositories a push may be writing to now (registry.writers), and whether one of
+    them links a blob."""
+
+    def __init__(self, storage: RegistryStorage):
+        self.storage = storage
+        self._uploading: set[str] = set()
+        self._uploads_listed = 0.0
+
+    def repositories(self) -> set[str]:
+        now = time.monotonic()
+        if now - self._uploads_listed >= UPLOADS_FRESH:
+            self._uploading = self.storage.repositories_uploading(time.time() - UPLOAD_QUIET)
+            self._uploads_listed = now
+        return writers.being_written() | self._uploading
+
+    def link(self, digest: str) -> bool:
+        return any(self.storage.links(repository, digest) for repository in self.repositories())
+
+
+def collect(trigger: str = "schedule", checkpoint: Checkpoint | None = None) -> Collection:
+    """Run one collection of our registry's storage (REGISTRY_CONFIG: its directory or its
+    bucket) and return its record. Raises registry.locks.CollectionRunning if another one
+    runs, registry.locks.StorageHeld while a backup copies the storage, and CollectFailed
+    (recorded as failed) if the storage failed it. `checkpoint`: tests force interleavings."""
+    storage = open_storage(settings.REGISTRY_CONFIG)
+    with deleting_from_storage(), collecting():
+        _end_abandoned_runs()
+        run = Collection.objects.create(trigger=trigger, started=timezone.now())
+        started = time.monotonic()
+        try:
+            _collect(storage, run, checkpoint or (lambda step, digest: None))
+        except (StorageError, OSError, ValueError) as error:
+            run.state, run.error = Collection.State.FAILED, str(error) or type(error).__name__
+            run.seconds, run.finished = time.monotonic() - started, timezone.now()
+            run.save()
+            log.error("garbage collection failed: %s", run.error)
+            raise CollectFailed(run.error) from error
+        run.seconds = time.monotonic() - started
+        record(run)
+    log.info(
+        "garbage collection: %s blobs (%s bytes) freed, %s left for later, %s put back",
+        run.blobs_deleted,
+        run.bytes_freed,
+        run.blobs_deferred,
+        run.blobs_restored,
     )
-    if result.returncode != 0:
-        tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
-        raise CollectFailed(f"garbage-collect exited with {result.returncode}: {' '.join(tail)}")
-    summary = _SUMMARY.search(result.stdout)
-    return int(summary.group(2)) + int(summary.group(3)) if summary else 0
+    return run
+
+
+def running() -> Collection | None:
+    """The collection running now, if any (as far as its record tells)."""
+    return Collection.objects.filter(state=Collection.State.RUNNING).first()
+
+
+def _end_abandoned_runs() -> None:
+    """Runs still marked running while we hold the lock stopped with their process."""
+    Collection.objects.filter(state=Collection.State.RUNNING).update(
+        state=Collection.State.FAILED,
+        finished=timezone.now(),
+        error="It stopped before its end (its process ended); the next run finished its work.",
+    )
+
+
+def _collect(storage: RegistryStorage, run: Collection, checkpoint: Checkpoint) -> None:
+    # What a run that stopped half-way set aside is decided again from the start.
+    for digest in storage.set_aside_digests():
+        storage.put_back(digest)
+    if not storage.has_repositories():
+        run.bytes_before = run.bytes_after = storage.stored_bytes()
+        return
+    run.bytes_before = storage.stored_bytes()
+    run.bin_repositories_removed = _remove_spent_bin_repositories(storage)
+    marked_at = time.time()
+    stored = list(storage.blobs())
+    marks = _mark(storage)
+    run.repositories, run.manifests = len(marks.repositories), len(marks.manifests)
+    checkpoint("marked", "")
+    cutoff = marked_at - settings.GC_GRACE_MINUTES * 60
+    candidates = [b for b in stored if b.digest not in marks.referenced and b.modified < cutoff]
+    being_written = _BeingWritten(storage)
+    aside: dict[str, int] = {}
+    for blob in candidates:
+        if being_written.link(blob.digest):
+            run.blobs_deferred += 1
+            continue
+        size = storage.set_aside(blob.digest)
+        if size is None:
+            continue  # deleted meanwhile (a run before this one stopped half-way)
+        checkpoint("set aside", blob.digest)
+        if being_written.link(blob.digest):
+            storage.put_back(blob.digest)
+            run.blobs_restored += 1
+            continue
+        aside[blob.digest] = size
+    if aside:
+        time.sleep(settings.GC_SETTLE_SECONDS)
+        run.blobs_restored += _put_back_what_new_manifests_name(storage, marks, aside)
+    checkpoint("swept", "")
+    for digest, size in aside.items():
+        storage.drop_set_aside(digest)
+        run.blobs_deleted += 1
+        run.bytes_freed += size
+    run.bytes_after = storage.stored_bytes()
+
+
+def _mark(storage: RegistryStorage) -> _Marks:
+    marks = _Marks()
+    for repository, digest in storage.revisions():
+        marks.repositories.add(repository)
+        if digest not in marks.manifests:
+            marks.referenced.update(_references(storage, repository, digest))
+            marks.manifests.add(digest)
+    return marks
+
+
+def _references(storage: RegistryStorage, repository: str, digest: str) -> set[str]:
+    """The manifest's own blob and what it names: an image's config and layers, an index's
+    manifests. Raises ValueError when it cannot be read as a manifest: what it names is then
+    unknown, and deleting anything would be a guess."""
+    content = storage.blob_content(digest)
+    if content is None:
+        # A manifest deleted since it was listed names nothing any more.
+        return {digest}
+    try:
+        body = json.loads(content)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise ValueError(f"{repository}@{digest} cannot be read as a manifest: nothing was deleted")
+    manifest = RawManifest(digest, str(body.get("mediaType") or ""), content, body)
+    named = manifest.children() if manifest.is_index else manifest.blobs()
+    # Docker's schema 1 names its layers as `fsLayers`.
+    named += [
+        layer["blobSum"]
+        for layer in body.get("fsLayers") or []
+        if isinstance(layer, dict) and isinstance(layer.get("blobSum"), str)
+    ]
+    return {digest, *named}
+
+
+def _put_back_what_new_manifests_name(
+    storage: RegistryStorage, marks: _Marks, aside: dict[str, int]
+) -> int:
+    """Put back each blob set aside that a manifest written since the marking names (its
+    check passed just before the blob was set aside); how many."""
+    restored = 0
+    for repository, digest in storage.revisions():
+        if digest in marks.manifests:
+            continue
+        if digest in aside:  # read the manifest itself where the registry reads it
+            storage.put_back(digest)
+            del aside[digest]
+            restored += 1
+        marks.manifests.add(digest)
+        for named in _references(storage, repository, digest):
+            if named in aside:
+                storage.put_back(named)
+                del aside[named]
+                restored += 1
+    return restored
 
 
 def _remove_spent_bin_repositories(storage: RegistryStorage) -> int:
     """Remove the bin's repositories that hold nothing any more, and those no entry owns (a
     copy that failed half-way leaves manifests no tag names, which the registry's API cannot
     list), so the catalog does not grow with every deletion and the collection frees their
-    blobs. Only inside the window, before collecting: nothing can put a manifest back now,
-    and an entry is saved before its copy starts, so a copy in progress is owned."""
+    blobs.
+
+    Listed before the entries are read: a repository is made only after its entry is saved,
+    so one listed whose entry is not found was let go. An entry's repository is looked at
+    again under its image's lock (lifecycle.bin), which every move into or out of it holds."""
+    listed = storage.repositories_in(BIN_NAMESPACE)
+    owners = dict(BinEntry.objects.values_list("pk", "image_name"))
     removed = 0
-    owned = {f"{BIN_NAMESPACE}/{pk}" for pk in BinEntry.objects.values_list("pk", flat=True)}
-    for repository in storage.repositories_in(BIN_NAMESPACE):
-        if repository in owned and storage.holds_revisions(repository):
+    for repository in listed:
+        entry_id = repository.partition("/")[2]
+        image_name = owners.get(int(entry_id)) if entry_id.isdigit() else None
+        if image_name is None:
+            storage.remove_repository(repository)
+            removed += 1
             continue
-        storage.remove_repository(repository)
-        removed += 1
+        with recycle_bin.lock(image_name):
+            if BinEntry.objects.filter(pk=entry_id).exists() and storage.holds_revisions(
+                repository
+            ):
+                continue
+            storage.remove_repository(repository)
+            removed += 1
     return removed
 
 
-def collect() -> Collected:
-    """Run garbage collection inside the maintenance window (maintenance.Busy if another
-    one is on; registry.locks.StorageHeld while a backup copies the storage); the figures,
-    recorded. The storage is the registry's own (REGISTRY_CONFIG): its filesystem or its
-    bucket (registry.storage)."""
-    config = settings.REGISTRY_CONFIG
-    storage = open_storage(config)
-    started_at = timezone.now()
-    opened = time.monotonic()
-    if not storage.has_repositories():
-        # Nothing was ever pushed (garbage-collect fails on an empty storage): nothing to free.
-        before = storage.stored_bytes()
-        return record(Collected(before, before, 0, 0, time.monotonic() - opened, 0), started_at)
-    with deleting_from_storage(), maintenance.window(storage):
-        before = storage.stored_bytes()
-        removed = _remove_spent_bin_repositories(storage)
-        started = time.monotonic()
-        deleted = _garbage_collect(config)
-        gc_seconds = time.monotonic() - started
-        after = storage.stored_bytes()
-    collected = Collected(
-        bytes_before=before,
-        bytes_after=after,
-        blobs_deleted=deleted,
-        bin_repositories_removed=removed,
-        window_seconds=time.monotonic() - opened,
-        gc_seconds=gc_seconds,
-    )
-    log.info("garbage collection: %s", collected)
-    return record(collected, started_at)
-
-
-def record(collected: Collected, started_at: datetime) -> Collected:
-    """Keep a collection that ran to its end: when (housekeeping's next is due from it), its
-    figures for its history, and its part of what /metrics counts."""
+def record(run: Collection) -> None:
+    """Keep a run that went to its end: its figures, when (housekeeping's next is due from
+    it), and its part of what /metrics counts."""
+    run.state, run.finished = Collection.State.DONE, timezone.now()
     with transaction.atomic():
-        Maintenance.objects.update_or_create(pk=1, defaults={"last_collected": timezone.now()})
-        Collection.objects.create(
-            started=started_at,
-            seconds=collected.window_seconds,
-            gc_seconds=collected.gc_seconds,
-            bytes_before=collected.bytes_before,
-            bytes_after=collected.bytes_after,
-            blobs_deleted=collected.blobs_deleted,
-        )
+        run.save()
+        Maintenance.objects.update_or_create(pk=1, defaults={"last_collected": run.finished})
         for name, amount in (
-            (Tally.Name.GC_FREED_BYTES, collected.bytes_freed),
-            (Tally.Name.GC_DELETED_BLOBS, collected.blobs_deleted),
-            (Tally.Name.GC_WINDOW_SECONDS, collected.window_seconds),
-            (Tally.Name.GC_SECONDS, collected.gc_seconds),
+            (Tally.Name.GC_FREED_BYTES, run.bytes_freed),
+            (Tally.Name.GC_DELETED_BLOBS, run.blobs_deleted),
+            (Tally.Name.GC_SECONDS, run.seconds),
         ):
             Tally.add(name, amount=amount)
-    return collected
+
+
+def last_finished() -> Collection | None:
+    return Collection.objects.filter(state=Collection.State.DONE).first()

@@ -50,6 +50,9 @@ _FILES = 1024
 # The storage lock's keys ("tutu", 1) and file.
 _STORAGE_KEYS = (0x74757475, 1)
 _STORAGE_FILE = "storage.lock"
+# The collection's lock: one garbage collection at a time, whichever machine runs it.
+_COLLECTION_KEYS = (0x74757475, 2)
+_COLLECTION_FILE = "collection.lock"
 _storage = threading.local()
 
 
@@ -218,3 +221,36 @@ def _advisory_storage_lock(
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT pg_advisory_unlock{suffix}(%s, %s)", _STORAGE_KEYS)
+
+
+class CollectionRunning(Exception):
+    """Another garbage collection is running (on this machine or another)."""
+
+
+@contextmanager
+def collecting() -> Iterator[None]:
+    """Held by the one garbage collection that runs; raises CollectionRunning at once if
+    another holds it. A PostgreSQL session advisory lock across machines (freed with its
+    connection if the process dies), a file lock on SQLite's one machine."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", _COLLECTION_KEYS)
+            if not cursor.fetchone()[0]:
+                raise CollectionRunning("Another garbage collection is running.")
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", _COLLECTION_KEYS)
+        return
+    directory = lock_directory()
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / _COLLECTION_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CollectionRunning("Another garbage collection is running.") from None
+        yield
+    finally:
+        os.close(fd)

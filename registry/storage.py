@@ -5,9 +5,11 @@ all, read where CNCF Distribution keeps it, on its filesystem or in its S3 bucke
   without digests, so knowing a tag is unchanged costs a request per tag there; the storage
   keeps it in `<root>/docker/registry/v2/repositories/<repository>/_manifests/tags/<tag>/
   current/link`.
-- Garbage collection (lifecycle.collect) measures what is stored, removes the recycle bin's
-  spent repositories (the API cannot delete a repository) and, in the maintenance window
-  (registry.maintenance), waits until no upload is being written.
+- Garbage collection (lifecycle.collect) is ours, not `docker-registry garbage-collect` (which
+  is unsafe while pushes go on): it lists the blobs and every repository's manifests, sets
+  aside (moves out of the registry's sight, to put back if need be) the blobs none references,
+  and measures what is stored. It also removes the recycle bin's spent repositories (the API
+  cannot delete a repository).
 
 - Recording a push (registry.events) reads its manifest and image config back. From files on
   this machine that is two reads instead of two requests to a registry busy with the pushes
@@ -30,7 +32,8 @@ import os
 import re
 import shutil
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -42,6 +45,12 @@ from registry.names import is_repository_path
 log = logging.getLogger(__name__)
 
 REPOSITORIES = Path("docker/registry/v2/repositories")
+BLOBS = Path("docker/registry/v2/blobs/sha256")
+# Where garbage collection keeps the blobs it took out of the registry's sight until it knows
+# no push needs them (lifecycle.collect): beside `docker/`, which is all the registry reads.
+SET_ASIDE = Path("tutumweb/set-aside")
+# The largest manifest Distribution 2.8 accepts (4 MiB): a bigger blob is no manifest.
+MANIFEST_LIMIT = 4 * 1024 * 1024
 # The OCI digest grammar (`sha256:<hex>`): anything else is a link being written.
 _DIGEST = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
 # What the registry stores blobs under (2.8 writes sha256 only); any other digest is asked for.
@@ -50,6 +59,13 @@ _SHA256 = re.compile(r"sha256:([0-9a-f]{64})")
 
 class StorageError(OSError):
     """The storage could not be read or changed (the bucket did not answer, or refused)."""
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    digest: str
+    size: int
+    modified: float  # POSIX time its bytes were written
 
 
 class RegistryStorage(ABC):
@@ -83,9 +99,44 @@ class RegistryStorage(ABC):
         """The sum of the sizes of what is stored (not disk blocks)."""
 
     @abstractmethod
-    def upload_written_since(self, since: float) -> bool:
-        """Whether any upload under the repositories was written to at or after `since` (a
-        POSIX time)."""
+    def repositories_uploading(self, since: float) -> set[str]:
+        """The repositories with an upload written to at or after `since` (a POSIX time)."""
+
+    @abstractmethod
+    def blobs(self) -> Iterator[StoredBlob]:
+        """Every blob the registry stores (layers, configs and manifests alike)."""
+
+    @abstractmethod
+    def revisions(self) -> Iterator[tuple[str, str]]:
+        """Every manifest every repository holds, as (repository, digest): the revision links,
+        tagged or not, the recycle bin's repositories too."""
+
+    @abstractmethod
+    def blob_content(self, digest: str) -> bytes | None:
+        """The bytes of a blob up to a manifest's size (None: no such blob, or larger)."""
+
+    @abstractmethod
+    def links(self, repository: str, digest: str) -> bool:
+        """Whether `repository` links `digest`, as a layer or config, or as a manifest: what the
+        registry checks before it says a blob exists there, mounts it, or takes a manifest."""
+
+    @abstractmethod
+    def set_aside(self, digest: str) -> int | None:
+        """Move a blob out of the registry's sight (to SET_ASIDE); its size, or None if it was
+        not there."""
+
+    @abstractmethod
+    def put_back(self, digest: str) -> None:
+        """Put a blob set aside back where the registry reads it (if an upload has written it
+        there again meanwhile, that copy stays: it holds the same bytes)."""
+
+    @abstractmethod
+    def drop_set_aside(self, digest: str) -> None:
+        """Delete a blob set aside, for good."""
+
+    @abstractmethod
+    def set_aside_digests(self) -> list[str]:
+        """The blobs set aside now (left by a collection that stopped before its end)."""
 
     @abstractmethod
     def repositories_in(self, namespace: str) -> list[str]:
@@ -175,7 +226,7 @@ class FilesystemStorage(RegistryStorage):
 
     def stored_bytes(self) -> int:
         total = 0
-        for directory, _, files in os.walk(self.root):
+        for directory, _, files in os.walk(self.root / "docker"):
             for name in files:
                 try:
                     total += os.lstat(os.path.join(directory, name)).st_size
@@ -183,19 +234,112 @@ class FilesystemStorage(RegistryStorage):
                     continue
         return total
 
-    def upload_written_since(self, since: float) -> bool:
+    def repositories_uploading(self, since: float) -> set[str]:
+        found = set()
         for directory, subdirectories, files in os.walk(self.repositories):
             # Manifests and layer links are no uploads; skipping them keeps the walk short.
             subdirectories[:] = [d for d in subdirectories if d not in ("_manifests", "_layers")]
-            if "_uploads" not in Path(directory).parts:
+            repository, uploads, _ = directory.partition(f"{os.sep}_uploads")
+            if not uploads or repository in found:
                 continue
             for name in files:
                 try:
                     if os.stat(os.path.join(directory, name)).st_mtime >= since:
-                        return True
+                        found.add(os.path.relpath(repository, self.repositories))
+                        break
                 except FileNotFoundError:  # the upload finished while we looked
                     continue
-        return False
+        return found
+
+    def _blob_directory(self, digest: str) -> str | None:
+        found = _SHA256.fullmatch(digest)
+        if found is None:
+            return None
+        hex_digest = found.group(1)
+        return os.path.join(self.root, BLOBS, hex_digest[:2], hex_digest)
+
+    def _set_aside_directory(self, digest: str) -> str:
+        return os.path.join(self.root, SET_ASIDE, digest.removeprefix("sha256:"))
+
+    def blobs(self) -> Iterator[StoredBlob]:
+        for prefix in _entries(os.path.join(self.root, BLOBS)):
+            for entry in _entries(prefix.path):
+                try:
+                    stat = os.stat(os.path.join(entry.path, "data"))
+                except OSError:  # being written, or deleted meanwhile
+                    continue
+                yield StoredBlob(f"sha256:{entry.name}", stat.st_size, stat.st_mtime)
+
+    def revisions(self) -> Iterator[tuple[str, str]]:
+        for directory, subdirectories, _ in os.walk(self.repositories):
+            if "_manifests" in subdirectories:
+                repository = os.path.relpath(directory, self.repositories)
+                revisions = os.path.join(directory, "_manifests", "revisions", "sha256")
+                for entry in _entries(revisions):
+                    # Deleting a manifest removes its link and leaves the directory.
+                    if os.path.exists(os.path.join(entry.path, "link")):
+                        yield repository, f"sha256:{entry.name}"
+            # Names never start with `_`: what does is the repository's own data.
+            subdirectories[:] = [d for d in subdirectories if not d.startswith("_")]
+
+    def blob_content(self, digest: str) -> bytes | None:
+        directory = self._blob_directory(digest)
+        if directory is None:
+            return None
+        try:
+            with open(os.path.join(directory, "data"), "rb") as blob:
+                content = blob.read(MANIFEST_LIMIT + 1)
+        except FileNotFoundError:
+            return None
+        return content if len(content) <= MANIFEST_LIMIT else None
+
+    def links(self, repository: str, digest: str) -> bool:
+        found = _SHA256.fullmatch(digest)
+        if found is None or not is_repository_path(repository):
+            return False
+        directory = os.path.join(self.repositories, repository)
+        return any(
+            os.path.exists(os.path.join(directory, *kind, "sha256", found.group(1), "link"))
+            for kind in (("_layers",), ("_manifests", "revisions"))
+        )
+
+    def set_aside(self, digest: str) -> int | None:
+        directory = self._blob_directory(digest)
+        if directory is None:
+            return None
+        target = self._set_aside_directory(digest)
+        try:
+            size = os.stat(os.path.join(directory, "data")).st_size
+        except FileNotFoundError:
+            return None
+        shutil.rmtree(target, ignore_errors=True)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        try:
+            # One rename: the registry sees the blob, or not at all.
+            os.rename(directory, target)
+        except FileNotFoundError:
+            return None
+        return size
+
+    def put_back(self, digest: str) -> None:
+        directory = self._blob_directory(digest)
+        source = self._set_aside_directory(digest)
+        if directory is None or not os.path.isdir(source):
+            return
+        os.makedirs(os.path.dirname(directory), exist_ok=True)
+        try:
+            # Onto nothing, or onto the empty directory an upload's commit has just made.
+            os.rename(source, directory)
+        except OSError:
+            if not os.path.exists(os.path.join(directory, "data")):
+                raise
+            shutil.rmtree(source)
+
+    def drop_set_aside(self, digest: str) -> None:
+        shutil.rmtree(self._set_aside_directory(digest), ignore_errors=True)
+
+    def set_aside_digests(self) -> list[str]:
+        return [f"sha256:{entry.name}" for entry in _entries(os.path.join(self.root, SET_ASIDE))]
 
     def repositories_in(self, namespace: str) -> list[str]:
         try:
@@ -236,6 +380,13 @@ class FilesystemStorage(RegistryStorage):
         except OSError:
             return None
         return content if hashlib.sha256(content).hexdigest() == hex_digest else None
+
+
+def _entries(path: str) -> list[os.DirEntry]:
+    try:
+        return list(os.scandir(path))
+    except FileNotFoundError:
+        return []
 
 
 def _link(path: str) -> str:

@@ -10,6 +10,10 @@ Requests cost money and time here, so each operation says what it asks:
   text, so its ETag is that MD5 (checked against SeaweedFS, and what AWS S3 does without
   SSE-KMS); where a store makes other ETags, every link is read: slower, never wrong;
 - what is stored: a LIST of everything under the root (garbage collection, twice);
+- garbage collection: a LIST of the blobs, a LIST of the repositories' keys (the manifests'
+  revision links among them) and a GET of each manifest not seen before; setting a blob aside
+  is a COPY and a DELETE (putting it back the same the other way), and whether a repository
+  links a blob is a HEAD of each of its two possible links;
 - uploads in progress: one LIST of the bucket's unfinished multipart uploads (every upload's
   data is one, from its POST to its last PUT), and for those started before `since` a LIST of
   their parts and of their upload directory.
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -27,7 +32,17 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from registry.storage import REPOSITORIES, RegistryStorage, StorageError, digest_in_link
+from registry.names import is_repository_path
+from registry.storage import (
+    BLOBS,
+    MANIFEST_LIMIT,
+    REPOSITORIES,
+    SET_ASIDE,
+    RegistryStorage,
+    StorageError,
+    StoredBlob,
+    digest_in_link,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +52,9 @@ DELETE_BATCH = 1000
 # SeaweedFS on this machine, tens of ms to AWS S3), and a catalog page is 1,000 of them.
 LIST_CONCURRENCY = 16
 _TRUE = {True, "true", "True", "1"}
+_REVISION = re.compile(r"(.+)/_manifests/revisions/sha256/([0-9a-f]{64})/link")
+_SHA256 = re.compile(r"sha256:([0-9a-f]{64})")
+_MISSING = ("NoSuchKey", "404", "NotFound")
 
 
 def make_client(parameters: dict):
@@ -71,6 +89,9 @@ class S3Storage(RegistryStorage):
         root = str(parameters.get("rootdirectory") or "").strip("/")
         self.root = f"{root}/docker/" if root else "docker/"
         self.repositories = f"{root}/{REPOSITORIES}/" if root else f"{REPOSITORIES}/"
+        base = f"{root}/" if root else ""
+        self.blob_prefix = f"{base}{BLOBS}/"
+        self.set_aside_prefix = f"{base}{SET_ASIDE}/"
         self.client = make_client(parameters)
         # Set by the first read that failed: the bucket is not to be reached from here (no
         # route, refused keys), and asking again for each of a sync's repositories would
@@ -152,19 +173,23 @@ class S3Storage(RegistryStorage):
     def stored_bytes(self) -> int:
         return sum(item["Size"] for item in self._objects(self.root))
 
-    def upload_written_since(self, since: float) -> bool:
+    def repositories_uploading(self, since: float) -> set[str]:
         quiet_since = datetime.fromtimestamp(since, UTC)
+        found = set()
         try:
             for upload in self._multipart_uploads():
-                # A blob upload's data, or a finished one being copied to its blob's place.
-                if upload["Initiated"] >= quiet_since:
-                    return True
                 key, upload_id = upload["Key"], upload["UploadId"]
-                if "/_uploads/" in key and self._upload_written(key, upload_id, quiet_since):
-                    return True
+                repository, uploads, _ = key.removeprefix(self.repositories).partition("/_uploads/")
+                if not uploads or not key.startswith(self.repositories) or repository in found:
+                    continue
+                # A blob upload's data, or a finished one being copied to its blob's place.
+                if upload["Initiated"] >= quiet_since or self._upload_written(
+                    key, upload_id, quiet_since
+                ):
+                    found.add(repository)
         except (BotoCoreError, ClientError) as error:
             raise StorageError(f"the registry's bucket {self.bucket}: {error}") from error
-        return False
+        return found
 
     def _multipart_uploads(self) -> Iterator[dict]:
         pages = self.client.get_paginator("list_multipart_uploads").paginate(
@@ -227,3 +252,100 @@ class S3Storage(RegistryStorage):
                 f"the registry's bucket {self.bucket} kept {len(answer['Errors'])} objects: "
                 f"{first.get('Code')} {first.get('Message')}"
             )
+
+    # -- garbage collection ---------------------------------------------------------------
+
+    def _blob_key(self, digest: str) -> str | None:
+        found = _SHA256.fullmatch(digest)
+        if found is None:
+            return None
+        hex_digest = found.group(1)
+        return f"{self.blob_prefix}{hex_digest[:2]}/{hex_digest}/data"
+
+    def _set_aside_key(self, digest: str) -> str:
+        return f"{self.set_aside_prefix}{digest.removeprefix('sha256:')}/data"
+
+    def blobs(self) -> Iterator[StoredBlob]:
+        for item in self._objects(self.blob_prefix):
+            directory, _, name = item["Key"].rpartition("/")
+            if name == "data":
+                digest = f"sha256:{directory.rpartition('/')[2]}"
+                yield StoredBlob(digest, item["Size"], item["LastModified"].timestamp())
+
+    def revisions(self) -> Iterator[tuple[str, str]]:
+        for item in self._objects(self.repositories):
+            found = _REVISION.fullmatch(item["Key"][len(self.repositories) :])
+            if found is not None:
+                yield found.group(1), f"sha256:{found.group(2)}"
+
+    def _head(self, key: str) -> int | None:
+        """The size of the object at `key`, or None if there is none."""
+        try:
+            return self.client.head_object(Bucket=self.bucket, Key=key)["ContentLength"]
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in _MISSING:
+                return None
+            raise StorageError(f"the registry's bucket {self.bucket}: {error}") from error
+        except BotoCoreError as error:
+            raise StorageError(f"the registry's bucket {self.bucket}: {error}") from error
+
+    def blob_content(self, digest: str) -> bytes | None:
+        key = self._blob_key(digest)
+        if key is None:
+            return None
+        try:
+            answer = self.client.get_object(Bucket=self.bucket, Key=key)
+            if answer["ContentLength"] > MANIFEST_LIMIT:
+                return None
+            return answer["Body"].read()
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in _MISSING:
+                return None
+            raise StorageError(f"the registry's bucket {self.bucket}: {error}") from error
+        except BotoCoreError as error:
+            raise StorageError(f"the registry's bucket {self.bucket}: {error}") from error
+
+    def links(self, repository: str, digest: str) -> bool:
+        found = _SHA256.fullmatch(digest)
+        if found is None or not is_repository_path(repository):
+            return False
+        directory = f"{self.repositories}{repository}"
+        return any(
+            self._head(f"{directory}/{kind}/sha256/{found.group(1)}/link") is not None
+            for kind in ("_layers", "_manifests/revisions")
+        )
+
+    def _move(self, source: str, target: str) -> None:
+        try:
+            # A managed copy: S3 copies an object of more than 5 GB only in parts.
+            self.client.copy({"Bucket": self.bucket, "Key": source}, self.bucket, target)
+            self.client.delete_object(Bucket=self.bucket, Key=source)
+        except (BotoCoreError, ClientError) as error:
+            raise StorageError(f"the registry's bucket {self.bucket}: {error}") from error
+
+    def set_aside(self, digest: str) -> int | None:
+        key = self._blob_key(digest)
+        size = None if key is None else self._head(key)
+        if size is None:
+            return None
+        self._move(key, self._set_aside_key(digest))
+        return size
+
+    def put_back(self, digest: str) -> None:
+        key, kept = self._blob_key(digest), self._set_aside_key(digest)
+        if key is None or self._head(kept) is None:
+            return
+        if self._head(key) is None:
+            self._move(kept, key)
+        else:
+            # An upload wrote it again meanwhile: the same bytes.
+            self._delete([kept])
+
+    def drop_set_aside(self, digest: str) -> None:
+        self._delete([self._set_aside_key(digest)])
+
+    def set_aside_digests(self) -> list[str]:
+        return [
+            f"sha256:{item['Key'][len(self.set_aside_prefix) :].partition('/')[0]}"
+            for item in self._objects(self.set_aside_prefix)
+        ]

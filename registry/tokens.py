@@ -23,13 +23,13 @@ from django.conf import settings
 from django.core import signing
 
 from records.models import Image, Role
-from registry import maintenance, names
+from registry import names, writers
 from registry.names import BIN_NAMESPACE
 from teams import access
 from teams.access import Ability
 
 REPOSITORY_ACTIONS = ("pull", "push", "delete")
-# What changes the registry's storage, so is refused during a maintenance window.
+# What changes the registry's storage: garbage collection keeps clear of it (registry.writers).
 WRITE_ACTIONS = ("push", "delete")
 # The API's own calls to our registry; the registry's events name it as their actor.
 SERVICE_SUBJECT = "tutumweb-api"
@@ -89,14 +89,13 @@ def issue_token(subject: str, access: list[dict]) -> dict:
     key, kid = _signing_key(str(settings.REGISTRY_TOKEN_KEY))
     now = int(time.time())
     ttl = settings.REGISTRY_TOKEN_TTL
-    if _writes(access) and not maintenance.note_write_token(
-        dt.datetime.fromtimestamp(now + ttl, dt.UTC)
-    ):
-        # A maintenance window began after the request was looked at: reading only.
-        access = [
-            {**entry, "actions": [a for a in entry["actions"] if a not in WRITE_ACTIONS]}
-            for entry in access
-        ]
+    writes = [
+        entry["name"]
+        for entry in access
+        if entry.get("type") == "repository" and set(entry["actions"]) & set(WRITE_ACTIONS)
+    ]
+    if writes:
+        writers.note(writes, dt.datetime.fromtimestamp(now + ttl, dt.UTC))
     claims = {
         "iss": settings.REGISTRY_TOKEN_ISSUER,
         "aud": settings.REGISTRY_TOKEN_SERVICE,
@@ -110,18 +109,6 @@ def issue_token(subject: str, access: list[dict]) -> dict:
     token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
     issued_at = dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {"token": token, "access_token": token, "expires_in": ttl, "issued_at": issued_at}
-
-
-def _writes(access: list[dict]) -> bool:
-    return any(a in WRITE_ACTIONS for entry in access for a in entry["actions"])
-
-
-def asks_to_write(scopes: list[str]) -> bool:
-    """Whether any of `scopes` asks for push or delete (granted or not)."""
-    return any(
-        parsed is not None and parsed[0] == "repository" and set(parsed[2]) & set(WRITE_ACTIONS)
-        for parsed in map(parse_scope, scopes)
-    )
 
 
 def parse_scope(scope: str) -> tuple[str, str, list[str]] | None:

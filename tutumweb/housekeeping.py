@@ -3,7 +3,6 @@ what is in use."""
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,10 +16,10 @@ from accounts import invitations
 from accounts import sessions as admin_sessions
 from audit import trail
 from lifecycle import bin as recycle_bin
-from lifecycle.collect import Collected, CollectFailed, collect
-from records.models import ListWalk, Maintenance
-from registry import maintenance
-from registry.locks import StorageHeld
+from lifecycle.collect import CollectFailed, collect
+from records.models import Collection, ListWalk, Maintenance
+from registry import writers
+from registry.locks import CollectionRunning, StorageHeld
 from teams import invitations as team_invitations
 
 # Builds keep their own record (api.models.Build); the queue's copy of a finished build task
@@ -37,13 +36,15 @@ class Swept:
     invitations: int = 0
     audit_events: int = 0
     list_walks: int = 0
+    write_tokens: int = 0
 
 
 def sweep() -> Swept:
     """Delete expired sessions (both session engines keep them in the database), sign-in
         failures older than the lockout (they no longer count), old finished build tasks, the
         web admin's expired sign-in credentials, invitations used or expired a month ago,
-    audit events older than AUDIT_DAYS, and idle walks of offset pages."""
+    audit events older than AUDIT_DAYS, idle walks of offset pages, and the registry's write
+    tokens expired a day ago."""
     now = timezone.now()
     sessions, _ = Session.objects.filter(expire_date__lt=now).delete()
     failures, _ = AccessAttempt.objects.filter(
@@ -63,13 +64,14 @@ def sweep() -> Swept:
         trail.prune(),
         # Walks of offset pages idle past their time (api.images.walks): started again.
         ListWalk.objects.filter(until__lt=now).delete()[0],
+        writers.prune(now),
     )
 
 
 @dataclass
 class Reclaimed:
     purged: recycle_bin.Purged
-    collected: Collected | None = None
+    collected: Collection | None = None
     skipped: str = ""  # why no garbage collection ran
 
 
@@ -93,14 +95,9 @@ def reclaim(now: datetime | None = None) -> Reclaimed:
         reclaimed.skipped = f"no registry config at {settings.REGISTRY_CONFIG}"
     else:
         try:
-            reclaimed.collected = collect()
-        except (
-            maintenance.Busy,
-            StorageHeld,
-            CollectFailed,
-            OSError,
-            subprocess.TimeoutExpired,
-        ) as error:
+            trigger = "after a purge" if reclaimed.purged.entries else "schedule"
+            reclaimed.collected = collect(trigger)
+        except (CollectionRunning, StorageHeld, CollectFailed, OSError) as error:
             # The next round tries again; a purged blob only waits longer to be freed.
             reclaimed.skipped = str(error)
     return reclaimed

@@ -233,14 +233,8 @@ def _collections(tallies: list[tuple], last_collected):
             Tally.Name.GC_DELETED_BLOBS,
         ),
         (
-            "tutumweb_gc_window_seconds",
-            "Time pushes to our registry were refused for garbage collection (the maintenance "
-            "window: waiting for pushes under way to end, then collecting).",
-            Tally.Name.GC_WINDOW_SECONDS,
-        ),
-        (
             "tutumweb_gc_seconds",
-            "Time the garbage collections themselves ran (part of the window).",
+            "Time the garbage collections ran (pushes go on meanwhile).",
             Tally.Name.GC_SECONDS,
         ),
     ):

@@ -397,6 +397,12 @@ except StorageUrlError as error:
 # Housekeeping collects the registry's garbage after purging the recycle bin, and at least
 # this often (0: only after a purge).
 GC_EVERY_HOURS = float(os.environ.get("GC_EVERY_HOURS", "24"))
+# A blob written less than this long ago is never collected: an upload's manifest may still be
+# on its way (lifecycle.collect).
+GC_GRACE_MINUTES = float(os.environ.get("GC_GRACE_MINUTES", "60"))
+# How long a collection waits, once it has set blobs aside, for manifests whose check of those
+# blobs passed just before to be written, before it looks for them.
+GC_SETTLE_SECONDS = float(os.environ.get("GC_SETTLE_SECONDS", "30"))
 # Where public names without a host (`ubuntu`, `tutum/hello-world`) are looked up.
 PUBLIC_REGISTRY_HOST = os.environ.get("PUBLIC_REGISTRY_HOST", "docker.io")
 PUBLIC_REGISTRY_URL = os.environ.get("PUBLIC_REGISTRY_URL", "https://registry-1.docker.io").rstrip(

@@ -28,7 +28,7 @@ from api.registry_protocol.shapes import (
     accepted_json,
 )
 from registry import events as push_events
-from registry import maintenance, tokens
+from registry import tokens
 from registry.client import RegistryError
 from teams import tokens as team_tokens
 
@@ -37,21 +37,6 @@ log = logging.getLogger(__name__)
 
 class EventsParser(LimitedJSONParser):
     media_type = "application/vnd.docker.distribution.events.v1+json"
-
-
-def _maintenance_refusal() -> Response:
-    """buildah and docker show a token server's message only from a 401 whose body has
-    `errors` (or `details`): a 503 or 403 body is dropped for "invalid status code"."""
-    response = Response(
-        {
-            "errors": [{"code": "UNAUTHORIZED", "message": maintenance.MESSAGE}],
-            "details": maintenance.MESSAGE,
-        },
-        status=status.HTTP_401_UNAUTHORIZED,
-    )
-    response["Retry-After"] = str(maintenance.RETRY_AFTER)
-    response["WWW-Authenticate"] = REALM
-    return response
 
 
 def _unauthorized(message: str, challenge: str) -> Response:
@@ -118,9 +103,6 @@ def registry_token(request):
             status=status.HTTP_400_BAD_REQUEST,
         )
     scopes = [s for value in request.query_params.getlist("scope") for s in value.split(" ") if s]
-    if tokens.asks_to_write(scopes) and maintenance.is_on():
-        # Pulls and logins (no scope) go on; a push now could lose blobs to the collection.
-        return _maintenance_refusal()
     if grant is not None:
         access, subject = tokens.build_access(grant, scopes), grant.get("subject", "")
     else:

@@ -20,7 +20,14 @@ from records.models.images import (
     Tag,
     TagCount,
 )
-from records.models.lifecycle import BinEntry, CleanupPolicy, Collection, Maintenance, PolicyRun
+from records.models.lifecycle import (
+    BinEntry,
+    CleanupPolicy,
+    Collection,
+    Maintenance,
+    PolicyRun,
+    WriteToken,
+)
 from records.models.tallies import Tally
 from records.models.teams import Membership, Role, Team, TeamInvitation, TeamToken
 
@@ -41,6 +48,7 @@ __all__ = [
     "Invitation",
     "Layer",
     "Maintenance",
+    "WriteToken",
     "Membership",
     "PolicyRun",
     "Profile",

@@ -1,4 +1,4 @@
-"""The recycle bin, cleanup policies and their runs, and our registry's maintenance window."""
+"""The recycle bin, cleanup policies and their runs, and our registry's garbage collections."""
 
 from __future__ import annotations
 
@@ -73,38 +73,69 @@ class BinEntry(models.Model):
 
 
 class Maintenance(models.Model):
-    """Our registry's maintenance window (registry.maintenance): one row, `started` set while
-    garbage collection runs and pushes are refused."""
+    """One row: when garbage collection last ran to its end (housekeeping runs it every
+    GC_EVERY_HOURS)."""
 
-    started = models.DateTimeField(null=True, blank=True)
-    # The latest expiry of a push token we issued: collection waits until none is valid.
-    push_tokens_until = models.DateTimeField(null=True, blank=True)
-    # When garbage collection last ran to its end (housekeeping runs it every GC_EVERY_HOURS).
     last_collected = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
-        return f"maintenance since {self.started:%Y-%m-%d %H:%M}" if self.started else "none"
+        return (
+            f"last collected {self.last_collected:%Y-%m-%d %H:%M}"
+            if self.last_collected
+            else "never collected"
+        )
+
+
+class WriteToken(models.Model):
+    """The latest expiry of a push or delete token issued for one repository of our registry.
+
+    Garbage collection (lifecycle.collect) never deletes a blob a repository with a valid
+    write token links: a client of that repository may have been told the blob exists (a HEAD,
+    which the registry reports nowhere) and be about to put a manifest that needs it."""
+
+    repository = models.CharField(max_length=255, primary_key=True)
+    until = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.repository} until {self.until:%H:%M:%S}"
 
 
 class Collection(models.Model):
-    """One garbage collection of our registry's storage (lifecycle.collect), as it ran, for
-    its history (/metrics counts collections in records.Tally, whatever is kept here)."""
+    """One garbage collection of our registry's storage (lifecycle.collect), for its history
+    and the admin's storage page (/metrics counts collections in records.Tally)."""
+
+    class State(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
 
     started = models.DateTimeField(default=timezone.now)
-    # The whole maintenance window (pushes were refused this long), and the part of it
-    # garbage-collect itself ran.
-    seconds = models.FloatField()
-    gc_seconds = models.FloatField()
-    bytes_before = models.BigIntegerField()
-    bytes_after = models.BigIntegerField()
-    blobs_deleted = models.PositiveIntegerField()
+    finished = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.RUNNING)
+    # Who or what started it: "schedule", "after a purge", or a staff member's username.
+    trigger = models.CharField(max_length=150, blank=True)
+    # How long it ran, start to end (pushes go on meanwhile: there is no window).
+    seconds = models.FloatField(default=0)
+    # What was stored before and after (a listing of the storage), and exactly what the
+    # deleted blobs held: pushes during the run make the first two differ from the third.
+    bytes_before = models.BigIntegerField(default=0)
+    bytes_after = models.BigIntegerField(default=0)
+    bytes_freed = models.BigIntegerField(default=0)
+    repositories = models.PositiveIntegerField(default=0)
+    manifests = models.PositiveIntegerField(default=0)
+    blobs_deleted = models.PositiveIntegerField(default=0)
+    # Unreferenced blobs left for a later run: a push under way links them (see WriteToken).
+    blobs_deferred = models.PositiveIntegerField(default=0)
+    # Blobs taken out and put back because a push used them while the run swept.
+    blobs_restored = models.PositiveIntegerField(default=0)
+    bin_repositories_removed = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-started", "-pk"]
 
     def __str__(self) -> str:
-        freed = self.bytes_before - self.bytes_after
-        return f"collection at {self.started:%Y-%m-%d %H:%M}: {freed} bytes freed"
+        return f"collection at {self.started:%Y-%m-%d %H:%M}: {self.bytes_freed} bytes freed"
 
 
 class CleanupPolicy(models.Model):

@@ -18,7 +18,6 @@ class Tally(models.Model):
         # Each garbage collection counts once in each, which sums one of its figures.
         GC_FREED_BYTES = "gc_freed_bytes", "garbage collections, and the bytes they freed"
         GC_DELETED_BLOBS = "gc_deleted_blobs", "garbage collections, and the blobs they deleted"
-        GC_WINDOW_SECONDS = "gc_window_seconds", "garbage collections, and their windows' time"
         GC_SECONDS = "gc_seconds", "garbage collections, and the time they ran"
 
     # One of Name (not `choices`: a new count needs no migration).

@@ -9,7 +9,6 @@ import pytest
 from accounts.usernames import TEAM_RULE
 from api.core.errors import exception_handler
 from lib import errors
-from registry import maintenance
 from tests.fixtures.api import ApiClient
 from tests.fixtures.ports import free_port
 
@@ -68,22 +67,6 @@ def test_a_public_registry_that_cannot_be_reached_is_a_502_naming_it(api, settin
         "error": "Could not look busybox up: could not reach registry docker.io: check the "
         "name, and that it is a registry reachable from this server. Try again later."
     }
-
-
-def test_deleting_a_tag_during_a_maintenance_window_is_a_503_with_retry_after(
-    api, alice, make_image
-):
-    image = make_image(alice, "app", tags=("latest", "old"))
-    maintenance.begin()
-    try:
-        response = api.delete(f"/api/v1/image/{image.name}/tag/old/")
-    finally:
-        maintenance.end()
-
-    assert response.status_code == 503
-    assert response["Retry-After"] == "60"
-    assert response.json() == {"error": maintenance.MESSAGE}
-    assert image.tags.filter(name="old").exists()
 
 
 @pytest.mark.parametrize(

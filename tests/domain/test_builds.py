@@ -4,7 +4,6 @@ back; run by a real `manage.py build_worker` process or, for failure cases, by t
 from __future__ import annotations
 
 import os
-import threading
 import time
 
 import pytest
@@ -12,7 +11,6 @@ from django.conf import settings
 
 from builds import pipeline
 from records.models import Build, Tag
-from registry import maintenance
 from tests.fixtures.api import ApiClient
 from tests.fixtures.builds import DOCKERFILE, wait_for_build
 from tests.fixtures.registry import BUSYBOX
@@ -440,21 +438,6 @@ def test_the_build_cache_keeps_base_images_until_it_outgrows_its_cap(builds_env)
     assert len(images_under_cap) == 1
     assert cleared_over_cap
     assert listed("images") == []
-
-
-def test_a_build_waits_out_the_registrys_maintenance_window_then_pushes(
-    api, git_server, our_registry, builds_env
-):
-    git_server.push_app("acme", "tidy")
-    name = register(api, "tidy", source_repo="tidy")
-    maintenance.begin()
-    threading.Timer(3, maintenance.end).start()
-
-    done = run_inline(build(api, name))
-
-    assert done.state == "Success", f"{done.error}\n{done.log}"
-    assert "the push waits until it is done" in done.log
-    assert not maintenance.is_on()
 
 
 def _buildah_failing(directory, times: int, subcommand: str, output: str, error: str) -> None:

@@ -25,6 +25,7 @@ from records.models import (
     ListWalk,
     Team,
     TeamInvitation,
+    WriteToken,
 )
 from registry import config as registry_config
 
@@ -88,6 +89,8 @@ def test_housekeeping_deletes_what_expired_and_keeps_the_rest(alice, settings, t
     recent_event = AuditEvent.objects.create(action="sign_in", actor_kind="person")
     ListWalk.objects.create(key="idle", until=NOW - timedelta(seconds=1))
     walking = ListWalk.objects.create(key="walking", until=NOW + timedelta(minutes=5))
+    WriteToken.objects.create(repository="alice/old", until=NOW - timedelta(days=2))
+    pushing = WriteToken.objects.create(repository="alice/app", until=NOW - timedelta(hours=1))
     out = StringIO()
 
     call_command("housekeeping", stdout=out)
@@ -103,8 +106,9 @@ def test_housekeeping_deletes_what_expired_and_keeps_the_rest(alice, settings, t
     assert out.getvalue().splitlines()[0] == (
         "deleted 1 expired sessions, 1 old sign-in failures, 2 old build task results, "
         "1 expired admin sign-ins, 3 old invitations, 1 audit events older than AUDIT_DAYS, "
-        "1 idle walks of offset pages"
+        "1 idle walks of offset pages, 1 expired registry write tokens"
     )
+    assert list(WriteToken.objects.all()) == [pushing]
     assert list(ListWalk.objects.all()) == [walking]
     assert list(Invitation.objects.all()) == [recently_expired]
     assert list(TeamInvitation.objects.all()) == [kept_invitation]

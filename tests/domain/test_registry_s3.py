@@ -1,6 +1,6 @@
 """Our registry on S3-compatible object storage (Distribution's `s3` driver on SeaweedFS's S3
 gateway): pushes and pulls, the sync reading tags' digests from the bucket, garbage
-collection, the recycle bin and the maintenance window, with real buildah pushes to a live API.
+collection, the recycle bin and the uploads under way, with real buildah pushes to a live API.
 
 Each test gets a registry of its own on a fresh root directory of the session's bucket, so
 what one pushes is not in another's catalog. A second registry on the same root directory,
@@ -31,20 +31,27 @@ from registry.sync import SyncReport, sync_registry
 from registry.tokens import service_token
 from tests.domain.test_storage_reclaimed import (
     assert_the_others_pull_whole,
+    blob_bytes,
     fresh_pull,
     manifest_of,
     pulls_whole,
     registry_get,
 )
 from tests.fixtures.api import ApiClient
-from tests.fixtures.our_registry import digest_served, serving_as_ours, start_our_registry
+from tests.fixtures.our_registry import (
+    collect_when_quiet,
+    digest_served,
+    serving_as_ours,
+    start_our_registry,
+    until_nobody_writes,
+)
 from tests.fixtures.ports import free_port
 from tests.fixtures.sync_counts import copy_names, record_as
 
 pytestmark = [
     pytest.mark.registry,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("short_window"),
+    pytest.mark.usefixtures("short_tokens"),
 ]
 
 _roots = itertools.count()
@@ -228,6 +235,7 @@ def test_collecting_on_s3_frees_a_purged_tags_blobs_by_what_the_bucket_lost(
     api = ApiClient(alice.basic())
     name = three_tags["b"].name
     b, _ = manifest_of(our_registry, "alice/app", "b")
+    b_bytes = registry_get(our_registry, "alice/app", "manifests/b").content
     a, _ = manifest_of(our_registry, "alice/app", "a")
     shared = {layer["digest"] for layer in a["layers"]}
     [own] = [layer for layer in b["layers"] if layer["digest"] not in shared]
@@ -235,19 +243,24 @@ def test_collecting_on_s3_frees_a_purged_tags_blobs_by_what_the_bucket_lost(
     BinEntry.objects.update(deleted_at=timezone.now() - timedelta(days=settings.RECYCLE_DAYS + 1))
     assert recycle_bin.purge_expired().entries == 1
     root = bucket_root.strip("/") + "/"
+    until_nobody_writes()
     bucket_before = seaweedfs.stored_bytes(prefix=root)
+    blobs_before = blob_bytes()
 
     collected = collect()
 
     lost = bucket_before - seaweedfs.stored_bytes(prefix=root)
     print(
         f"\nfreed {collected.bytes_freed} bytes ({collected.bytes_before} -> "
-        f"{collected.bytes_after}), the bucket lost {lost}; {collected.blobs_deleted} blobs; "
-        f"window {collected.window_seconds:.2f} s, collection {collected.gc_seconds:.2f} s"
+        f"{collected.bytes_after}), the bucket lost {lost}; {collected.blobs_deleted} blobs "
+        f"in {collected.seconds:.2f} s"
     )
-    assert collected.bytes_freed == lost
+    # The blobs' bytes the bucket lost are exactly what the collection says it freed; the
+    # bucket also lost the bin repository's links.
+    assert blobs_before - blob_bytes() == collected.bytes_freed
+    assert collected.bytes_before - collected.bytes_after == lost
     assert collected.bytes_before == bucket_before
-    assert lost >= own["size"] + b["config"]["size"]
+    assert collected.bytes_freed == own["size"] + b["config"]["size"] + len(b_bytes)
     assert collected.blobs_deleted == 3
     assert collected.bin_repositories_removed == 1
     assert registry_get(our_registry, "alice/app", f"blobs/{own['digest']}").status_code == 404
@@ -261,7 +274,7 @@ def test_a_tag_deleted_to_the_bin_on_s3_restores_and_pulls_with_its_digest(
     name = three_tags["c"].name
     assert api.delete(f"/api/v1/image/{name}/tag/c/").status_code == 204
     assert digest_served(our_registry, "alice/app", "c") is None
-    collect()
+    collect_when_quiet()
 
     entry = BinEntry.objects.get()
     assert api.post(f"/api/v1/deleted/{entry.pk}/restore/").status_code == 200
@@ -271,7 +284,7 @@ def test_a_tag_deleted_to_the_bin_on_s3_restores_and_pulls_with_its_digest(
     assert pulled.returncode == 0, pulled.stderr
 
 
-def test_the_maintenance_window_sees_an_upload_to_the_bucket_in_progress(
+def test_an_upload_to_the_bucket_in_progress_counts_its_repository_as_being_written(
     push_image, our_registry, alice
 ):
     push_image(alice, "app")
@@ -283,12 +296,12 @@ def test_the_maintenance_window_sees_an_upload_to_the_bucket_in_progress(
     )
     assert started.status_code == 202, started.text
     upload = requests.compat.urljoin(our_registry.url, started.headers["Location"])
-    assert storage.upload_written_since(time.time() - 10)
+    assert storage.repositories_uploading(time.time() - 10) == {"alice/app"}
     # The bucket's times are whole seconds: the next second is after the upload's start.
     time.sleep(1.1)
     before_patch = math.floor(time.time())
     time.sleep(1.1)
-    assert not storage.upload_written_since(before_patch)
+    assert storage.repositories_uploading(before_patch) == set()
 
     # More than the driver's 10 MB chunk: a part reaches the bucket.
     patched = requests.patch(
@@ -299,14 +312,14 @@ def test_the_maintenance_window_sees_an_upload_to_the_bucket_in_progress(
     )
     assert patched.status_code == 202, patched.text
 
-    assert storage.upload_written_since(before_patch)
+    assert storage.repositories_uploading(before_patch) == {"alice/app"}
     cancelled = requests.delete(
         requests.compat.urljoin(our_registry.url, patched.headers["Location"]),
         headers=headers,
         timeout=10,
     )
     assert cancelled.status_code == 204, cancelled.text
-    assert not storage.upload_written_since(before_patch)
+    assert storage.repositories_uploading(before_patch) == set()
 
 
 def test_with_keys_the_bucket_refuses_a_sync_asks_the_registry_instead(

@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from registry import tokens as registry_token
+from registry import writers
 from tests.fixtures.api import ApiClient
 
 
@@ -140,9 +141,9 @@ def test_an_unknown_service_is_a_400(alice):
     assert "other" in response.json()["error"]
 
 
-def test_a_push_token_writes_only_its_count_for_the_maintenance_window(alice):
+def test_a_push_token_writes_only_its_repositorys_expiry_for_garbage_collection(alice):
     client = ApiClient(alice.basic())
-    # The first one also creates the window's row.
+    # The first one also creates the repository's row.
     token_for(client, "repository:alice/app:pull,push")
 
     with CaptureQueriesContext(connection) as queries:
@@ -152,4 +153,13 @@ def test_a_push_token_writes_only_its_count_for_the_maintenance_window(alice):
     writes = [q["sql"] for q in queries if q["sql"].split()[0] in ("INSERT", "UPDATE", "DELETE")]
     # buildah asks for two or three tokens a push; each write waits for SQLite's one writer.
     assert len(writes) == 1
-    assert "push_tokens_until" in writes[0]
+    assert "writetoken" in writes[0].lower()
+    assert writers.being_written() == {"alice/app"}
+
+
+def test_a_pull_token_or_a_refused_push_marks_nothing_as_being_written(alice, bob):
+    token_for(ApiClient(alice.basic()), "repository:alice/app:pull")
+    refused = token_for(ApiClient(bob.basic()), "repository:alice/app:pull,push")
+
+    assert access_of(refused) == {"alice/app": []}
+    assert writers.being_written() == set()

@@ -1,14 +1,12 @@
-"""Garbage collection really frees what the recycle bin purged, inside a maintenance window
-during which pushes are refused with our message, against our real registry and buildah."""
+"""Garbage collection really frees what the recycle bin purged, exactly, while pushes go on,
+against our real registry and buildah (the collection under load: test_collection_under_load.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import threading
-import time
 from datetime import timedelta
 from io import StringIO
 
@@ -22,17 +20,18 @@ from lifecycle import bin as recycle_bin
 from lifecycle.collect import collect
 from records.models import BinEntry, Collection, Maintenance
 from registry import client as oci
-from registry import maintenance
-from registry.storage import FilesystemStorage
+from registry import writers
+from registry.locks import CollectionRunning
+from registry.storage import open_storage
 from registry.tokens import service_token
 from tests.fixtures.api import ApiClient
-from tests.fixtures.our_registry import digest_served, wait_for_tag
+from tests.fixtures.our_registry import collect_when_quiet, digest_served, until_nobody_writes
 from tests.fixtures.registry import Buildah
 
 pytestmark = [
     pytest.mark.registry,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("short_window"),
+    pytest.mark.usefixtures("short_tokens"),
 ]
 
 
@@ -91,7 +90,7 @@ def test_collecting_after_a_purge_frees_the_deleted_tags_own_blobs_and_the_rest_
     # repositories of entries their database no longer has, tags they overwrote), so the
     # figure below is this tag's alone.
     recycle_bin.purge_expired()
-    collect()
+    collect_when_quiet()
     b, b_manifest_bytes = manifest_of(our_registry, "alice/app", "b")
     a, _ = manifest_of(our_registry, "alice/app", "a")
     shared = {layer["digest"] for layer in a["layers"]}
@@ -102,23 +101,25 @@ def test_collecting_after_a_purge_frees_the_deleted_tags_own_blobs_and_the_rest_
     BinEntry.objects.update(deleted_at=timezone.now() - timedelta(days=settings.RECYCLE_DAYS + 1))
     assert recycle_bin.purge_expired().entries == 1
     freed_before = scrape().value("tutumweb_gc_freed_bytes_total")
+    until_nobody_writes()
+    stored_before = blob_bytes()
 
     collected = collect()
 
     print(
         f"\nfreed {collected.bytes_freed} bytes ({collected.bytes_before} -> "
         f"{collected.bytes_after}); b's own layer + config {own_bytes}, manifest "
-        f"{b_manifest_bytes}; {collected.blobs_deleted} blobs; window "
-        f"{collected.window_seconds:.2f} s, collection {collected.gc_seconds:.2f} s"
+        f"{b_manifest_bytes}; {collected.blobs_deleted} blobs in {collected.seconds:.2f} s"
     )
-    # Sizes of files (not disk blocks): b's layer, config and manifest blobs go, and the bin
-    # repository's link files (71 bytes each) with it; nothing else.
-    assert own_bytes <= collected.bytes_freed <= own_bytes + b_manifest_bytes + 1024
+    # b's layer, config and manifest blobs go, nothing else: what the storage lost is exactly
+    # what the collection says it freed.
+    assert collected.bytes_freed == own_bytes + b_manifest_bytes
+    assert stored_before - blob_bytes() == collected.bytes_freed
     assert collected.blobs_deleted == 3
     assert collected.bin_repositories_removed == 1
     recorded = Collection.objects.first()  # the latest, kept for its history
-    assert recorded.bytes_before - recorded.bytes_after == collected.bytes_freed
-    assert (recorded.blobs_deleted, recorded.seconds) == (3, collected.window_seconds)
+    assert recorded.state == Collection.State.DONE and recorded.finished is not None
+    assert (recorded.blobs_deleted, recorded.bytes_freed) == (3, collected.bytes_freed)
     freed = scrape().value("tutumweb_gc_freed_bytes_total") - freed_before
     assert freed == collected.bytes_freed
     assert registry_get(our_registry, "alice/app", f"blobs/{own[0]['digest']}").status_code == 404
@@ -139,7 +140,7 @@ def test_a_tag_in_the_bin_survives_a_collection_and_comes_back_whole(
     name = three_tags["b"].name
     assert api.delete(f"/api/v1/image/{name}/tag/b/").status_code == 204
 
-    collected = collect()
+    collected = collect_when_quiet()
 
     assert collected.blobs_deleted == 0
     entry = BinEntry.objects.get()
@@ -153,6 +154,7 @@ def test_housekeeping_purges_the_expired_bin_and_collects_right_away(three_tags,
     assert api.delete(f"/api/v1/image/{three_tags['c'].name}/tag/c/").status_code == 204
     BinEntry.objects.update(deleted_at=timezone.now() - timedelta(days=settings.RECYCLE_DAYS + 1))
     out = StringIO()
+    until_nobody_writes()
 
     call_command("housekeeping", stdout=out)
 
@@ -165,99 +167,137 @@ def test_housekeeping_purges_the_expired_bin_and_collects_right_away(three_tags,
     assert not BinEntry.objects.exists()
 
 
-def token_request(live_server, account, scope: str | None):
-    params = {"service": settings.REGISTRY_TOKEN_SERVICE}
-    if scope:
-        params["scope"] = scope
-    return requests.get(
-        f"{live_server.url}/api/v1/registry-token/",
-        params=params,
-        auth=(account.username, account.key),
-        timeout=10,
-    )
+CONFIG_TYPE = "application/vnd.oci.image.config.v1+json"
 
 
-def test_during_the_window_pushes_are_refused_with_our_message_and_pulls_go_on(
-    push_image, our_registry, buildah, alice, live_server, tmp_path
-):
-    pushed = push_image(alice, "app", tag="one")
-    ref = buildah.make_image("localhost/window:1", files={"/w": os.urandom(1000)})
-    creds = f"alice:{alice.key}"
-    maintenance.begin()
-    try:
-        refused = token_request(live_server, alice, "repository:alice/app:pull,push")
-        pull_token = token_request(live_server, alice, "repository:alice/app:pull")
-        login = token_request(live_server, alice, None)
-        push = buildah.push(ref, f"{pushed.name}:two", creds, check=False)
-        pull = fresh_pull(tmp_path, f"{pushed.name}:one", creds)
-    finally:
-        maintenance.end()
-
-    assert refused.status_code == 401
-    assert refused.json()["errors"] == [{"code": "UNAUTHORIZED", "message": maintenance.MESSAGE}]
-    assert refused.headers["Retry-After"] == "60"
-    assert (pull_token.status_code, login.status_code) == (200, 200)
-    assert push.returncode != 0
-    assert "try again in a minute" in push.stderr
-    assert pull.returncode == 0, pull.stderr
-    digest = buildah.push(ref, f"{pushed.name}:two", creds)
-    wait_for_tag(pushed.name, "two", digest)
-    assert pulls_whole(our_registry, "alice/app", "two")
+def blob_bytes() -> int:
+    """What the registry's blobs hold, walked on its storage."""
+    return sum(blob.size for blob in open_storage(settings.REGISTRY_CONFIG).blobs())
 
 
-@pytest.mark.parametrize("head_start", [0.0, 0.3])
-def test_a_push_racing_a_collection_is_stored_whole_or_refused_clearly(
-    push_image, our_registry, buildah, alice, head_start
-):
-    pushed = push_image(alice, "app", tag="base")
-    ref = buildah.make_image("localhost/race:1", files={"/r": os.urandom(300_000)})
+def served(registry, repository: str, digest: str) -> bool:
+    return registry_get(registry, repository, f"blobs/{digest}").status_code == 200
+
+
+@pytest.fixture
+def purged_b(three_tags, our_registry, alice):
+    """b deleted and purged, earlier garbage collected: b's own layer is garbage, still linked
+    in alice/app (a push there may be told it exists)."""
+    recycle_bin.purge_expired()
+    collect_when_quiet()
+    b, _ = manifest_of(our_registry, "alice/app", "b")
+    a, _ = manifest_of(our_registry, "alice/app", "a")
+    [own] = [layer["digest"] for layer in b["layers"] if layer not in a["layers"]]
+    response = ApiClient(alice.basic()).delete(f"/api/v1/image/{three_tags['b'].name}/tag/b/")
+    assert response.status_code == 204
+    BinEntry.objects.update(deleted_at=timezone.now() - timedelta(days=settings.RECYCLE_DAYS + 1))
+    recycle_bin.purge_expired()
+    until_nobody_writes()
+    return own
+
+
+def test_a_blob_a_repository_being_pushed_to_links_waits_for_a_later_run(purged_b, our_registry):
+    writers.note(["alice/app"], timezone.now() + timedelta(seconds=3))
+
+    first = collect()
+
+    assert first.blobs_deferred >= 1 and served(our_registry, "alice/app", purged_b)
+    second = collect_when_quiet()
+    assert second.blobs_deleted >= 1 and not served(our_registry, "alice/app", purged_b)
+
+
+def test_a_push_that_starts_while_a_blob_is_set_aside_gets_it_back_at_once(purged_b, our_registry):
+    seen = []
+
+    def a_push_token_for_alice_app_arrives(step: str, digest: str) -> None:
+        # A client got a token and was told the blob exists just before it was set aside.
+        if step == "set aside" and digest == purged_b:
+            seen.append(served(our_registry, "alice/app", purged_b))
+            writers.note(["alice/app"], timezone.now() + timedelta(seconds=3))
+
+    collected = collect(checkpoint=a_push_token_for_alice_app_arrives)
+
+    assert seen == [False]  # out of the registry's sight while set aside
+    assert collected.blobs_restored >= 1
+    assert served(our_registry, "alice/app", purged_b)
+
+
+def test_a_manifest_written_after_its_check_passed_gets_its_blob_back(purged_b, our_registry):
+    storage = open_storage(settings.REGISTRY_CONFIG)
+    root = storage.root / "docker/registry/v2"
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": purged_b,
+                "size": 1,
+            },
+            "layers": [],
+        }
+    ).encode()
+    digest = hashlib.sha256(manifest).hexdigest()
+
+    def the_registry_writes_a_manifest_it_checked_a_moment_ago(step: str, named: str) -> None:
+        # What the registry does after its check of the blobs passed: the manifest's bytes,
+        # then its revision link (here without the registry, which would check again).
+        if step == "set aside" and named == purged_b:
+            blob = root / "blobs/sha256" / digest[:2] / digest / "data"
+            blob.parent.mkdir(parents=True)
+            blob.write_bytes(manifest)
+            link = root / "repositories/alice/late/_manifests/revisions/sha256" / digest / "link"
+            link.parent.mkdir(parents=True)
+            link.write_text(f"sha256:{digest}")
+
+    collected = collect(checkpoint=the_registry_writes_a_manifest_it_checked_a_moment_ago)
+
+    assert collected.blobs_restored == 1
+    assert served(our_registry, "alice/app", purged_b)
+    assert purged_b not in storage.set_aside_digests()
+
+
+def test_what_a_run_that_stopped_set_aside_is_put_back_by_the_next(three_tags, our_registry):
+    storage = open_storage(settings.REGISTRY_CONFIG)
+    a, _ = manifest_of(our_registry, "alice/app", "a")
+    layer = a["layers"][0]["digest"]
+    assert storage.set_aside(layer)
+    assert not served(our_registry, "alice/app", layer)
+
+    collect_when_quiet()
+
+    assert served(our_registry, "alice/app", layer)
+    assert pulls_whole(our_registry, "alice/app", "a")
+
+
+def test_a_blob_written_within_the_grace_period_is_kept(purged_b, our_registry, settings):
+    settings.GC_GRACE_MINUTES = 60
+
+    collected = collect()
+
+    assert collected.blobs_deleted == 0 and served(our_registry, "alice/app", purged_b)
+
+
+def test_only_one_collection_runs_at_a_time(three_tags, our_registry):
+    marked, finish = threading.Event(), threading.Event()
     outcome = {}
 
-    def push():
-        creds = f"alice:{alice.key}"
-        outcome["result"] = buildah.push(ref, f"{pushed.name}:race", creds, check=False)
+    def pause_once_marked(step: str, digest: str) -> None:
+        if step == "marked":
+            marked.set()
+            finish.wait(30)
 
-    thread = threading.Thread(target=push)
+    def first():
+        outcome["first"] = collect(checkpoint=pause_once_marked)
+
+    thread = threading.Thread(target=first)
     thread.start()
-    time.sleep(head_start)
-    collect()
-    thread.join(timeout=60)
-
-    result = outcome["result"]
-    print(f"\nhead start {head_start} s: push exited {result.returncode}")
-    tags = registry_get(our_registry, "alice/app", "tags/list").json()["tags"]
-    if result.returncode == 0:
-        assert "race" in tags
-        assert pulls_whole(our_registry, "alice/app", "race")
-    else:
-        assert "try again in a minute" in result.stderr, result.stderr
-        assert "race" not in tags
-
-
-def test_the_window_waits_for_push_tokens_issued_before_it(tmp_path):
-    maintenance.note_write_token(timezone.now() + timedelta(seconds=2))
-    opened = time.monotonic()
-
-    with maintenance.window(FilesystemStorage(tmp_path)):
-        waited = time.monotonic() - opened
-        assert maintenance.is_on()
-        assert not maintenance.note_write_token(timezone.now() + timedelta(seconds=3))
-
-    assert waited >= 2 + maintenance.REGISTRY_LEEWAY.total_seconds() - 0.1
-    assert not maintenance.is_on()
-
-
-def test_a_stale_window_ends_by_itself_and_a_live_one_refuses_another():
-    maintenance.begin()
-    with pytest.raises(maintenance.Busy):
-        maintenance.begin()
-    assert maintenance.is_on()
-
-    Maintenance.objects.update(started=timezone.now() - maintenance.STALE - timedelta(minutes=1))
-
-    assert not maintenance.is_on()
-    assert Maintenance.objects.get().started is None
-    assert maintenance.note_write_token(timezone.now() + timedelta(seconds=3))
-    maintenance.begin()
-    assert maintenance.is_on()
-    maintenance.end()
+    assert marked.wait(30)
+    try:
+        assert Collection.objects.filter(state=Collection.State.RUNNING).count() == 1
+        with pytest.raises(CollectionRunning):
+            collect()
+    finally:
+        finish.set()
+        thread.join(30)
+    assert outcome["first"].state == Collection.State.DONE

@@ -19,8 +19,8 @@ from django.utils import timezone
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from builds import leases
-from lifecycle.collect import Collected, record
-from records.models import Build, Maintenance, Tag
+from lifecycle.collect import record
+from records.models import Build, Collection, Maintenance, Tag
 from tests.fixtures.api import ApiClient
 from tests.fixtures.metrics import TOKEN, Scraped
 
@@ -37,7 +37,6 @@ FAMILIES = [
     "tutumweb_gc_runs",
     "tutumweb_gc_freed_bytes",
     "tutumweb_gc_deleted_blobs",
-    "tutumweb_gc_window_seconds",
     "tutumweb_gc_seconds",
     "tutumweb_gc_last_run_timestamp_seconds",
 ]
@@ -157,15 +156,14 @@ def test_finished_builds_are_counted_by_state_and_duration_even_once_deleted(
 
 def test_recorded_garbage_collections_are_counted(scrape):
     assert scrape().value("tutumweb_gc_runs_total") == 0
-    record(Collected(10_000, 9_000, 3, 0, window_seconds=2.0, gc_seconds=0.5), timezone.now())
-    record(Collected(9_000, 8_500, 2, 1, window_seconds=1.5, gc_seconds=0.25), timezone.now())
+    record(Collection.objects.create(bytes_freed=1000, blobs_deleted=3, seconds=0.5))
+    record(Collection.objects.create(bytes_freed=500, blobs_deleted=2, seconds=0.25))
 
     scraped = scrape()
 
     assert scraped.value("tutumweb_gc_runs_total") == 2
     assert scraped.value("tutumweb_gc_freed_bytes_total") == 1500
     assert scraped.value("tutumweb_gc_deleted_blobs_total") == 5
-    assert scraped.value("tutumweb_gc_window_seconds_total") == 3.5
     assert scraped.value("tutumweb_gc_seconds_total") == 0.75
     last = Maintenance.objects.get().last_collected
     assert scraped.value("tutumweb_gc_last_run_timestamp_seconds") == last.timestamp()
@@ -178,7 +176,7 @@ def test_a_scrape_asks_the_database_three_questions_whatever_it_holds(
     for tag in image.tags.all():
         make_build(tag, state=Build.State.SUCCESS, finished=timezone.now())
     leases.finish(make_build(image.tags.first(), state=Build.State.QUEUED), Build.State.CANCELLED)
-    record(Collected(10, 5, 1, 0, window_seconds=1.0, gc_seconds=0.5), timezone.now())
+    record(Collection.objects.create(bytes_freed=5, blobs_deleted=1, seconds=0.5))
 
     # No session, no sign-in: the builds waiting and running, the tallies, the last collection.
     with django_assert_num_queries(3):

@@ -20,7 +20,7 @@ from tutumweb.backups import archive, database, storage
 from tutumweb.backups.archive import BackupError
 
 # How long a backup waits for garbage collection or a recycle bin move to end before it
-# copies: a collection's window lasts a few minutes at most (registry.maintenance).
+# copies: a collection takes minutes on a large registry (bench/gc.py).
 WAIT_FOR_DELETIONS = 30 * 60
 
 

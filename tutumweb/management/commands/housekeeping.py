@@ -33,7 +33,8 @@ class Command(BaseCommand):
                 f"sign-in failures, {swept.task_results} old build task results, "
                 f"{swept.admin_sign_ins} expired admin sign-ins, "
                 f"{swept.invitations} old invitations, {swept.audit_events} audit events "
-                f"older than AUDIT_DAYS, {swept.list_walks} idle walks of offset pages"
+                f"older than AUDIT_DAYS, {swept.list_walks} idle walks of offset pages, "
+                f"{swept.write_tokens} expired registry write tokens"
             )
             runs = policies.run_all()
             removed = sum(len(run.removed) for run in runs)
@@ -60,6 +61,7 @@ def _describe(reclaimed: Reclaimed) -> str:
     return text + (
         f"garbage collection freed {collected.bytes_freed} bytes ({collected.bytes_before} "
         f"-> {collected.bytes_after}), {collected.blobs_deleted} blobs, "
-        f"{collected.bin_repositories_removed} empty bin repositories; pushes paused "
-        f"{collected.window_seconds:.1f} s (collection {collected.gc_seconds:.1f} s)"
+        f"{collected.bin_repositories_removed} empty bin repositories in "
+        f"{collected.seconds:.1f} s; {collected.blobs_deferred} left for later (a push was "
+        f"using them), {collected.blobs_restored} put back (a push used them meanwhile)"
     )
