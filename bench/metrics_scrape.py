@@ -80,10 +80,12 @@ def fill(builds: int) -> None:
     Collection.objects.bulk_create(
         Collection(
             started=now - timedelta(days=day),
+            finished=now - timedelta(days=day) + timedelta(seconds=3),
+            state=Collection.State.DONE,
             seconds=3.0,
-            gc_seconds=0.8,
             bytes_before=10**10,
             bytes_after=10**10 - 10**7,
+            bytes_freed=10**7,
             blobs_deleted=12,
         )
         for day in range(3 * 365)
