@@ -20,8 +20,8 @@ How a run goes (one at a time on all machines: registry.locks.collecting):
    reading each manifest once: a blob none names and written before the grace period
    (GC_GRACE_MINUTES) is a candidate. Listed first, so a blob written meanwhile never is.
 2. For each candidate: if a repository being written (registry.writers) links it, leave it for
-   a later run. Otherwise *set it aside* (one rename, or a copy and a delete on S3: the registry
-   no longer sees it), then look again at the repositories being written: if one links it now
+   a later run. Otherwise *set it aside* (one rename, or a copy and a delete on S3, the look
+   being made between the two: the registry no longer sees it), then look again at the repositories being written: if one links it now
    (a push that was told it exists, or linked it by an upload or a mount, just before), put it
    back at once. A client that asks after it was set aside is told it is missing and uploads it.
 3. Wait GC_SETTLE_SECONDS for manifests whose check passed just before a blob was set aside to
@@ -157,14 +157,17 @@ def _collect(storage: RegistryStorage, run: Collection, checkpoint: Checkpoint) 
     cutoff = marked_at - settings.GC_GRACE_MINUTES * 60
     candidates = [b for b in stored if b.digest not in marks.referenced and b.modified < cutoff]
     being_written = _BeingWritten(storage)
+
+    def in_use(digest: str) -> bool:
+        used = being_written.link(digest)
+        run.blobs_deferred += used
+        return used
+
     aside: dict[str, int] = {}
     for blob in candidates:
-        if being_written.link(blob.digest):
-            run.blobs_deferred += 1
-            continue
-        size = storage.set_aside(blob.digest)
+        size = storage.set_aside(blob.digest, unless=in_use)
         if size is None:
-            continue  # deleted meanwhile (a run before this one stopped half-way)
+            continue  # in use, or gone meanwhile
         checkpoint("set aside", blob.digest)
         if being_written.link(blob.digest):
             storage.put_back(blob.digest)

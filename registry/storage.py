@@ -32,7 +32,7 @@ import os
 import re
 import shutil
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,9 +121,10 @@ class RegistryStorage(ABC):
         registry checks before it says a blob exists there, mounts it, or takes a manifest."""
 
     @abstractmethod
-    def set_aside(self, digest: str) -> int | None:
-        """Move a blob out of the registry's sight (to SET_ASIDE); its size, or None if it was
-        not there."""
+    def set_aside(self, digest: str, unless: Callable[[str], bool]) -> int | None:
+        """Move a blob out of the registry's sight (to SET_ASIDE) unless `unless(digest)`,
+        asked at the last moment before the registry stops seeing it; its size, or None if it
+        was not there or stays."""
 
     @abstractmethod
     def put_back(self, digest: str) -> None:
@@ -303,7 +304,7 @@ class FilesystemStorage(RegistryStorage):
             for kind in (("_layers",), ("_manifests", "revisions"))
         )
 
-    def set_aside(self, digest: str) -> int | None:
+    def set_aside(self, digest: str, unless: Callable[[str], bool]) -> int | None:
         directory = self._blob_directory(digest)
         if directory is None:
             return None
@@ -313,6 +314,8 @@ class FilesystemStorage(RegistryStorage):
         except FileNotFoundError:
             return None
         shutil.rmtree(target, ignore_errors=True)
+        if unless(digest):
+            return None
         os.makedirs(os.path.dirname(target), exist_ok=True)
         try:
             # One rename: the registry sees the blob, or not at all.

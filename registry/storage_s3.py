@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -315,20 +315,25 @@ class S3Storage(RegistryStorage):
             for kind in ("_layers", "_manifests/revisions")
         )
 
-    def _move(self, source: str, target: str) -> None:
+    def _copy(self, source: str, target: str) -> None:
         try:
             # A managed copy: S3 copies an object of more than 5 GB only in parts.
             self.client.copy({"Bucket": self.bucket, "Key": source}, self.bucket, target)
-            self.client.delete_object(Bucket=self.bucket, Key=source)
         except (BotoCoreError, ClientError) as error:
             raise StorageError(f"the registry's bucket {self.bucket}: {error}") from error
 
-    def set_aside(self, digest: str) -> int | None:
-        key = self._blob_key(digest)
+    def set_aside(self, digest: str, unless: Callable[[str], bool]) -> int | None:
+        key, kept = self._blob_key(digest), self._set_aside_key(digest)
         size = None if key is None else self._head(key)
         if size is None:
             return None
-        self._move(key, self._set_aside_key(digest))
+        # The copy first, which takes a while for a large blob and leaves it in sight; asked
+        # after it, `unless` is what decides just before the delete.
+        self._copy(key, kept)
+        if unless(digest):
+            self._delete([kept])
+            return None
+        self._delete([key])
         return size
 
     def put_back(self, digest: str) -> None:
@@ -336,10 +341,9 @@ class S3Storage(RegistryStorage):
         if key is None or self._head(kept) is None:
             return
         if self._head(key) is None:
-            self._move(kept, key)
-        else:
-            # An upload wrote it again meanwhile: the same bytes.
-            self._delete([kept])
+            self._copy(kept, key)
+        # Else an upload wrote it again meanwhile: the same bytes.
+        self._delete([kept])
 
     def drop_set_aside(self, digest: str) -> None:
         self._delete([self._set_aside_key(digest)])
