@@ -29,6 +29,7 @@ from registry import storage_s3
 from registry.storage import open_storage
 from registry.sync import SyncReport, sync_registry
 from registry.tokens import service_token
+from tests.domain.test_collection_under_load import Load, assert_whole, collect_under_load
 from tests.domain.test_storage_reclaimed import (
     assert_the_others_pull_whole,
     blob_bytes,
@@ -338,3 +339,20 @@ def test_with_keys_the_bucket_refuses_a_sync_asks_the_registry_instead(
 
     assert report == SyncReport(repositories=2, unchanged=2)
     assert registry_requests == {"catalog": 1, "tags": 2, "manifest HEAD": 2}
+
+
+@pytest.mark.scale
+def test_pushes_go_on_during_collections_on_s3_and_everything_pushed_stays_whole(
+    our_registry, live_server, alice, buildah
+):
+    load = Load(our_registry, live_server.url, alice, buildah, seed=3100)
+
+    collections = collect_under_load(load, 8)
+
+    deleted = sum(c.blobs_deleted for c in collections)
+    print(
+        f"\n8 collections on S3, {len(load.outcomes)} pushes during them, none refused; "
+        f"{deleted} blobs deleted, {sum(c.blobs_restored for c in collections)} put back"
+    )
+    assert deleted >= 8 * 6
+    assert_whole(load)
