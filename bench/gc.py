@@ -7,15 +7,18 @@ N repositories are filled first, each with an image kept and one deleted by dige
 
 - Collection time: once nothing is being pushed, one collection of the N repositories (it
   lists every blob and every manifest, reads each manifest, sets aside and deletes the garbage).
-- Throughput: --pushers threads push without pause for --seconds, each push a new image (a
-  config and two 4 KiB layers) the way docker does (tests/fixtures/pushing.py: a token from our
-  API, a HEAD per blob, uploads, the manifest), every other one deleted by digest at once, so
-  there is always garbage to collect. Phases alternate: no collection; then collections back
-  to back in a process of their own (as housekeeping runs them), for the whole phase. The
-  figure is the pushes per second with collections over those without (medians of the phases).
+- Throughput: --pushers threads push without pause for --seconds into --active of the
+  repositories (what a CI system keeps pushing to; the rest sit still, as most of a registry
+  does), each push a new image (a config and two 4 KiB layers) the way docker does
+  (tests/fixtures/pushing.py: a token from our API, a HEAD per blob, uploads, the manifest),
+  every other one deleted by digest at once, so there is always garbage to collect. Phases
+  alternate: no collection; then collections back to back in a process of their own (as
+  housekeeping runs them), for the whole phase. The figure is the pushes per second with
+  collections over those without (medians of the phases).
   Every push must succeed: one refused stops the bench.
 
-Run: .venv/bin/python bench/gc.py [--repositories 200] [--pushers 2] [--seconds 15] [--phases 2]
+Run: .venv/bin/python bench/gc.py [--repositories 200] [--active 20] [--pushers 2] [--seconds 15]
+     [--phases 2]
 """
 
 from __future__ import annotations
@@ -55,8 +58,9 @@ while not stop.exists():
 
 
 class Bench:
-    def __init__(self, repositories: int, pushers: int) -> None:
+    def __init__(self, repositories: int, active: int, pushers: int) -> None:
         self.repositories = [f"{OWNER}/r{n}" for n in range(repositories)]
+        self.active = self.repositories[:active]
         self.pushers = pushers
         self.api_port = harness.free_port()
         self.api = f"http://127.0.0.1:{self.api_port}"
@@ -147,7 +151,7 @@ class Bench:
         def keep_pushing() -> None:
             while time.monotonic() < deadline:
                 n = next(self.turn)
-                repository = self.repositories[n % len(self.repositories)]
+                repository = self.active[n % len(self.active)]
                 self.push(repository, f"t{n}", delete=n % 2 == 0)
                 done.append(n)
 
@@ -188,11 +192,12 @@ class Bench:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repositories", type=int, default=200)
+    parser.add_argument("--active", type=int, default=20)
     parser.add_argument("--pushers", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--phases", type=int, default=2)
     args = parser.parse_args()
-    bench = Bench(args.repositories, args.pushers)
+    bench = Bench(args.repositories, args.active, args.pushers)
     try:
         bench.start()
         started = time.monotonic()

@@ -20,10 +20,11 @@ How a run goes (one at a time on all machines: registry.locks.collecting):
    reading each manifest once: a blob none names and written before the grace period
    (GC_GRACE_MINUTES) is a candidate. Listed first, so a blob written meanwhile never is.
 2. For each candidate: if a repository being written (registry.writers) links it, leave it for
-   a later run. Otherwise *set it aside* (one rename, or a copy and a delete on S3, the look
-   being made between the two: the registry no longer sees it), then look again at the repositories being written: if one links it now
-   (a push that was told it exists, or linked it by an upload or a mount, just before), put it
-   back at once. A client that asks after it was set aside is told it is missing and uploads it.
+   a later run. Otherwise *set it aside* (one rename, or a copy and a delete on S3, that look
+   made between the two): the registry no longer sees it. Then look again at the repositories
+   being written: if one links it now (a push that was told it exists, or linked it by an
+   upload or a mount, just before), put it back at once. A client that asks after it was set
+   aside is told it is missing and uploads it.
 3. Wait GC_SETTLE_SECONDS for manifests whose check passed just before a blob was set aside to
    be written, then list every repository's manifests again: a blob set aside that a manifest
    not seen in step 1 names is put back.
@@ -58,10 +59,16 @@ log = logging.getLogger(__name__)
 # An upload written to this recently counts its repository as being written, whatever its
 # token: the registry checks a token when a request starts, and a long upload outlives it.
 UPLOAD_QUIET = 120
-# The uploads under way are listed again after this many seconds (a LIST on S3).
+# The uploads under way are listed again after this many seconds at least (a walk of every
+# repository on files, a LIST on S3), and never more than a quarter of the time.
 UPLOADS_FRESH = 5.0
 # What a run tells a test at each step: ("marked", ""), ("set aside", digest), ("swept", "").
 Checkpoint = Callable[[str, str], None]
+# What each manifest names, by digest, kept between the runs of one process (`housekeeping
+# --every` runs them all in one): a manifest's bytes never change under its digest, so the
+# next run reads only the manifests pushed since. About 300 bytes an entry.
+_NAMED: dict[str, frozenset[str]] = {}
+NAMED_KEPT = 200_000
 
 
 class CollectFailed(Exception):
@@ -83,13 +90,15 @@ class _BeingWritten:
     def __init__(self, storage: RegistryStorage):
         self.storage = storage
         self._uploading: set[str] = set()
-        self._uploads_listed = 0.0
+        self._uploads_listed = -UPLOADS_FRESH
+        self._listing_took = 0.0
 
     def repositories(self) -> set[str]:
         now = time.monotonic()
-        if now - self._uploads_listed >= UPLOADS_FRESH:
+        if now - self._uploads_listed >= max(UPLOADS_FRESH, 4 * self._listing_took):
             self._uploading = self.storage.repositories_uploading(time.time() - UPLOAD_QUIET)
-            self._uploads_listed = now
+            self._uploads_listed = time.monotonic()
+            self._listing_took = self._uploads_listed - now
         return writers.being_written() | self._uploading
 
     def link(self, digest: str) -> bool:
@@ -195,14 +204,25 @@ def _mark(storage: RegistryStorage) -> _Marks:
     return marks
 
 
-def _references(storage: RegistryStorage, repository: str, digest: str) -> set[str]:
+def _references(storage: RegistryStorage, repository: str, digest: str) -> frozenset[str]:
     """The manifest's own blob and what it names: an image's config and layers, an index's
     manifests. Raises ValueError when it cannot be read as a manifest: what it names is then
     unknown, and deleting anything would be a guess."""
+    named = _NAMED.get(digest)
+    if named is not None:
+        return named
     content = storage.blob_content(digest)
     if content is None:
         # A manifest deleted since it was listed names nothing any more.
-        return {digest}
+        return frozenset({digest})
+    named = _read_references(repository, digest, content)
+    if len(_NAMED) >= NAMED_KEPT:
+        _NAMED.clear()
+    _NAMED[digest] = named
+    return named
+
+
+def _read_references(repository: str, digest: str, content: bytes) -> frozenset[str]:
     try:
         body = json.loads(content)
     except ValueError:
@@ -217,7 +237,7 @@ def _references(storage: RegistryStorage, repository: str, digest: str) -> set[s
         for layer in body.get("fsLayers") or []
         if isinstance(layer, dict) and isinstance(layer.get("blobSum"), str)
     ]
-    return {digest, *named}
+    return frozenset({digest, *named})
 
 
 def _put_back_what_new_manifests_name(

@@ -30,7 +30,15 @@ from records.models import Tag
 from registry.storage import open_storage
 from registry.sync import sync_registry
 from registry.tokens import service_token
-from tests.fixtures.pushing import Image, Outcome, Pusher, digest_of, missing_blobs
+from tests.fixtures.our_registry import collect_when_quiet
+from tests.fixtures.pushing import (
+    Image,
+    Outcome,
+    Pusher,
+    digest_of,
+    missing_blobs,
+    unreferenced_blobs,
+)
 
 pytestmark = [
     pytest.mark.registry,
@@ -268,6 +276,19 @@ def assert_whole(load: Load) -> None:
             assert got.status_code == 200, (repository, tag.name, digest)
 
 
+def assert_a_quiet_collection_frees_exactly_what_nothing_names() -> None:
+    """Once nobody pushes, a collection frees every blob no manifest names (tagged, untagged,
+    in the bin, or an index's), byte for byte, and nothing else."""
+    storage = open_storage(settings.REGISTRY_CONFIG)
+    garbage = unreferenced_blobs(storage)
+
+    collected = collect_when_quiet()
+
+    assert (collected.blobs_deleted, collected.bytes_freed) == (len(garbage), sum(garbage.values()))
+    assert unreferenced_blobs(storage) == {}
+    assert missing_blobs(storage) == []
+
+
 def test_pushes_go_on_during_every_collection_and_everything_pushed_stays_whole(
     our_registry, live_server, alice, buildah
 ):
@@ -288,3 +309,4 @@ def test_pushes_go_on_during_every_collection_and_everything_pushed_stays_whole(
     # two runs, once the tokens of the pushes that made it have expired.
     assert deleted >= 8 * (RUNS - 2)
     assert_whole(load)
+    assert_a_quiet_collection_frees_exactly_what_nothing_names()

@@ -29,7 +29,12 @@ from registry import storage_s3
 from registry.storage import open_storage
 from registry.sync import SyncReport, sync_registry
 from registry.tokens import service_token
-from tests.domain.test_collection_under_load import Load, assert_whole, collect_under_load
+from tests.domain.test_collection_under_load import (
+    Load,
+    assert_a_quiet_collection_frees_exactly_what_nothing_names,
+    assert_whole,
+    collect_under_load,
+)
 from tests.domain.test_storage_reclaimed import (
     assert_the_others_pull_whole,
     blob_bytes,
@@ -356,3 +361,4 @@ def test_pushes_go_on_during_collections_on_s3_and_everything_pushed_stays_whole
     )
     assert deleted >= 8 * 4
     assert_whole(load)
+    assert_a_quiet_collection_frees_exactly_what_nothing_names()
