@@ -68,8 +68,8 @@ def storage(request):
 @api_login_required
 @require_POST
 def storage_tidy(request):
-    """ "Tidy up now": htmx swaps in the page's body, following the run; a plain post goes back
-    to the page. One already under way is said in words beside the button."""
+    """The "Tidy up now" button: htmx swaps in the page's body, which follows the run; a plain
+    post goes back to the page. One already under way is said in words on the page."""
     refused = ""
     try:
         collection_service.start_collection(request.api)

@@ -8,14 +8,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from images.templatetags.admin_format import filesize, tidied
 from lifecycle.collect import collect
 from records.models import BinEntry
 from tests.admin.test_admin_pages import text
-from tests.admin.test_admin_teams import browser_for
+from tests.admin.test_admin_teams import browser_for, csrf_checking_browser_for
 from tests.fixtures.collections import run_queued_collection
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -113,14 +112,7 @@ def test_staff_find_the_page_in_the_header(staff_browser):
 
 
 def test_the_button_needs_the_csrf_token(api_server, make_account):
-    root = make_account("root", staff=True)
-    client = Client(enforce_csrf_checks=True)
-    page = client.get("/login/")
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', text(page)).group(1)
-    client.post(
-        "/login/",
-        {"username": root.username, "password": root.password, "csrfmiddlewaretoken": token},
-    )
+    client = csrf_checking_browser_for(make_account("root", staff=True))
 
     response = client.post("/storage/tidy/")
 
