@@ -8,6 +8,7 @@ from api.accounts import urls as accounts_urls
 from api.audit import urls as audit_urls
 from api.bin import urls as bin_urls
 from api.builds import urls as builds_urls
+from api.collections import urls as collections_urls
 from api.images import urls as images_urls
 from api.people import urls as people_urls
 from api.policies import urls as policies_urls
@@ -21,6 +22,7 @@ urlpatterns = [
     *people_urls.urlpatterns,
     *teams_urls.urlpatterns,
     *audit_urls.urlpatterns,
+    *collections_urls.urlpatterns,
     *registry_protocol_urls.urlpatterns,
     # A tag's build and a tag before an image's extensions (`image/a/tag/access/` is tag
     # `access` of `a`), and every `image/<name>/<suffix>/` before the bare image name, which

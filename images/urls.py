@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from images.views import accounts, audit, bin, builds, images, people, policies, start, teams
+from images.views import (
+    accounts,
+    audit,
+    bin,
+    builds,
+    collections,
+    images,
+    people,
+    policies,
+    start,
+    teams,
+)
 
 app_name = "images"
 NAME = r"(?P<name>(?:(?!/-/)[^?#])+?)"
@@ -47,6 +58,8 @@ urlpatterns = [
         people.person_change,
         name="person-change",
     ),
+    path("storage/", collections.storage, name="storage"),
+    path("storage/tidy/", collections.storage_tidy, name="storage-tidy"),
     path("teams/", teams.teams, name="teams"),
     # `-` is never a team name, so these cannot collide with a team's pages.
     path("teams/-/join/<str:token>/", teams.team_join, name="team-join"),

@@ -11,6 +11,7 @@ pytest_plugins = [
     "tests.fixtures.api",
     "tests.fixtures.admin",
     "tests.fixtures.builds",
+    "tests.fixtures.collections",
     "tests.fixtures.metrics",
     "tests.fixtures.postgres",
     "tests.fixtures.mail",

@@ -433,10 +433,11 @@ SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(14 * 24 * 3600
 
 # Builds run as background tasks in `manage.py build_worker` processes (django-tasks with its
 # database backend: several workers share the queue, each task goes to exactly one of them).
+# "storage": garbage collections staff ask for (lifecycle.tasks), which build workers take too.
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["builds"],
+        "QUEUES": ["builds", "storage"],
     }
 }
 # Where build sources live: `{GIT_BASE_URL}/{owner}/{repository}.git`.

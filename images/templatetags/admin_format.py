@@ -48,6 +48,9 @@ _STATE_ICONS = {
     "Empty": "○",
     "Queued": "◔",
     "Cancelled": "⊘",
+    # Garbage collections' states.
+    "Done": "✔",
+    "Running": "⟳",
 }
 _STATE_WORDS = {"Empty": "Not built yet", "Queued": "Waiting"}
 
@@ -110,6 +113,56 @@ def filesize(value: int | None) -> str:
             return f"{shown} {unit}"
         size /= 1000
     return f"{size:.3g} {_SIZE_UNITS[-1]}" if size < 999.5 else f"{size:.0f} {_SIZE_UNITS[-1]}"
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
+
+
+def _duration(value: float) -> str:
+    """How long something took, in words: "under a second", "14 seconds", "2 minutes 5 seconds"."""
+    if value < 1:
+        return "under a second"
+    minutes, rest = divmod(round(value), 60)
+    if not minutes:
+        return _count(rest, "second", "seconds")
+    spoken = _count(minutes, "minute", "minutes")
+    return f"{spoken} {_count(rest, 'second', 'seconds')}" if rest else spoken
+
+
+@register.filter
+def tidied(run) -> str:
+    """The last garbage collection that ran to its end, in one sentence: "Last tidied 3 hours
+    ago: freed 1.2 GB in 14 seconds; 3 layers were in use by a push and wait for the next
+    run." (`run`: an images.services.collections.Collection that is Done.)"""
+    when = f"Last tidied {ago(run.finished)}"
+    took = _duration(run.seconds)
+    if run.bytes_freed:
+        sentence = f"{when}: freed {filesize(run.bytes_freed)} in {took}"
+    else:
+        sentence = f"{when}, in {took}: nothing needed freeing"
+    if run.blobs_deferred:
+        sentence += "; " + _count(
+            run.blobs_deferred,
+            "layer was in use by a push and waits for the next run",
+            "layers were in use by a push and wait for the next run",
+        )
+    if run.blobs_restored:
+        sentence += "; " + _count(
+            run.blobs_restored,
+            "layer a push used meanwhile was put back",
+            "layers a push used meanwhile were put back",
+        )
+    return sentence + "."
+
+
+_TRIGGERS = {"schedule": "Housekeeping (schedule)", "after a purge": "Housekeeping (after a purge)"}
+
+
+@register.filter
+def started_by(trigger: str) -> str:
+    """Who started a garbage collection: housekeeping, or the person who asked (their name)."""
+    return _TRIGGERS.get(trigger, trigger or "—")
 
 
 _NOP = re.compile(r"^/bin/sh -c #\(nop\)\s*")

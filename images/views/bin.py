@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from images.forms.bin import TagsDeleteForm
 from images.services import accounts as account_service
 from images.services import bin as bin_service
+from images.services import collections as collection_service
 from images.services import images as image_service
 from images.services.http import Conflict, Forbidden, Invalid, NotFound
 from images.session import api_login_required
@@ -57,6 +58,17 @@ def tags_delete(request, name: str):
     return render(request, "images/tags_delete.html", context)
 
 
+def _space(request) -> dict:
+    """When deleted space comes back: the registry's next tidy-up; for staff, what the last one
+    did (and a way to the Storage page, to tidy up now)."""
+    staff = bool(request.session.get("tutum_api", {}).get("is_staff"))
+    return {
+        "staff_storage": staff,
+        "last_tidied": collection_service.last_tidied(request.api) if staff else None,
+        "gc_every_hours": settings.GC_EVERY_HOURS,
+    }
+
+
 def _offset(request) -> int:
     try:
         return max(int(request.GET.get("offset", 0)), 0)
@@ -70,7 +82,7 @@ def image_bin(request, name: str):
     image = image_service.get_image(request.api, name)
     page = bin_service.image_bin(request.api, name, offset=_offset(request))
     context = {"image": image, "page": page, "recycle_days": settings.RECYCLE_DAYS}
-    return render(request, "images/image_bin.html", context)
+    return render(request, "images/image_bin.html", {**context, **_space(request)})
 
 
 @api_login_required
@@ -86,6 +98,7 @@ def recently_deleted(request):
         "namespace": namespace,
         "namespaces": account.namespaces,
         "recycle_days": settings.RECYCLE_DAYS,
+        **_space(request),
     }
     return render(request, "images/recently_deleted.html", context)
 
@@ -128,6 +141,9 @@ def purge(request, entry_id: int):
             messages.error(request, error.message)
             return _back(request, entry)
         what = entry.image if entry.kind == "image" else f"{entry.image}:{entry.tag}"
-        messages.success(request, f"{what} is deleted for good.")
+        messages.success(
+            request,
+            f"{what} is deleted for good; the registry frees its space when it next tidies up.",
+        )
         return _back(request, entry)
-    return render(request, "images/bin_purge.html", {"entry": entry})
+    return render(request, "images/bin_purge.html", {"entry": entry, **_space(request)})

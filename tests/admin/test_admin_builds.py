@@ -6,12 +6,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.test import Client
 
 from builds import pipeline
 from records.models import Build, BuildSource
 from tests.admin.test_admin_pages import text
-from tests.admin.test_admin_teams import browser_for
+from tests.admin.test_admin_teams import browser_for, csrf_checking_browser_for
 from tests.domain.test_builds import register
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -177,13 +176,7 @@ def test_the_webhook_section_shows_nothing_to_those_who_may_not_change_the_image
 
 
 def test_build_buttons_need_the_csrf_token(api_server, alice, buildable):
-    client = Client(enforce_csrf_checks=True)
-    page = client.get("/login/")
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', text(page)).group(1)
-    client.post(
-        "/login/",
-        {"username": alice.username, "password": alice.password, "csrfmiddlewaretoken": token},
-    )
+    client = csrf_checking_browser_for(alice)
 
     response = client.post(f"/images/{buildable}/-/tags/latest/build/", {"where": "page"})
 

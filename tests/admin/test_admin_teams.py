@@ -30,6 +30,24 @@ def browser_for(account) -> Client:
     return client
 
 
+def csrf_checking_browser_for(account) -> Client:
+    """A browser signed in as `account` whose posts are checked for the CSRF token (the test
+    client skips the check otherwise); it signs in with the token the login page gave it."""
+    client = Client(enforce_csrf_checks=True)
+    page = client.get("/login/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())
+    signed = client.post(
+        "/login/",
+        {
+            "username": account.username,
+            "password": account.password,
+            "csrfmiddlewaretoken": token.group(1),
+        },
+    )
+    assert signed.status_code == 302
+    return client
+
+
 @pytest.fixture
 def bob_browser(api_server, bob) -> Client:
     return browser_for(bob)

@@ -57,6 +57,7 @@ def test_every_main_page_fits_a_phone(
         ("team-page", "/teams/web/"),
         ("activity-list", "/activity/"),
         ("people-list", "/people/"),
+        ("storage", "/storage/"),
         ("deleted", "/deleted/"),
         ("cleanup", f"/images/{site.name}/-/cleanup/"),
     ]

@@ -22,13 +22,18 @@ log = logging.getLogger(__name__)
 
 
 class Command(db_worker.Command):
-    help = "Run builds from the queue (several workers may share it)."
+    help = (
+        "Run builds, and the garbage collections staff ask for, from the queue (several "
+        "workers may share it)."
+    )
 
     def add_arguments(self, parser) -> None:
         super().add_arguments(parser)
         # Polling five times a second keeps the wait before a build starts near 0.1 s and costs
-        # about 1% of a core while idle (measured; the library's default is 1 s).
-        parser.set_defaults(queue_name="builds", interval=0.2, reload=False)
+        # about 1% of a core while idle (measured; the library's default is 1 s). The garbage
+        # collections staff ask for (queue "storage") run here too, so `make run` needs no other
+        # process; `--queue-name builds` leaves them to a worker of their own.
+        parser.set_defaults(queue_name="builds,storage", interval=0.2, reload=False)
 
     def handle(self, *args, **options) -> None:
         worker_id = options["worker_id"]

@@ -1,0 +1,59 @@
+"""The background task a worker runs when staff ask for a garbage collection (django-tasks,
+database backend, queue "storage": `manage.py build_worker` takes it with the builds)."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.utils import timezone
+from django_tasks import task
+
+from lifecycle.collect import CollectFailed, collect
+from records.models import Collection
+from registry.locks import CollectionRunning, StorageHeld
+
+log = logging.getLogger(__name__)
+
+NO_CONFIG = (
+    "Nothing was collected: the worker that took this run has no registry config at {path} "
+    "(REGISTRY_CONFIG), so it cannot find the registry's storage. Run the worker where "
+    "housekeeping runs, or give it the same REGISTRY_CONFIG."
+)
+BACKUP = (
+    "Nothing was collected: a backup was copying the registry's storage, and nothing is "
+    "deleted from it meanwhile. Tidy up again once the backup has ended."
+)
+UNREADABLE = "Nothing was collected: the registry's storage could not be opened ({error})."
+
+
+@task(queue_name="storage")
+def collect_storage(trigger: str) -> str:
+    """Run one collection asked for by `trigger` (a staff member's username); returns how it
+    ended. A run that could not start is recorded as failed with the reason, so whoever asked
+    reads why on the Storage page instead of seeing nothing happen."""
+    if not settings.REGISTRY_CONFIG.exists():
+        return _not_started(trigger, NO_CONFIG.format(path=settings.REGISTRY_CONFIG))
+    try:
+        return collect(trigger).state
+    except CollectionRunning:
+        # Another run started first (housekeeping's, or one asked for at the same moment): it
+        # does the same work, and its record is what the person sees.
+        log.info("garbage collection asked for by %s: another run was under way", trigger)
+        return "merged"
+    except StorageHeld:
+        return _not_started(trigger, BACKUP)
+    except CollectFailed:
+        return Collection.State.FAILED  # recorded by the run, with its reason
+    except (OSError, KeyError, ValueError) as error:
+        # Raised by opening the storage the config names, before the run made its record.
+        return _not_started(trigger, UNREADABLE.format(error=error))
+
+
+def _not_started(trigger: str, reason: str) -> str:
+    now = timezone.now()
+    Collection.objects.create(
+        trigger=trigger, started=now, finished=now, state=Collection.State.FAILED, error=reason
+    )
+    log.warning("garbage collection asked for by %s did not start: %s", trigger, reason)
+    return Collection.State.FAILED
