@@ -105,15 +105,23 @@ class _BeingWritten:
         return any(self.storage.links(repository, digest) for repository in self.repositories())
 
 
-def collect(trigger: str = "schedule", checkpoint: Checkpoint | None = None) -> Collection:
+def collect(
+    trigger: str = "schedule",
+    checkpoint: Checkpoint | None = None,
+    *,
+    run: Collection | None = None,
+) -> Collection:
     """Run one collection of our registry's storage (REGISTRY_CONFIG: its directory or its
-    bucket) and return its record. Raises registry.locks.CollectionRunning if another one
-    runs, registry.locks.StorageHeld while a backup copies the storage, and CollectFailed
-    (recorded as failed) if the storage failed it. `checkpoint`: tests force interleavings."""
+    bucket) and return its record: `run` if given (one staff asked for, Queued), else a new
+    one. Raises registry.locks.CollectionRunning if another one runs, registry.locks.
+    StorageHeld while a backup copies the storage, and CollectFailed (recorded as failed) if
+    the storage failed it. `checkpoint`: tests force interleavings."""
     storage = open_storage(settings.REGISTRY_CONFIG)
     with deleting_from_storage(), collecting():
         _end_abandoned_runs()
-        run = Collection.objects.create(trigger=trigger, started=timezone.now())
+        run = run or Collection(trigger=trigger)
+        run.state, run.started = Collection.State.RUNNING, timezone.now()
+        run.save()
         started = time.monotonic()
         try:
             _collect(storage, run, checkpoint or (lambda step, digest: None))

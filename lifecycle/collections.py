@@ -1,9 +1,8 @@
 """Garbage collections as staff see and ask for them (the API's /api/v1/collection/): their
 history, the one under way, and asking for one now.
 
-A collection asked for runs in a worker (lifecycle.tasks, queue "storage"); its record
-(records.Collection) is made by lifecycle.collect when the run starts. Until a worker takes it
-the request is only a task in the queue: *queued*, with no record yet.
+Asking makes the run's record at once, Queued, and queues its task (lifecycle.tasks, queue
+"storage"); a worker that takes it runs the collection on that record (lifecycle.collect).
 
 A record says "running" from its run's start to its end; a run whose process died leaves it so
 until the next run starts (lifecycle.collect ends it then). Only a run holding the collection
@@ -14,12 +13,9 @@ lock (registry.locks.collecting) is really running, so that is what is asked bef
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from django.db.models import Q, QuerySet
-from django.utils import timezone
-from django_tasks import TaskResultStatus
-from django_tasks_db.models import DBTaskResult
 
 from lib.errors import Conflict
 from lifecycle import collect
@@ -27,9 +23,6 @@ from lifecycle.tasks import collect_storage
 from records.models import Collection
 from registry.locks import CollectionRunning, collecting
 
-# A worker that took the task makes the run's record at once (it opens the storage and takes
-# two locks); a task taken longer ago than this without a record lost its worker.
-TAKEN_GRACE = timedelta(minutes=1)
 STOPPED = (
     "It stopped before its end: the process running it ended. Nothing a tag uses was "
     "deleted; the next run finishes its work."
@@ -37,19 +30,11 @@ STOPPED = (
 
 
 @dataclass(frozen=True)
-class Queued:
-    """A collection asked for that no worker has started yet."""
-
-    trigger: str
-    asked: datetime
-
-
-@dataclass(frozen=True)
 class UnderWay:
     """What is going on now: the run in progress, and a collection waiting for a worker."""
 
     running: Collection | None
-    queued: Queued | None
+    queued: Collection | None
 
     @property
     def busy(self) -> bool:
@@ -57,7 +42,8 @@ class UnderWay:
 
 
 def under_way() -> UnderWay:
-    return UnderWay(_running(), _queued())
+    queued = Collection.objects.filter(state=Collection.State.QUEUED).order_by("started").first()
+    return UnderWay(_running(), queued)
 
 
 def _running() -> Collection | None:
@@ -73,25 +59,6 @@ def _lock_held() -> bool:
             return False
     except CollectionRunning:
         return True
-
-
-def _queued() -> Queued | None:
-    now = timezone.now()
-    asked = DBTaskResult.objects.filter(
-        queue_name="storage",
-        task_path=collect_storage.module_path,
-        status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING],
-    ).order_by("enqueued_at")
-    for task in asked:
-        waiting = task.status == TaskResultStatus.READY or (
-            task.started_at is not None
-            and task.started_at > now - TAKEN_GRACE
-            and not Collection.objects.filter(started__gte=task.started_at).exists()
-        )
-        if waiting:
-            trigger = task.args_kwargs.get("kwargs", {}).get("trigger", "")
-            return Queued(trigger=trigger, asked=task.enqueued_at)
-    return None
 
 
 def history(now: UnderWay, state: str = "") -> QuerySet[Collection]:
@@ -118,8 +85,8 @@ def as_known(runs: list[Collection], now: UnderWay) -> list[Collection]:
     return runs
 
 
-def ask(username: str) -> Queued:
-    """Queue a collection for `username`. Conflict while one runs or waits for a worker.
+def ask(username: str) -> Collection:
+    """Queue a collection for `username`: its record, Queued. Conflict while one runs or waits.
 
     Two staff asking at the same instant may both be queued: the second run then finds the
     first under way and leaves it the work (lifecycle.tasks), or runs right after it."""
@@ -134,11 +101,12 @@ def ask(username: str) -> Queued:
     if now.queued is not None:
         raise Conflict(
             f"A garbage collection asked for by {now.queued.trigger or 'someone'} at "
-            f"{_clock(now.queued.asked)} is waiting for a worker to start it; it will do the "
+            f"{_clock(now.queued.started)} is waiting for a worker to start it; it will do the "
             "same work, so there is no need for another."
         )
-    result = collect_storage.enqueue(trigger=username)
-    return Queued(trigger=username, asked=result.enqueued_at or timezone.now())
+    run = Collection.objects.create(trigger=username, state=Collection.State.QUEUED)
+    collect_storage.enqueue(run.pk)
+    return run
 
 
 def _clock(moment: datetime) -> str:

@@ -28,32 +28,34 @@ UNREADABLE = "Nothing was collected: the registry's storage could not be opened 
 
 
 @task(queue_name="storage")
-def collect_storage(trigger: str) -> str:
-    """Run one collection asked for by `trigger` (a staff member's username); returns how it
-    ended. A run that could not start is recorded as failed with the reason, so whoever asked
-    reads why on the Storage page instead of seeing nothing happen."""
+def collect_storage(run_id: int) -> str:
+    """Run the collection staff asked for (its record, Queued); returns how it ended. A run
+    that could not start is recorded as failed with the reason, so whoever asked reads why on
+    the Storage page instead of seeing nothing happen."""
+    run = Collection.objects.filter(pk=run_id, state=Collection.State.QUEUED).first()
+    if run is None:
+        return "gone"
     if not settings.REGISTRY_CONFIG.exists():
-        return _not_started(trigger, NO_CONFIG.format(path=settings.REGISTRY_CONFIG))
+        return _not_started(run, NO_CONFIG.format(path=settings.REGISTRY_CONFIG))
     try:
-        return collect(trigger).state
+        return collect(run.trigger, run=run).state
     except CollectionRunning:
         # Another run started first (housekeeping's, or one asked for at the same moment): it
         # does the same work, and its record is what the person sees.
-        log.info("garbage collection asked for by %s: another run was under way", trigger)
+        log.info("garbage collection asked for by %s: another run was under way", run.trigger)
+        run.delete()
         return "merged"
     except StorageHeld:
-        return _not_started(trigger, BACKUP)
+        return _not_started(run, BACKUP)
     except CollectFailed:
         return Collection.State.FAILED  # recorded by the run, with its reason
     except (OSError, KeyError, ValueError) as error:
-        # Raised by opening the storage the config names, before the run made its record.
-        return _not_started(trigger, UNREADABLE.format(error=error))
+        # Raised by opening the storage the config names, before the run began.
+        return _not_started(run, UNREADABLE.format(error=error))
 
 
-def _not_started(trigger: str, reason: str) -> str:
-    now = timezone.now()
-    Collection.objects.create(
-        trigger=trigger, started=now, finished=now, state=Collection.State.FAILED, error=reason
-    )
-    log.warning("garbage collection asked for by %s did not start: %s", trigger, reason)
+def _not_started(run: Collection, reason: str) -> str:
+    run.state, run.finished, run.error = Collection.State.FAILED, timezone.now(), reason
+    run.save(update_fields=["state", "finished", "error"])
+    log.warning("garbage collection asked for by %s did not start: %s", run.trigger, reason)
     return Collection.State.FAILED

@@ -8,12 +8,10 @@ from rest_framework import serializers
 
 from api.core import formats
 from api.core.shapes import DateField, StrictSerializer
-from lifecycle.collections import Queued
 from records.models import Collection
 
-QUEUED = "Queued"
-# Title-case, as builds' states; from the records' own labels (Running, Done, Failed).
-COLLECTION_STATES = [QUEUED, *Collection.State.labels]
+# Title-case, as builds' states; from the records' own labels (Queued, Running, Done, Failed).
+COLLECTION_STATES = list(Collection.State.labels)
 
 
 def state_named(value: str) -> str:
@@ -26,15 +24,13 @@ def collection_uri(collection_id: int) -> str:
 
 
 class CollectionSerializer(serializers.Serializer):
-    id = serializers.IntegerField(
-        allow_null=True, help_text="null while Queued: the record is made when a worker starts it."
-    )
-    resource_uri = serializers.CharField(allow_null=True)
+    id = serializers.IntegerField()
+    resource_uri = serializers.CharField()
     state = serializers.ChoiceField(choices=COLLECTION_STATES)
     trigger = serializers.CharField(
         help_text="`schedule` or `after a purge` (housekeeping), or who asked for it (username)."
     )
-    started = DateField(allow_null=True)
+    started = DateField(help_text="When it started; while Queued, when it was asked for.")
     finished = DateField(allow_null=True)
     seconds = serializers.FloatField(help_text="How long it ran; pushes go on meanwhile.")
     bytes_before = serializers.IntegerField(help_text="What the storage held when it started.")
@@ -81,22 +77,6 @@ def collection_json(run: Collection, workers_online: int) -> dict:
         "seconds": run.seconds,
         **{name: getattr(run, name) for name in FIGURES},
         "error": run.error,
-        "workers_online": workers_online,
-    }
-
-
-def queued_json(queued: Queued, workers_online: int) -> dict:
-    """A collection no worker has started yet: no record, nothing measured."""
-    return {
-        "id": None,
-        "resource_uri": None,
-        "state": QUEUED,
-        "trigger": queued.trigger,
-        "started": None,
-        "finished": None,
-        "seconds": 0.0,
-        **dict.fromkeys(FIGURES, 0),
-        "error": "",
         "workers_online": workers_online,
     }
 

@@ -13,15 +13,13 @@ from rest_framework.response import Response
 
 from api.collections.shapes import (
     COLLECTION_STATES,
-    QUEUED,
     CollectionRequestSerializer,
     CollectionSerializer,
     collection_json,
-    queued_json,
     state_named,
 )
 from api.core.dispatch import dispatch
-from api.core.pagination import capped_count, envelope_serializer, page, window
+from api.core.pagination import envelope_serializer, paginate
 from api.core.permissions import IsStaff, TeamTokensWhereAllowed
 from api.core.schema import ERROR, PAGE_PARAMS
 from builds.queue import workers_online
@@ -45,8 +43,8 @@ COLLECTION_ID = OpenApiParameter("id", int, OpenApiParameter.PATH)
     summary="Garbage collections of our registry's storage, newest first (staff)",
     description=(
         "Every run with what it measured, freed and left. A collection asked for that no worker "
-        "has started yet comes first, `Queued`, with no `id` or `resource_uri` (its record is "
-        "made when it starts); `workers_online` says whether a worker is there to start it."
+        "has started yet is `Queued`; `workers_online` says whether a worker is there to start "
+        "it."
     ),
     parameters=[STATE, *PAGE_PARAMS],
     responses={
@@ -65,30 +63,9 @@ def collection_list_get(request):
             {"state": [f"'{wanted}' is not one of: {', '.join(COLLECTION_STATES)}."]}
         )
     now = collections.under_way()
-    waiting = [now.queued] if now.queued and wanted in ("", QUEUED) else []
-    runs = (
-        Collection.objects.none()
-        if wanted == QUEUED
-        else collections.history(now, state_named(wanted))
-    )
-    # The waiting one stands before the runs: the runs' slice starts that much earlier.
-    limit, offset = window(request)
-    ahead = waiting[offset : offset + limit + 1]
-    start = max(offset - len(waiting), 0)
-    rows = collections.as_known(list(runs[start : start + limit + 1 - len(ahead)]), now)
-
-    def count() -> tuple[int, bool]:
-        total, exact = capped_count(runs)
-        return total + len(waiting), exact
-
-    found, meta = page(request, [*ahead, *rows], limit, offset, count)
+    found, meta = paginate(request, collections.history(now, state_named(wanted)))
     workers = workers_online()
-    objects = [
-        queued_json(item, workers)
-        if isinstance(item, collections.Queued)
-        else collection_json(item, workers)
-        for item in found
-    ]
+    objects = [collection_json(run, workers) for run in collections.as_known(found, now)]
     return Response({"meta": meta, "objects": objects})
 
 
@@ -107,8 +84,8 @@ def collection_list_get(request):
 @permission_classes(STAFF_ONLY)
 def collection_list_post(request):
     CollectionRequestSerializer(data=request.data or {}).is_valid(raise_exception=True)
-    queued = collections.ask(request.user.get_username())
-    return Response(queued_json(queued, workers_online()), status=status.HTTP_202_ACCEPTED)
+    run = collections.ask(request.user.get_username())
+    return Response(collection_json(run, workers_online()), status=status.HTTP_202_ACCEPTED)
 
 
 collection_list = dispatch(get=collection_list_get, post=collection_list_post)

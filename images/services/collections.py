@@ -22,9 +22,9 @@ UNDER_WAY = ("Queued", "Running")
 
 @dataclass(frozen=True)
 class Collection:
-    """One run (or, `Queued`, one asked for that no worker has started: no id yet)."""
+    """One run (`Queued`: asked for, no worker has started it yet)."""
 
-    id: int | None
+    id: int
     state: str  # Queued, Running, Done, Failed
     trigger: str  # "schedule", "after a purge", or who asked
     started: datetime | None
@@ -45,7 +45,7 @@ class Collection:
 
 def _collection(data: dict) -> Collection:
     return Collection(
-        id=data.get("id"),
+        id=data["id"],
         state=data["state"],
         trigger=data.get("trigger") or "",
         started=parse_date(data.get("started")),

@@ -84,7 +84,12 @@ class Migration(migrations.Migration):
             model_name="collection",
             name="state",
             field=models.CharField(
-                choices=[("running", "Running"), ("done", "Done"), ("failed", "Failed")],
+                choices=[
+                    ("queued", "Queued"),
+                    ("running", "Running"),
+                    ("done", "Done"),
+                    ("failed", "Failed"),
+                ],
                 default="running",
                 max_length=10,
             ),

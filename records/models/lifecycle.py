@@ -105,10 +105,12 @@ class Collection(models.Model):
     and the admin's storage page (/metrics counts collections in records.Tally)."""
 
     class State(models.TextChoices):
+        QUEUED = "queued", "Queued"  # asked for by staff, waiting for a worker
         RUNNING = "running", "Running"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
 
+    # When it was asked for while Queued, when it started after.
     started = models.DateTimeField(default=timezone.now)
     finished = models.DateTimeField(null=True, blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.RUNNING)

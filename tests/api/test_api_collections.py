@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from api.collections.shapes import CollectionSerializer, collection_json, queued_json
+from api.collections.shapes import CollectionSerializer, collection_json
 from api.core.shapes import mismatches
 from lifecycle import collections
 from lifecycle.collect import collect
@@ -36,9 +36,11 @@ def test_staff_start_a_collection_that_frees_the_garbage_and_is_listed_with_its_
     started = staff.post("/api/v1/collection/")
 
     assert started.status_code == 202, started.json()
-    assert started.json() | {"workers_online": 0} == {
-        "id": None,
-        "resource_uri": None,
+    queued = started.json()
+    assert queued["started"]
+    assert queued | {"workers_online": 0, "started": None} == {
+        "id": queued["id"],
+        "resource_uri": f"/api/v1/collection/{queued['id']}/",
         "state": "Queued",
         "trigger": "root",
         "started": None,
@@ -65,6 +67,7 @@ def test_staff_start_a_collection_that_frees_the_garbage_and_is_listed_with_its_
     listed = staff.get("/api/v1/collection/").json()
     assert listed["meta"]["total_count"] == 1
     [run] = listed["objects"]
+    assert run["id"] == queued["id"]
     assert run["state"] == "Done"
     assert run["trigger"] == "root"
     assert run["bytes_freed"] == garbage.freed_bytes
@@ -76,7 +79,7 @@ def test_staff_start_a_collection_that_frees_the_garbage_and_is_listed_with_its_
     assert staff.get(run["resource_uri"]).json() == run
 
 
-def test_the_list_is_newest_first_with_a_waiting_collection_before_every_run(staff, garbage):
+def test_the_list_is_newest_first_with_a_waiting_collection_first(staff, garbage):
     for trigger in ("schedule", "after a purge"):
         collect(trigger)
     assert staff.post("/api/v1/collection/", {}).status_code == 202
@@ -167,7 +170,8 @@ def test_a_start_while_a_collection_runs_is_a_409_and_pushes_are_not_mentioned_a
 def test_a_record_left_running_by_a_process_that_died_is_shown_failed_and_blocks_nothing(
     staff,
 ):
-    Collection.objects.create(trigger="schedule")  # running, and nobody holds the lock
+    # Running, and nobody holds the lock.
+    Collection.objects.create(trigger="schedule", state=Collection.State.RUNNING)
 
     [run] = staff.get("/api/v1/collection/").json()["objects"]
     started = staff.post("/api/v1/collection/")
@@ -234,8 +238,34 @@ def test_an_unknown_collection_is_a_404(staff):
 
 def test_the_collection_shapes_are_what_their_serializer_declares(garbage):
     run = collect("schedule")
-    queued = collections.Queued(trigger="root", asked=run.started)
+    queued = Collection.objects.create(trigger="root", state=Collection.State.QUEUED)
 
-    built = [collection_json(run, 1), queued_json(queued, 1)]
+    built = [collection_json(run, 1), collection_json(queued, 1)]
 
     assert [m for data in built for m in mismatches(CollectionSerializer(), data)] == []
+
+
+def test_a_queued_collection_another_run_overtakes_leaves_it_the_work(staff, garbage):
+    queued = staff.post("/api/v1/collection/").json()
+    collect("schedule")  # housekeeping's, before a worker took the one asked for
+    marked, release = threading.Event(), threading.Event()
+
+    def hold(step: str, digest: str) -> None:
+        if step == "marked":
+            marked.set()
+            release.wait(30)
+
+    running = threading.Thread(target=collect, args=("schedule", hold))
+    running.start()
+    try:
+        assert marked.wait(30)
+        assert run_queued_collection() == "merged"
+    finally:
+        release.set()
+        running.join(30)
+
+    assert staff.get(queued["resource_uri"]).status_code == 404
+    assert [r["state"] for r in staff.get("/api/v1/collection/").json()["objects"]] == [
+        "Done",
+        "Done",
+    ]
