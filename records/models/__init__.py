@@ -23,6 +23,7 @@ from records.models.images import (
 from records.models.lifecycle import BinEntry, CleanupPolicy, Collection, Maintenance, PolicyRun
 from records.models.tallies import Tally
 from records.models.teams import Membership, Role, Team, TeamInvitation, TeamToken
+from records.models.untagged import UntaggedManifest
 
 __all__ = [
     "ApiKey",
@@ -53,5 +54,6 @@ __all__ = [
     "Team",
     "TeamInvitation",
     "TeamToken",
+    "UntaggedManifest",
     "Worker",
 ]
