@@ -40,11 +40,16 @@ ACTIONS: dict[str, Action] = {
     "image.restore": Action("Restored an image", "an image brought back from the recycle bin"),
     "tag.delete": Action("Deleted a tag", "a tag deleted (to the recycle bin)"),
     "tag.restore": Action("Restored a tag", "a tag brought back from the recycle bin"),
+    "untagged.restore": Action(
+        "Restored an untagged version",
+        "an old manifest no tag names brought back from the recycle bin (by digest)",
+    ),
     "bin.purge": Action("Deleted for good", "something in the recycle bin deleted for good"),
     "policy.save": Action("Set a cleanup policy", "a cleanup policy set"),
     "policy.delete": Action("Removed a cleanup policy", "a cleanup policy removed"),
     "policy.run": Action(
-        "Cleanup moved tags to the bin", "a cleanup policy moving tags to the recycle bin"
+        "Cleanup moved tags to the bin",
+        "a cleanup policy moving tags (or untagged versions) to the recycle bin",
     ),
     "tag.build": Action("Started a build", "a build started"),
     "build.cancel": Action("Cancelled a build", "a build cancelled"),

@@ -15,6 +15,7 @@ import shutil
 import socket
 import threading
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 from django.conf import settings
@@ -29,6 +30,8 @@ from builds import cache as build_cache
 from builds import dockerfile as df
 from records.models import Build, Image, Tag
 from registry import client as oci
+from registry import untagged
+from registry.locks import image_lock
 from registry.sync import tag_fields
 from registry.tokens import build_credentials
 
@@ -379,9 +382,16 @@ def _read_back(build: Build, image: Image, digest: str) -> None:
     # registry's event for this push may come before or after; this wins, as an event for a
     # digest already recorded changes nothing.
     pusher = build.triggered_by or image.owner
-    Tag.objects.filter(pk=build.tag_id).update(
-        **tag_fields(manifest),
-        pushed_by=pusher.get_username() if pusher else "",
-        pushed_at=timezone.now(),
-    )
+    ours = image.registry.is_tutum_registry
+    # On our registry the digest the tag leaves may have no tag left (registry.untagged):
+    # recorded under the image's lock, as the registry's event for this push is.
+    with image_lock(image.repository) if ours else nullcontext():
+        if ours:
+            tag = Tag.objects.filter(pk=build.tag_id).first()
+            untagged.tag_moves(image, tag, manifest.digest)
+        Tag.objects.filter(pk=build.tag_id).update(
+            **tag_fields(manifest),
+            pushed_by=pusher.get_username() if pusher else "",
+            pushed_at=timezone.now(),
+        )
     Build.objects.filter(pk=build.pk).update(digest=manifest.digest)

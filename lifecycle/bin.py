@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -47,8 +47,10 @@ from records.models import (
     State,
     Tag,
     Team,
+    UntaggedManifest,
 )
 from registry import client as oci
+from registry import untagged as registry_untagged
 from registry.hosts import registry_for_host
 from registry.locks import StorageHeld, deleting_from_storage, image_lock
 from registry.names import BIN_NAMESPACE
@@ -88,20 +90,35 @@ def _namespace(image: Image) -> str:
     return path.split("/")[0] if "/" in path else ""
 
 
-def _entry_for(image: Image, tag: Tag, by: str, reason: str, parent=None) -> BinEntry:
+def _entry_for(
+    image: Image, tag: Tag | UntaggedManifest, by: str, reason: str, parent=None
+) -> BinEntry:
+    """The entry of a tag, or of an untagged manifest (no tag name; its own fields in the
+    snapshot, for the listing and for a restore)."""
+    untagged = isinstance(tag, UntaggedManifest)
     return BinEntry.objects.create(
-        kind=BinEntry.Kind.TAG,
+        kind=BinEntry.Kind.UNTAGGED if untagged else BinEntry.Kind.TAG,
         image=image if parent is None else None,
         parent=parent,
         image_name=image.name,
         namespace=_namespace(image),
         owner_id=image.owner_id,
         team_id=image.team_id,
-        tag_name=tag.name,
+        tag_name="" if untagged else tag.name,
         deleted_by=by,
         reason=reason,
-        **{field: getattr(tag, field) for field in _TAG_FIELDS},
+        snapshot=_untagged_snapshot(tag) if untagged else {},
+        # An untagged manifest has every field of a tag but its last build date.
+        **{field: getattr(tag, field, None) for field in _TAG_FIELDS},
     )
+
+
+def _untagged_snapshot(row: UntaggedManifest) -> dict:
+    return {
+        "last_tag": row.last_tag,
+        "untagged_since": row.untagged_since.isoformat(),
+        "last_pulled": row.last_pulled.isoformat() if row.last_pulled else None,
+    }
 
 
 def _copy_manifest(client, source: str, target: str, manifest: oci.RawManifest, tag: str):
@@ -137,6 +154,15 @@ def _copy_to_bin(client, image: Image, entries: list[BinEntry]) -> dict[str, oci
         _copy_manifest(client, image.repository, entry.repository, manifest, _BIN_TAG)
         entry.save(update_fields=["repository"])
     return {digest: m for digest, m in manifests.items() if m is not None}
+
+
+def _copy_or_forget(client, image: Image, entries: list[BinEntry]) -> dict[str, oci.RawManifest]:
+    """_copy_to_bin, or if a copy fails no entries at all: nothing was deleted yet."""
+    try:
+        return _copy_to_bin(client, image, entries)
+    except oci.RegistryError as error:
+        BinEntry.objects.filter(pk__in=[e.pk for e in entries]).delete()
+        raise RegistryFailure(f"{error}. Nothing was deleted; try again.") from error
 
 
 def _check_ours(image: Image) -> None:
@@ -178,31 +204,29 @@ def _delete_tags(image: Image, names: list[str], by: str, reason: str) -> list[B
     _check_not_building(tags)
     client = oci.client_for_image(image)
     entries = [_entry_for(image, tag, by, reason) for tag in tags]
-    try:
-        manifests = _copy_to_bin(client, image, entries)
-    except oci.RegistryError as error:
-        BinEntry.objects.filter(pk__in=[e.pk for e in entries]).delete()
-        raise RegistryFailure(f"{error}. Nothing was deleted; try again.") from error
+    manifests = _copy_or_forget(client, image, entries)
     _remove_from_repository(client, image, set(names), manifests)
     _forget_tags(image, tags)
     return entries
 
 
 def _remove_from_repository(client, image: Image, names: set[str], manifests: dict) -> None:
-    """Delete the digests; put them back under the tags that stay; drop an index's images
-    that no remaining index lists."""
+    """Delete the digests; put them back under the tags that stay, and by digest where an
+    index that stays lists them; drop an index's images that no remaining index lists."""
     staying = list(image.tags.exclude(name__in=names).exclude(digest=""))
+    untagged = list(image.untagged_manifests.all())
     try:
+        # Read before anything is deleted: the indexes that stay, tagged or untagged (still
+        # served by digest, and pulled by it), keep every manifest they list.
+        still_listed = _listed_by(client, image, [*staying, *untagged])
         for digest, manifest in manifests.items():
             client.delete_manifest(image.repository, digest)
             for tag in staying:
                 if tag.digest == digest:
                     client.put_manifest(image.repository, tag.name, manifest)
-        still_listed = set()
-        for tag in staying:
-            if tag.media_type in oci.LIST_TYPES:
-                still_listed.update(client.manifest_bytes(image.repository, tag.digest).children())
-        staying_digests = {tag.digest for tag in staying}
+            if digest in still_listed:
+                client.put_manifest(image.repository, digest, manifest)
+        staying_digests = {tag.digest for tag in staying} | {u.digest for u in untagged}
         for digest, manifest in manifests.items():
             if digest in staying_digests:
                 continue
@@ -217,6 +241,19 @@ def _remove_from_repository(client, image: Image, names: set[str], manifests: di
             f"{error}. The tags are in Recently deleted, but the registry stopped while "
             "tidying up; check the image's other tags and try again."
         ) from error
+
+
+def _listed_by(client, image: Image, manifests) -> set[str]:
+    """The manifests that the indexes among `manifests` (tags or untagged manifests of
+    `image`) list, as the registry serves them (attestations included)."""
+    listed: set[str] = set()
+    for manifest in manifests:
+        if manifest.media_type in oci.LIST_TYPES:
+            try:
+                listed.update(client.manifest_bytes(image.repository, manifest.digest).children())
+            except oci.RegistryNotFound:
+                continue  # gone behind our back: it lists nothing any more
+    return listed
 
 
 def _forget_tags(image: Image, tags: list[Tag]) -> None:
@@ -237,6 +274,67 @@ def _forget_tags(image: Image, tags: list[Tag]) -> None:
             state=State.EMPTY,
         )
     image.refresh_state()
+
+
+# -- untagged manifests --------------------------------------------------------------------
+
+
+def delete_untagged(
+    image: Image, digests: list[str], *, by: str, reason: str = ""
+) -> list[BinEntry]:
+    """Move untagged manifests of an image (registry.untagged) to the bin, by digest (which
+    removes no tag: they have none), an index with the manifests it lists unless something
+    that stays needs them. Those that were tagged again meanwhile, or that an index staying
+    in the repository lists, stay; one the registry no longer has is only forgotten."""
+    if not image.registry.is_tutum_registry:
+        raise Invalid({"image": [f"{image.name} is on {image.registry.host}: clean it up there."]})
+    with deleting_from_storage(), lock(image.name):
+        return _delete_untagged(image, list(dict.fromkeys(digests)), by, reason)
+
+
+def _delete_untagged(image: Image, digests: list[str], by: str, reason: str) -> list[BinEntry]:
+    # Read afresh under the lock: a push may have tagged one again since it was chosen.
+    tags = list(image.tags.exclude(digest=""))
+    tagged = {tag.digest for tag in tags}
+    rows = list(UntaggedManifest.objects.filter(image=image))
+    going = [row for row in rows if row.digest in digests and row.digest not in tagged]
+    staying = [row for row in rows if row not in going]
+    if not going:
+        return []
+    client = oci.client_for_image(image)
+    try:
+        listed = _listed_by(client, image, [*tags, *staying])
+    except oci.RegistryError as error:
+        raise RegistryFailure(f"{error}. Nothing was deleted; try again.") from error
+    going = [row for row in going if row.digest not in listed]
+    entries = [_entry_for(image, row, by, reason) for row in going]
+    manifests = _copy_or_forget(client, image, entries)
+    # Deleted behind our back: nothing to keep, nothing to restore.
+    lost = [e for e in entries if e.digest not in manifests]
+    BinEntry.objects.filter(pk__in=[e.pk for e in lost]).delete()
+    UntaggedManifest.objects.filter(image=image, digest__in=[e.digest for e in lost]).delete()
+    keep = tagged | {row.digest for row in staying} | listed
+    try:
+        for digest, manifest in manifests.items():
+            client.delete_manifest(image.repository, digest)
+            for child in manifest.children():
+                if child not in keep:
+                    client.delete_manifest(image.repository, child)
+            UntaggedManifest.objects.filter(image=image, digest=digest).delete()
+    except oci.RegistryError as error:
+        # What went is in the bin; what the registry still serves keeps its row, and the
+        # next run takes it again (its copy in the bin is then the first one's).
+        log.error("bin: removing untagged manifests from %s: %s", image.repository, error)
+        raise RegistryFailure(
+            f"{error}. They are in Recently deleted, but the registry stopped while removing "
+            "them; try again."
+        ) from error
+    return [e for e in entries if e.digest in manifests]
+
+
+def last_tag(entry: BinEntry) -> str:
+    """The tag that named an untagged entry's manifest last ("" if unknown)."""
+    return str(entry.snapshot.get("last_tag") or "") if entry.kind == BinEntry.Kind.UNTAGGED else ""
 
 
 # -- images --------------------------------------------------------------------------------
@@ -322,8 +420,12 @@ def _delete_image(image: Image, ours: bool, by: str, reason: str) -> BinEntry:
 # -- who sees the bin ----------------------------------------------------------------------
 
 
+# What a Writer of an image deletes and restores: its tags, and its untagged manifests.
+_OF_AN_IMAGE = (BinEntry.Kind.TAG, BinEntry.Kind.UNTAGGED)
+
+
 def entries_of_image(image: Image) -> QuerySet[BinEntry]:
-    return BinEntry.objects.filter(image=image, kind=BinEntry.Kind.TAG, parent=None)
+    return BinEntry.objects.filter(image=image, kind__in=_OF_AN_IMAGE, parent=None)
 
 
 def as_image(entry: BinEntry) -> Image:
@@ -351,6 +453,8 @@ def restore(entry: BinEntry) -> Restored:
         entry = _still_in_bin(entry)
         if entry.kind == BinEntry.Kind.IMAGE:
             return _restore_image(entry)
+        if entry.kind == BinEntry.Kind.UNTAGGED:
+            return _restore_untagged(entry)
         return _restore_tag(entry)
 
 
@@ -380,6 +484,17 @@ def _restore_tag(entry: BinEntry) -> Restored:
 
 
 def _put_back(client, image: Image, entry: BinEntry) -> None:
+    _copy_back(client, image, entry)
+    fields = {field: getattr(entry, field) for field in _TAG_FIELDS}
+    fields["state"] = State.SUCCESS if entry.digest else State.EMPTY
+    fields["creation"] = entry.layer.creation if entry.layer_id else None
+    registry_untagged.tagged_again(image, entry.digest)
+    Tag.objects.update_or_create(image=image, name=entry.tag_name, defaults=fields)
+
+
+def _copy_back(client, image: Image, entry: BinEntry) -> None:
+    """The entry's manifest back into the image's repository, same digest: under its tag, or
+    by digest alone for an untagged one."""
     if entry.repository:
         try:
             manifest = client.manifest_bytes(entry.repository, entry.digest)
@@ -388,10 +503,26 @@ def _put_back(client, image: Image, entry: BinEntry) -> None:
             raise RegistryFailure(
                 f"{error}. It is still in Recently deleted; try again."
             ) from error
-    fields = {field: getattr(entry, field) for field in _TAG_FIELDS}
-    fields["state"] = State.SUCCESS if entry.digest else State.EMPTY
-    fields["creation"] = entry.layer.creation if entry.layer_id else None
-    Tag.objects.update_or_create(image=image, name=entry.tag_name, defaults=fields)
+
+
+def _restore_untagged(entry: BinEntry) -> Restored:
+    """Back into the image's repository by digest, with no tag: untagged again, its days
+    counted from now (restored on purpose, it would otherwise go at the policy's next run)."""
+    image = entry.image
+    if image is None:
+        raise Conflict(f"{entry.image_name} is gone: restore the image first.")
+    _copy_back(oci.client_for_image(image), image, entry)
+    if not image.tags.filter(digest=entry.digest).exists():
+        last_pulled = entry.snapshot.get("last_pulled")
+        registry_untagged.write_down(
+            image,
+            entry,
+            last_tag=last_tag(entry),
+            since=timezone.now(),
+            last_pulled=datetime.fromisoformat(last_pulled) if last_pulled else None,
+        )
+    _finish(entry)
+    return Restored(image, [])
 
 
 def _restore_image(entry: BinEntry) -> Restored:
@@ -569,6 +700,6 @@ def entries_for(user) -> QuerySet[BinEntry]:
     owns = Membership.objects.filter(user_id=user.pk, role=Role.OWNER).values("team_id")
     return entries.filter(
         Q(owner_id=user.pk)
-        | Q(kind=BinEntry.Kind.TAG, team_id__in=writes)
+        | Q(kind__in=_OF_AN_IMAGE, team_id__in=writes)
         | Q(kind=BinEntry.Kind.IMAGE, team_id__in=owns)
     )

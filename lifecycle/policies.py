@@ -2,9 +2,12 @@
 
 A tag goes when it breaks every removal rule that is set (it is not among the N most recent;
 it was pushed more than D days ago) and no keep rule saves it (a pattern such as `latest` or
-`v*`; pulled in the last P days). What goes is moved to the recycle bin (lifecycle.bin),
-never deleted straight away. The preview and the run choose with the same function, so a
-preview is what the run then removes, given the same tags and clock.
+`v*`; pulled in the last P days). A manifest no tag names any more (left behind when a tag is
+pushed again, registry.untagged) goes once it has been untagged for `untagged_days`, unless it
+was pulled in the last P days too (the same "still in use" window as tags: one idea, one
+number to set) or an index that stays lists it. What goes is moved to the recycle bin
+(lifecycle.bin), never deleted straight away. The preview and the run choose with the same
+functions, so a preview is what the run then removes, given the same tags and clock.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import fnmatch
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
@@ -22,7 +26,7 @@ from audit import trail
 from lib.errors import DomainError, Invalid
 from lifecycle import bin as recycle_bin
 from lifecycle import sizes
-from records.models import CleanupPolicy, Image, PolicyRun, State, Tag
+from records.models import BinEntry, CleanupPolicy, Image, PolicyRun, State, Tag, UntaggedManifest
 from registry.hosts import registry_for_host
 
 log = logging.getLogger(__name__)
@@ -35,6 +39,7 @@ class Rules:
     older_than_days: int | None = None
     keep_patterns: tuple[str, ...] = ()
     keep_pulled_days: int | None = None
+    untagged_days: int | None = None
 
     @classmethod
     def of(cls, policy: CleanupPolicy) -> Rules:
@@ -43,10 +48,23 @@ class Rules:
             policy.older_than_days,
             tuple(policy.keep_patterns),
             policy.keep_pulled_days,
+            policy.untagged_days,
         )
+
+    @property
+    def removes_tags(self) -> bool:
+        """Whether a tag rule is set (a policy may set only the untagged one)."""
+        return self.keep_last is not None or self.older_than_days is not None
 
     def keeps_by_pattern(self, tag: str) -> bool:
         return any(fnmatch.fnmatchcase(tag, pattern) for pattern in self.keep_patterns)
+
+    def pulled_recently(self, last_pulled: datetime | None, now: datetime) -> bool:
+        return (
+            self.keep_pulled_days is not None
+            and last_pulled is not None
+            and last_pulled >= now - timedelta(days=self.keep_pulled_days)
+        )
 
 
 def _pushed(tag: Tag) -> datetime:
@@ -57,6 +75,8 @@ def choose(image: Image, rules: Rules, now: datetime) -> tuple[list[Tag], int]:
     """(the tags this policy removes from the image, newest first; how many pushed tags the
     image has). Tags being built, and tags never pushed, are never chosen."""
     tags = sorted(image.tags.exclude(digest="").select_related("layer"), key=_pushed, reverse=True)
+    if not rules.removes_tags:
+        return [], len(tags)
     going = []
     # The N most recent are counted among the tags no pattern keeps: `latest` and `v1.2`
     # kept by patterns do not use up the N places meant for the rest.
@@ -68,14 +88,50 @@ def choose(image: Image, rules: Rules, now: datetime) -> tuple[list[Tag], int]:
         old = rules.older_than_days is None or _pushed(tag) < now - timedelta(
             days=rules.older_than_days
         )
-        pulled = (
-            rules.keep_pulled_days is not None
-            and tag.last_pulled is not None
-            and tag.last_pulled >= now - timedelta(days=rules.keep_pulled_days)
-        )
-        if outside and old and not pulled:
+        if outside and old and not rules.pulled_recently(tag.last_pulled, now):
             going.append(tag)
     return going, len(tags)
+
+
+def _listed(platforms_lists) -> set[str]:
+    """The manifests the indexes with these `platforms` list."""
+    return {
+        platform["digest"]
+        for platforms in platforms_lists
+        for platform in platforms or []
+        if isinstance(platform, dict) and platform.get("digest")
+    }
+
+
+def choose_untagged(image: Image, rules: Rules, now: datetime) -> list[UntaggedManifest]:
+    """The untagged manifests the policy removes from the image, longest untagged first:
+    untagged for more than `untagged_days`, not pulled in the last `keep_pulled_days`, and
+    listed by no index that stays (tagged, in the recycle bin, or untagged and staying): an
+    index's manifests go with it or stay with it, never leave it broken."""
+    if rules.untagged_days is None:
+        return []
+    rows = list(image.untagged_manifests.select_related("layer"))
+    if not rows:
+        return []
+    tags = list(image.tags.exclude(digest="").values_list("digest", "platforms"))
+    tagged = {digest for digest, _ in tags}
+    binned = BinEntry.objects.filter(image=image).values_list("platforms", flat=True)
+    listed = _listed([platforms for _, platforms in tags]) | _listed(binned)
+    cutoff = now - timedelta(days=rules.untagged_days)
+    going = {
+        row.digest
+        for row in rows
+        if row.untagged_since < cutoff
+        and not rules.pulled_recently(row.last_pulled, now)
+        and row.digest not in tagged
+    }
+    # An untagged index that stays keeps what it lists, which may keep an index in turn.
+    while True:
+        staying = _listed(row.platforms for row in rows if row.digest not in going)
+        kept = going & (listed | staying)
+        if not kept:
+            return [row for row in rows if row.digest in going]
+        going -= kept
 
 
 def images_of_namespace(namespace: str) -> QuerySet[Image]:
@@ -91,6 +147,7 @@ class ImagePreview:
     image: Image
     going: list[Tag]
     total: int
+    untagged: list[UntaggedManifest] = field(default_factory=list)
 
     @property
     def empties(self) -> bool:
@@ -113,18 +170,41 @@ class Preview:
     def emptied(self) -> list[str]:
         return [i.image.name for i in self.images if i.empties]
 
+    @property
+    def untagged_count(self) -> int:
+        return sum(len(i.untagged) for i in self.images)
+
+    @property
+    def untagged_size(self) -> int:
+        return sum(u.size or 0 for i in self.images for u in i.untagged)
+
     def freed(self) -> int:
-        """The bytes purging these tags frees: their layers no other tag (here or in the
-        recycle bin) uses. For a multi-platform tag only its shown platform's layers are
-        known, so this is at least what is freed."""
-        going_ids = {t.pk for i in self.images for t in i.going}
-        if not going_ids:
-            return 0
-        blobs = sizes.blobs(Tag.objects.filter(pk__in=going_ids))
+        """The bytes purging what goes frees: the layers of these tags and untagged manifests
+        that nothing else keeps (another tag, the recycle bin, another untagged manifest, of
+        any image). For a multi-platform one only its shown platform's layers are known, so
+        this is at least what is freed."""
+        return sum(self._freed_blobs.values())
+
+    def untagged_freed(self) -> int:
+        """The part of `freed` that the untagged manifests held."""
+        going = {u.pk for i in self.images for u in i.untagged}
+        held = sizes.untagged_blobs(UntaggedManifest.objects.filter(pk__in=going))
+        return sum(size for digest, size in self._freed_blobs.items() if digest in held)
+
+    @cached_property
+    def _freed_blobs(self) -> dict[str, int]:
+        tag_ids = {t.pk for i in self.images for t in i.going}
+        untagged_ids = {u.pk for i in self.images for u in i.untagged}
+        if not tag_ids and not untagged_ids:
+            return {}
+        blobs = sizes.blobs(Tag.objects.filter(pk__in=tag_ids))
+        blobs |= sizes.untagged_blobs(UntaggedManifest.objects.filter(pk__in=untagged_ids))
         used = (
-            sizes.blobs(Tag.objects.exclude(pk__in=going_ids)).keys() | sizes.held_in_bin().keys()
+            sizes.blobs(Tag.objects.exclude(pk__in=tag_ids)).keys()
+            | sizes.held_in_bin().keys()
+            | sizes.untagged_blobs(UntaggedManifest.objects.exclude(pk__in=untagged_ids)).keys()
         )
-        return sum(size for digest, size in blobs.items() if digest not in used)
+        return {digest: size for digest, size in blobs.items() if digest not in used}
 
 
 def preview(rules: Rules, images, now: datetime | None = None) -> Preview:
@@ -132,7 +212,7 @@ def preview(rules: Rules, images, now: datetime | None = None) -> Preview:
     result = Preview()
     for image in images:
         going, total = choose(image, rules, now)
-        result.images.append(ImagePreview(image, going, total))
+        result.images.append(ImagePreview(image, going, total, choose_untagged(image, rules, now)))
     return result
 
 
@@ -141,12 +221,13 @@ def images_for(policy: CleanupPolicy):
 
 
 def check_rules(rules: Rules) -> None:
-    if rules.keep_last is None and rules.older_than_days is None:
+    if not rules.removes_tags and rules.untagged_days is None:
         raise Invalid(
             {
                 "keep_last": [
-                    "Say how many recent tags to keep, or after how many days a tag goes "
-                    "(or both): without either, the policy would remove nothing."
+                    "Say how many recent tags to keep, or after how many days a tag goes, or "
+                    "after how many days old untagged versions go (any of them): without one, "
+                    "the policy would remove nothing."
                 ]
             }
         )
@@ -174,30 +255,50 @@ def run(policy: CleanupPolicy, now: datetime | None = None) -> PolicyRun:
 def _run_on(
     image: Image, rules: Rules, now: datetime, scope: str, may_empty: bool, record: PolicyRun
 ) -> str:
-    """Move the tags the rules choose from one image to the bin; what went wrong, if anything."""
+    """Move what the rules choose from one image to the bin (its tags, then its untagged
+    manifests, both chosen first, as the preview chose them); what went wrong, if anything."""
     going, total = choose(image, rules, now)
-    if not going:
-        return ""
-    if len(going) == total and not may_empty:
-        return (
+    untagged = choose_untagged(image, rules, now)
+    problems, moved, entries = [], [], []
+    reason = f"cleanup policy of {scope}"
+    if going and len(going) == total and not may_empty:
+        problems.append(
             f"{image.name}: kept every tag; the policy would remove all of them and was "
             "not saved to allow that."
         )
-    try:
-        recycle_bin.delete_tags(
-            image, [t.name for t in going], by=WHO, reason=f"cleanup policy of {scope}"
-        )
-    except DomainError as error:
-        return f"{image.name}: {error.message}"
-    record.removed += [{"image": image.name, "tag": t.name, "size": t.size} for t in going]
+    elif going:
+        try:
+            recycle_bin.delete_tags(image, [t.name for t in going], by=WHO, reason=reason)
+            moved = going
+        except DomainError as error:
+            problems.append(f"{image.name}: {error.message}")
+    if untagged:
+        try:
+            entries = recycle_bin.delete_untagged(
+                image, [u.digest for u in untagged], by=WHO, reason=reason
+            )
+        except DomainError as error:
+            problems.append(f"{image.name}: {error.message}")
+    if not moved and not entries:
+        return "\n".join(problems)
+    record.removed += [
+        {"image": image.name, "tag": t.name, "digest": t.digest, "size": t.size} for t in moved
+    ]
+    record.removed += [
+        {"image": image.name, "tag": None, "digest": e.digest, "size": e.size} for e in entries
+    ]
+    record.removed_bytes += sum(t.size or 0 for t in moved) + sum(e.size or 0 for e in entries)
     trail.record(
         "policy.run",
         image.name,
         team=image.team_id,
-        details={"tags": [t.name for t in going], "policy": scope},
+        details={
+            "tags": [t.name for t in moved],
+            "untagged": [e.digest for e in entries],
+            "policy": scope,
+        },
     )
-    record.removed_bytes += sum(t.size or 0 for t in going)
-    return ""
+    return "\n".join(problems)
 
 
 # Housekeeping runs hourly; a policy runs once a day (a little less, so the hour it runs at

@@ -19,13 +19,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audit import trail
-from records.models import AuditEvent, Image, Tag, Tally
+from records.models import AuditEvent, Image, Tag, Tally, UntaggedManifest
 from registry import client as oci
 from registry import sync as registry_sync
 from registry.names import BIN_NAMESPACE
 from registry.tokens import SERVICE_SUBJECT
 
-# A tag's last pull is written at most this often: a busy tag is pulled many times a minute.
+# A tag's (or an untagged manifest's) last pull is written at most this often: a busy tag is
+# pulled many times a minute.
 PULL_RESOLUTION = timedelta(minutes=1)
 
 MANIFEST_MEDIA_TYPES = {
@@ -106,15 +107,18 @@ def apply(event: dict) -> bool:
 
 def _note_pull(repository: str, tag: str, digest: str) -> None:
     """Keep each tag's last pull (cleanup policies keep what is in use); by digest, every
-    tag on it."""
-    now = timezone.now()
-    tags = Tag.objects.filter(image__name=f"{settings.REGISTRY_HOST}/{repository}")
-    tags = tags.filter(name=tag) if tag else tags.filter(digest=digest)
+    tag on it, or the untagged manifest it names (a deployment pinned to an old digest)."""
     if not tag and not digest:
         return
-    tags.filter(Q(last_pulled__isnull=True) | Q(last_pulled__lt=now - PULL_RESOLUTION)).update(
-        last_pulled=now
-    )
+    now = timezone.now()
+    name = f"{settings.REGISTRY_HOST}/{repository}"
+    stale = Q(last_pulled__isnull=True) | Q(last_pulled__lt=now - PULL_RESOLUTION)
+    tags = Tag.objects.filter(image__name=name)
+    tags = tags.filter(name=tag) if tag else tags.filter(digest=digest)
+    tags.filter(stale).update(last_pulled=now)
+    if not tag:
+        untagged = UntaggedManifest.objects.filter(image__name=name, digest=digest)
+        untagged.filter(stale).update(last_pulled=now)
 
 
 def _audit(event: dict, action: str, image: Image, tag: str, actor: str) -> AuditEvent | None:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from records.models import Build, Image, Layer, State, Tag, Team
 from registry import client as oci
 from registry import storage as registry_storage
+from registry import untagged
 from registry.hosts import registry_for_host
 from registry.locks import image_lock
 from registry.names import BIN_NAMESPACE
@@ -125,6 +126,8 @@ def _record_push(repository: str, tag: str, digest: str, actor_name: str) -> Tag
         "pushed_at": now,
         "last_build_date": now,
     }
+    # The digest the tag leaves may now have no tag at all (kept, untagged, for cleanup).
+    untagged.tag_moves(image, existing, manifest.digest, now)
     try:
         with transaction.atomic():
             tag_obj, _ = Tag.objects.update_or_create(image=image, name=tag, defaults=defaults)

@@ -21,10 +21,15 @@ class BinEntrySerializer(serializers.Serializer):
     resource_uri = serializers.CharField()
     kind = serializers.ChoiceField(choices=BinEntry.Kind.choices)
     image = serializers.CharField()
-    tag = serializers.CharField(allow_null=True)
+    tag = serializers.CharField(allow_null=True, help_text="null for an image or untagged entry.")
     tags = serializers.ListField(child=serializers.DictField())
     digest = serializers.CharField()
     size = serializers.IntegerField(allow_null=True)
+    pushed_at = serializers.CharField(allow_null=True, help_text="null for an image entry.")
+    last_tag = serializers.CharField(
+        allow_null=True,
+        help_text="An untagged entry's manifest: the tag that named it before a push moved it.",
+    )
     deleted_at = serializers.CharField()
     deleted_by = serializers.CharField()
     reason = serializers.CharField()
@@ -42,6 +47,7 @@ def entry_uri(entry: BinEntry) -> str:
 
 def entry_json(entry: BinEntry) -> dict:
     is_image = entry.kind == BinEntry.Kind.IMAGE
+    is_untagged = entry.kind == BinEntry.Kind.UNTAGGED
     tags = (
         [
             {"name": t.tag_name, "digest": t.digest, "size": t.size}
@@ -55,10 +61,12 @@ def entry_json(entry: BinEntry) -> dict:
         "resource_uri": entry_uri(entry),
         "kind": entry.kind,
         "image": entry.image_name,
-        "tag": None if is_image else entry.tag_name,
+        "tag": None if is_image or is_untagged else entry.tag_name,
         "tags": tags,
         "digest": entry.digest,
         "size": sum(t["size"] or 0 for t in tags) if is_image else entry.size,
+        "pushed_at": None if is_image else formats.rfc2822(entry.pushed_at),
+        "last_tag": recycle_bin.last_tag(entry) if is_untagged else None,
         "deleted_at": formats.rfc2822(entry.deleted_at),
         "deleted_by": entry.deleted_by,
         "reason": entry.reason,

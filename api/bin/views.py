@@ -42,7 +42,7 @@ def _entries_page(request, queryset):
 
 @extend_schema(
     operation_id="image_deleted_list",
-    summary="An image's recently deleted tags",
+    summary="An image's recently deleted tags (and untagged manifests)",
     parameters=[NAME, *PAGE_PARAMS],
     responses={200: BinEntryList, 401: ERROR, 403: ERROR, 404: ERROR},
 )
@@ -84,11 +84,11 @@ image_deleted = dispatch(get=image_deleted_get, post=image_deleted_post)
 
 @extend_schema(
     operation_id="deleted_list",
-    summary="Recently deleted tags and images you may restore",
+    summary="Recently deleted tags, images and untagged manifests you may restore",
     parameters=[
         *PAGE_PARAMS,
         OpenApiParameter("namespace", str, description="Only this namespace (a person, a team)."),
-        OpenApiParameter("kind", str, enum=["tag", "image"]),
+        OpenApiParameter("kind", str, enum=BinEntry.Kind.values),
     ],
     responses={200: BinEntryList, 400: ERROR, 401: ERROR},
 )
@@ -101,7 +101,7 @@ def deleted_list(request):
     kind = request.query_params.get("kind")
     if kind:
         if kind not in BinEntry.Kind.values:
-            raise serializers.ValidationError({"kind": ["Choose tag or image."]})
+            raise serializers.ValidationError({"kind": ["Choose tag, image or untagged."]})
         entries = entries.filter(kind=kind)
     return _entries_page(request, entries)
 
@@ -112,14 +112,15 @@ def _entry(request, entry_id: int) -> BinEntry:
 
 
 def _require_for_entry(request, entry: BinEntry) -> None:
-    """Restoring a tag takes a Writer; an image, or deleting for good, an Owner."""
-    needed = Ability.WRITE if entry.kind == BinEntry.Kind.TAG else Ability.MANAGE
+    """Restoring a tag (or an untagged manifest) takes a Writer; an image, or deleting for
+    good, an Owner."""
+    needed = Ability.MANAGE if entry.kind == BinEntry.Kind.IMAGE else Ability.WRITE
     access.require(request.user, entry.image or recycle_bin.as_image(entry), needed)
 
 
 @extend_schema(
     operation_id="deleted_retrieve",
-    summary="A recently deleted tag or image",
+    summary="A recently deleted tag, image or untagged manifest",
     parameters=[ENTRY_ID],
     responses={200: BinEntrySerializer, 401: ERROR, 404: ERROR},
 )
@@ -148,7 +149,7 @@ deleted_detail = dispatch(get=deleted_get, delete=deleted_delete)
 
 @extend_schema(
     operation_id="deleted_restore",
-    summary="Restore a deleted tag or image",
+    summary="Restore a deleted tag, image or untagged manifest (by digest, with no tag)",
     parameters=[ENTRY_ID],
     request=None,
     responses={
@@ -167,6 +168,9 @@ def deleted_restore(request, entry_id: int):
     _require_for_entry(request, entry)
     label = str(entry)
     restored = recycle_bin.restore(entry)
-    action = "image.restore" if entry.kind == BinEntry.Kind.IMAGE else "tag.restore"
+    action = {
+        BinEntry.Kind.IMAGE: "image.restore",
+        BinEntry.Kind.UNTAGGED: "untagged.restore",
+    }.get(entry.kind, "tag.restore")
     note(request, action, label, team=restored.image.team_id, digest=entry.digest)
     return Response(restored_json(restored))

@@ -33,7 +33,23 @@ class RulesSerializer(serializers.Serializer):
         default=list,
     )
     keep_pulled_days = serializers.IntegerField(
-        required=False, allow_null=True, min_value=1, max_value=3650, default=None
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=3650,
+        default=None,
+        help_text="Keep tags, and untagged manifests, pulled in the last this many days.",
+    )
+    untagged_days = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=3650,
+        default=None,
+        help_text=(
+            "Remove manifests no tag names any more (left behind when a tag is pushed again) "
+            "once they have been untagged this many days; null: never."
+        ),
     )
 
     def validate(self, data):
@@ -47,6 +63,7 @@ class RulesSerializer(serializers.Serializer):
             data.get("older_than_days"),
             tuple(data.get("keep_patterns") or ()),
             data.get("keep_pulled_days"),
+            data.get("untagged_days"),
         )
 
 
@@ -66,22 +83,51 @@ class CleanupPreviewTagSerializer(serializers.Serializer):
     last_pulled = DateField(allow_null=True)
 
 
+class CleanupPreviewUntaggedSerializer(serializers.Serializer):
+    digest = serializers.CharField()
+    media_type = serializers.CharField(allow_blank=True)
+    last_tag = serializers.CharField(
+        allow_blank=True, help_text="The tag that named it before a push moved that tag."
+    )
+    size = serializers.IntegerField(allow_null=True)
+    pushed_at = DateField(allow_null=True)
+    untagged_since = DateField()
+    last_pulled = DateField(allow_null=True, help_text="Its last pull by digest.")
+
+
 class CleanupPreviewImageSerializer(serializers.Serializer):
     image = serializers.CharField()
     total = serializers.IntegerField(help_text="The image's tags, those that stay included.")
     tags = CleanupPreviewTagSerializer(many=True, help_text="The tags that would go.")
+    untagged = CleanupPreviewUntaggedSerializer(
+        many=True, help_text="The untagged manifests that would go (untagged_days)."
+    )
 
 
 class CleanupPreviewSerializer(serializers.Serializer):
     count = serializers.IntegerField(help_text="Tags that would go to the recycle bin.")
     size = serializers.IntegerField(help_text="Bytes of those tags, shared layers counted each.")
     freed = serializers.IntegerField(
-        help_text="Bytes purging them would free: layers no other tag uses (at least)."
+        help_text=(
+            "Bytes purging what goes would free, tags and untagged manifests: layers nothing "
+            "else keeps (at least)."
+        )
+    )
+    untagged_count = serializers.IntegerField(
+        help_text="Untagged manifests that would go to the recycle bin."
+    )
+    untagged_size = serializers.IntegerField(
+        help_text="Bytes of those manifests, shared layers counted each."
+    )
+    untagged_freed = serializers.IntegerField(
+        help_text="The part of `freed` that those manifests held (at least)."
     )
     emptied_images = serializers.ListField(
         child=serializers.CharField(), help_text="Images that would lose every tag."
     )
-    images = CleanupPreviewImageSerializer(many=True, help_text="Only images that lose tags.")
+    images = CleanupPreviewImageSerializer(
+        many=True, help_text="Only images that lose tags or untagged manifests."
+    )
 
 
 def preview_json(result: policies.Preview) -> dict:
@@ -89,6 +135,9 @@ def preview_json(result: policies.Preview) -> dict:
         "count": result.count,
         "size": result.size,
         "freed": result.freed(),
+        "untagged_count": result.untagged_count,
+        "untagged_size": result.untagged_size,
+        "untagged_freed": result.untagged_freed(),
         "emptied_images": result.emptied,
         "images": [
             {
@@ -103,9 +152,21 @@ def preview_json(result: policies.Preview) -> dict:
                     }
                     for t in item.going
                 ],
+                "untagged": [
+                    {
+                        "digest": u.digest,
+                        "media_type": u.media_type,
+                        "last_tag": u.last_tag,
+                        "size": u.size,
+                        "pushed_at": formats.rfc2822(u.pushed_at),
+                        "untagged_since": formats.rfc2822(u.untagged_since),
+                        "last_pulled": formats.rfc2822(u.last_pulled),
+                    }
+                    for u in item.untagged
+                ],
             }
             for item in result.images
-            if item.going
+            if item.going or item.untagged
         ],
     }
 
@@ -115,6 +176,7 @@ class CleanupPolicySerializer(serializers.Serializer):
     older_than_days = serializers.IntegerField(allow_null=True)
     keep_patterns = serializers.ListField(child=serializers.CharField())
     keep_pulled_days = serializers.IntegerField(allow_null=True)
+    untagged_days = serializers.IntegerField(allow_null=True)
     enabled = serializers.BooleanField()
     may_empty_images = serializers.BooleanField(
         help_text="Saved knowing it removes every tag of an image: only then may a run."
@@ -127,7 +189,10 @@ class CleanupPolicyRunSerializer(serializers.Serializer):
     started = DateField()
     removed = serializers.ListField(
         child=serializers.DictField(),
-        help_text="What went to the recycle bin: {image, tag, size} each.",
+        help_text=(
+            "What went to the recycle bin: {image, tag, digest, size} each; `tag` is null for "
+            "an untagged manifest."
+        ),
     )
     removed_bytes = serializers.IntegerField()
     error = serializers.CharField(allow_blank=True)
@@ -137,22 +202,29 @@ class CleanupPolicyStateSerializer(serializers.Serializer):
     storage_size = serializers.IntegerField(
         help_text="Bytes of what the policy governs, layers shared by several tags counted once."
     )
+    untagged_count = serializers.IntegerField(
+        help_text="Manifests of those images that no tag names any more (still pullable by digest)."
+    )
+    untagged_size = serializers.IntegerField(
+        help_text="Bytes their layers add to storage_size (layers no tag holds)."
+    )
     policy = CleanupPolicySerializer(allow_null=True, help_text="null: none is set.")
     runs = CleanupPolicyRunSerializer(many=True, help_text="The last 20 runs, newest first.")
 
 
-def policy_json(policy: CleanupPolicy | None, storage_size: int) -> dict:
-    """The policy, its last runs, and the storage of what it governs (layers shared by
-    several tags counted once)."""
+def policy_json(policy: CleanupPolicy | None, storage: dict) -> dict:
+    """The policy, its last runs, and the storage of what it governs (`storage_size`, layers
+    shared by several tags counted once; `untagged_count` and `untagged_size`)."""
     if policy is None:
-        return {"policy": None, "runs": [], "storage_size": storage_size}
+        return {"policy": None, "runs": [], **storage}
     return {
-        "storage_size": storage_size,
+        **storage,
         "policy": {
             "keep_last": policy.keep_last,
             "older_than_days": policy.older_than_days,
             "keep_patterns": policy.keep_patterns,
             "keep_pulled_days": policy.keep_pulled_days,
+            "untagged_days": policy.untagged_days,
             "enabled": policy.enabled,
             "may_empty_images": policy.may_empty_images,
             "updated": formats.rfc2822(policy.updated),

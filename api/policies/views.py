@@ -36,8 +36,13 @@ from teams.access import Ability
 NAMESPACE = OpenApiParameter("namespace", str, OpenApiParameter.PATH)
 
 
-def _storage(images, namespace: str) -> int:
-    return sizes.of_namespace(namespace) if namespace else sizes.of_image(images[0])
+def _storage(images, namespace: str) -> dict:
+    """The storage of what a policy governs: its tags', and what untagged manifests add."""
+    if namespace:
+        size, untagged = sizes.of_namespace(namespace), sizes.untagged_of_namespace(namespace)
+    else:
+        size, untagged = sizes.of_image(images[0]), sizes.untagged_of_image(images[0])
+    return {"storage_size": size, "untagged_count": untagged[0], "untagged_size": untagged[1]}
 
 
 def _save(request, policy: CleanupPolicy, images) -> Response:
@@ -55,7 +60,14 @@ def _save(request, policy: CleanupPolicy, images) -> Response:
                 ]
             }
         )
-    for key in ("keep_last", "older_than_days", "keep_patterns", "keep_pulled_days", "enabled"):
+    for key in (
+        "keep_last",
+        "older_than_days",
+        "keep_patterns",
+        "keep_pulled_days",
+        "untagged_days",
+        "enabled",
+    ):
         setattr(policy, key, data[key])
     policy.may_empty_images = bool(result.emptied) and data["confirm_empty"]
     policy.updated, policy.updated_by = timezone.now(), request.user.get_username()

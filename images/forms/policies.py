@@ -37,8 +37,18 @@ class CleanupPolicyForm(forms.Form):
         required=False,
         min_value=1,
         max_value=3650,
-        label="Keep tags pulled in the last (days)",
-        help_text="A tag someone still pulls is kept, however old.",
+        label="Keep what was pulled in the last (days)",
+        help_text="A tag or an old version someone still pulls is kept, however old.",
+    )
+    untagged_days = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=3650,
+        label="Remove old versions no tag points to any more after (days)",
+        help_text=(
+            "Pushing a tag again leaves the version it pointed to behind: it still takes "
+            "space, and only someone who saved its digest can pull it."
+        ),
     )
     enabled = forms.BooleanField(required=False, initial=True, label="Run it every day")
     confirm_empty = forms.BooleanField(required=False)
@@ -49,11 +59,13 @@ class CleanupPolicyForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        no_rule = data.get("keep_last") is None and data.get("older_than_days") is None
-        if no_rule and "keep_last" not in self.errors:
+        rules = ("keep_last", "older_than_days", "untagged_days")
+        no_rule = all(data.get(rule) is None for rule in rules)
+        if no_rule and not any(rule in self.errors for rule in rules):
             self.add_error(
                 "keep_last",
-                "Say how many recent tags to keep, or after how many days a tag goes (or both).",
+                "Say how many recent tags to keep, or after how many days a tag goes, or "
+                "after how many days old versions no tag points to go (any of them).",
             )
         return data
 
@@ -64,6 +76,7 @@ class CleanupPolicyForm(forms.Form):
             "older_than_days": data["older_than_days"],
             "keep_patterns": data["keep_patterns"],
             "keep_pulled_days": data["keep_pulled_days"],
+            "untagged_days": data["untagged_days"],
         }
 
     def apply_api_errors(self, error: Invalid) -> None:
@@ -86,5 +99,6 @@ class CleanupPolicyForm(forms.Form):
             "older_than_days": policy.older_than_days,
             "keep_patterns": ", ".join(policy.keep_patterns),
             "keep_pulled_days": policy.keep_pulled_days,
+            "untagged_days": policy.untagged_days,
             "enabled": policy.enabled,
         }

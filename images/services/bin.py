@@ -26,10 +26,11 @@ def _deleted_tag(data: dict) -> DeletedTag:
 
 @dataclass(frozen=True)
 class BinEntry:
-    """A deleted tag or image, restorable until `purge_after`."""
+    """A deleted tag or image, or an untagged manifest a cleanup policy removed (an old
+    version no tag points to any more), restorable until `purge_after`."""
 
     id: int
-    kind: str  # "tag" or "image"
+    kind: str  # "tag", "image" or "untagged"
     image: str
     tag: str | None
     tags: list[DeletedTag]
@@ -40,10 +41,21 @@ class BinEntry:
     reason: str
     purge_after: datetime | None
     image_exists: bool
+    pushed_at: datetime | None = None
+    last_tag: str = ""  # an untagged one's: the tag that named it before it moved
 
     @property
     def short_digest(self) -> str:
         return short_digest(self.digest)
+
+    @property
+    def label(self) -> str:
+        """What it is in a few words: `web/app`, `web/app:v1`, or `web/app@sha256:ab12…`."""
+        if self.kind == "image":
+            return self.image
+        if self.kind == "untagged":
+            return f"{self.image}@{self.short_digest}…"
+        return f"{self.image}:{self.tag}"
 
 
 def _bin_entry(data: dict) -> BinEntry:
@@ -60,6 +72,8 @@ def _bin_entry(data: dict) -> BinEntry:
         reason=data.get("reason") or "",
         purge_after=parse_date(data.get("purge_after")),
         image_exists=bool(data.get("image_exists")),
+        pushed_at=parse_date(data.get("pushed_at")),
+        last_tag=data.get("last_tag") or "",
     )
 
 

@@ -125,6 +125,13 @@ def restore(request, entry_id: int):
             request, f"{restored.image} is back, with {count} tag{'s' if count != 1 else ''}."
         )
         return redirect("images:detail", restored.image)
+    if entry.kind == "untagged":
+        messages.success(
+            request,
+            f"The old version {entry.short_digest}… of {entry.image} is back: it pulls by its "
+            f"digest, {entry.digest}, and no tag points to it.",
+        )
+        return redirect("images:image-bin", restored.image)
     messages.success(request, f"{entry.image}:{entry.tag} is back, with the same digest.")
     return redirect("images:tag", restored.image, entry.tag)
 
@@ -140,10 +147,10 @@ def purge(request, entry_id: int):
         except Forbidden as error:
             messages.error(request, error.message)
             return _back(request, entry)
-        what = entry.image if entry.kind == "image" else f"{entry.image}:{entry.tag}"
         messages.success(
             request,
-            f"{what} is deleted for good; the registry frees its space when it next tidies up.",
+            f"{entry.label} is deleted for good; the registry frees its space when it next "
+            "tidies up.",
         )
         return _back(request, entry)
     return render(request, "images/bin_purge.html", {"entry": entry, **_space(request)})

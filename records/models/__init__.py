@@ -30,6 +30,7 @@ from records.models.lifecycle import (
 )
 from records.models.tallies import Tally
 from records.models.teams import Membership, Role, Team, TeamInvitation, TeamToken
+from records.models.untagged import UntaggedManifest
 
 __all__ = [
     "ApiKey",
@@ -61,5 +62,6 @@ __all__ = [
     "Team",
     "TeamInvitation",
     "TeamToken",
+    "UntaggedManifest",
     "Worker",
 ]

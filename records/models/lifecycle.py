@@ -11,7 +11,8 @@ from records.models.teams import Team
 
 
 class BinEntry(models.Model):
-    """Something deleted that can still be restored: a tag, or an image with its tags.
+    """Something deleted that can still be restored: a tag, an image with its tags, or an
+    untagged manifest a cleanup policy removed (by digest; no tag, `tag_name` "").
 
     A tag's manifest is kept in a hidden repository of our registry (`repository`, see
     lifecycle.bin) so that garbage collection keeps its blobs until the entry is purged.
@@ -21,8 +22,9 @@ class BinEntry(models.Model):
     class Kind(models.TextChoices):
         TAG = "tag"
         IMAGE = "image"
+        UNTAGGED = "untagged"
 
-    kind = models.CharField(max_length=5, choices=Kind.choices)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
     # The image while it exists (a tag's entry); an image entry's image is gone.
     image = models.ForeignKey(
         Image, null=True, blank=True, on_delete=models.SET_NULL, related_name="bin_entries"
@@ -69,6 +71,8 @@ class BinEntry(models.Model):
     def __str__(self) -> str:
         if self.kind == self.Kind.IMAGE:
             return self.image_name
+        if self.kind == self.Kind.UNTAGGED:
+            return f"{self.image_name}@{self.digest}"
         return f"{self.image_name}:{self.tag_name}"
 
 
@@ -154,6 +158,9 @@ class CleanupPolicy(models.Model):
     older_than_days = models.PositiveIntegerField(null=True, blank=True)
     keep_patterns = models.JSONField(default=list, blank=True)
     keep_pulled_days = models.PositiveIntegerField(null=True, blank=True)
+    # Manifests no tag names any more go after this many days untagged (null: never), unless
+    # pulled in the last `keep_pulled_days` or listed by an index that stays.
+    untagged_days = models.PositiveIntegerField(null=True, blank=True)
     # Saved knowing it removes every tag of an image (asked twice): only then may a run.
     may_empty_images = models.BooleanField(default=False)
     enabled = models.BooleanField(default=True)

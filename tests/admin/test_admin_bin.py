@@ -4,9 +4,11 @@ against the live API and our real registry."""
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from records.models import BinEntry, Tag
 
@@ -117,3 +119,33 @@ def test_someone_else_cannot_see_or_restore_alices_deleted_tags(pushed, bob, api
     assert browser.get(f"/deleted/{entry.pk}/delete/").status_code == 404
     assert "Nothing was deleted" in text(browser.get("/deleted/"))
     assert BinEntry.objects.filter(pk=entry.pk).exists()
+
+
+def test_an_untagged_version_a_policy_removed_is_listed_in_words(signed_in, make_image, alice):
+    image = make_image(alice, "web")
+    digest = "sha256:ab12" + "0" * 60
+    BinEntry.objects.create(
+        kind=BinEntry.Kind.UNTAGGED,
+        image=image,
+        image_name=image.name,
+        namespace="alice",
+        owner=alice.user,
+        digest=digest,
+        size=2_000_000,
+        pushed_at=timezone.now() - timedelta(days=3),
+        deleted_by="cleanup policy",
+        reason=f"cleanup policy of {image.name}",
+        snapshot={"last_tag": "latest"},
+    )
+    entry = BinEntry.objects.get()
+
+    everything = text(signed_in.get("/deleted/"))
+    of_image = text(signed_in.get(f"/images/{image.name}/-/deleted/"))
+    confirm = text(signed_in.get(f"/deleted/{entry.pk}/delete/"))
+
+    assert f"An untagged version of <strong>{image.name}</strong>" in everything
+    assert "<code>sha256:ab1200000000…</code>, pushed 3 days ago, once latest" in everything
+    assert f'aria-label="Restore {image.name}@sha256:ab1200000000…"' in everything
+    assert "An untagged version of this image" in of_image
+    assert f"Delete {image.name}@sha256:ab1200000000… for good?" in confirm
+    assert "only its digest pulls it" in confirm

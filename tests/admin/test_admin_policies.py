@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from records.models import CleanupPolicy, Tag
+from records.models import CleanupPolicy, Tag, UntaggedManifest
 
 
 def text(response) -> str:
@@ -38,7 +38,7 @@ def test_the_preview_names_the_tags_and_saving_is_offered_only_under_it(
     assert "Save this policy" in preview and not CleanupPolicy.objects.exists()
 
     fingerprint = '{"keep_last": 1, "keep_patterns": ["latest"], "keep_pulled_days": null, '
-    fingerprint += '"older_than_days": null}'
+    fingerprint += '"older_than_days": null, "untagged_days": null}'
     saved = signed_in.post(path, {**rules, "action": "save", "previewed": fingerprint})
     assert saved.status_code == 302
     policy = CleanupPolicy.objects.get()
@@ -66,7 +66,7 @@ def test_a_policy_that_removes_every_tag_asks_twice(signed_in, make_image, alice
     # A tag never pushed has no push date: one that old is due under any age rule.
     Tag.objects.filter(image=image).update(pushed_at=timezone.now() - timedelta(days=2000))
     fingerprint = '{"keep_last": null, "keep_patterns": [], "keep_pulled_days": null, '
-    fingerprint += '"older_than_days": 1000}'
+    fingerprint += '"older_than_days": 1000, "untagged_days": null}'
 
     asked = text(signed_in.post(path, {**rules, "previewed": fingerprint}))
     assert "removes <strong>every</strong> tag of" in asked
@@ -83,3 +83,36 @@ def test_no_rule_is_explained_on_the_field(signed_in, make_image, alice):
     page = text(signed_in.post(f"/images/{image.name}/-/cleanup/", {"action": "preview"}))
 
     assert "Say how many recent tags to keep" in page
+
+
+def test_old_versions_no_tag_points_to_are_previewed_in_words_and_their_rule_saved(
+    signed_in, make_image, alice
+):
+    image = aged_image(make_image, alice)
+    layer = Tag.objects.get(image=image, name="pr-1").layer
+    for number in (1, 2):
+        UntaggedManifest.objects.create(
+            image=image,
+            digest=f"sha256:{number:02x}{'ab' * 31}",
+            last_tag="latest",
+            size=1_500_000,
+            layer=layer,
+            pushed_at=timezone.now() - timedelta(days=20),
+            untagged_since=timezone.now() - timedelta(days=10),
+        )
+    path = f"/images/{image.name}/-/cleanup/"
+    rules = {"untagged_days": "7", "keep_pulled_days": "30", "enabled": "on"}
+
+    first = text(signed_in.get(path))
+    preview = text(signed_in.post(path, {**rules, "action": "preview"}))
+    fingerprint = '{"keep_last": null, "keep_patterns": [], "keep_pulled_days": 30, '
+    fingerprint += '"older_than_days": null, "untagged_days": 7}'
+    saved = signed_in.post(path, {**rules, "action": "save", "previewed": fingerprint})
+
+    assert "2 old versions no tag points to any more hold" in first
+    assert "No tag would go" in preview
+    assert "2 old versions no tag points to any more, 3 MB, would go." in preview
+    assert "<code>sha256:01ababababab…</code>" in preview and "once latest" in preview
+    assert saved.status_code == 302
+    policy = CleanupPolicy.objects.get()
+    assert (policy.untagged_days, policy.keep_last, policy.older_than_days) == (7, None, None)

@@ -4,7 +4,10 @@ OpenAPI schema): built from real objects, compared key by key at every depth
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from api.access.shapes import GrantSerializer, ReachSerializer, grant_json, reach_json
 from api.bin.shapes import (
@@ -60,6 +63,7 @@ from records.models import (
     CleanupPolicy,
     PolicyRun,
     Tag,
+    UntaggedManifest,
 )
 from registry import client as oci
 from registry import manifests, sync, tokens
@@ -216,9 +220,19 @@ def _entries(image) -> tuple[BinEntry, BinEntry]:
 
 def test_recycle_bin_entries_and_a_restore_are_their_serializers(image):
     tag, whole = _entries(image)
+    untagged = BinEntry.objects.create(
+        kind=BinEntry.Kind.UNTAGGED,
+        image=image,
+        image_name=image.name,
+        namespace="alice",
+        digest="sha256:3",
+        snapshot={"last_tag": "latest"},
+    )
 
     assert mismatches(BinEntrySerializer(), entry_json(tag)) == []
     assert mismatches(BinEntrySerializer(), entry_json(whole)) == []
+    assert mismatches(BinEntrySerializer(), entry_json(untagged)) == []
+    assert entry_json(untagged)["last_tag"] == "latest"
     assert mismatches(RestoredSerializer(), restored_json(Restored(image, ["v0"]))) == []
 
 
@@ -235,11 +249,16 @@ def test_a_cleanup_policy_with_its_runs_and_a_preview_are_their_serializers(alic
     image = make_image(alice, "kept", tags=["v1", "v2", "v3"])
     policy = CleanupPolicy.objects.create(image=image, keep_last=1, keep_patterns=["v*"])
     PolicyRun.objects.create(policy=policy, removed=[{"image": image.name, "tag": "v0", "size": 1}])
+    UntaggedManifest.objects.create(
+        image=image, digest="sha256:9", untagged_since=timezone.now() - timedelta(days=9)
+    )
+    storage = {"storage_size": 10, "untagged_count": 1, "untagged_size": 3}
 
-    state = policy_json(policy, 10)
-    preview = preview_json(policies.preview(policies.Rules(1, None, (), None), [image]))
+    state = policy_json(policy, storage)
+    rules = policies.Rules(1, None, (), None, untagged_days=7)
+    preview = preview_json(policies.preview(rules, [image]))
 
-    assert state["runs"] and preview["images"][0]["tags"]
+    assert state["runs"] and preview["images"][0]["tags"] and preview["images"][0]["untagged"]
     assert mismatches(CleanupPolicyStateSerializer(), state) == []
-    assert mismatches(CleanupPolicyStateSerializer(), policy_json(None, 0)) == []
+    assert mismatches(CleanupPolicyStateSerializer(), policy_json(None, storage)) == []
     assert mismatches(CleanupPreviewSerializer(), preview) == []

@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 
 from builds import pipeline
-from records.models import Build, Tag
+from records.models import Build, Tag, UntaggedManifest
 from tests.fixtures.api import ApiClient
 from tests.fixtures.builds import DOCKERFILE, wait_for_build
 from tests.fixtures.registry import BUSYBOX
@@ -109,6 +109,23 @@ def test_a_build_clones_builds_pushes_and_the_tag_reflects_the_dockerfile(
     assert "STEP 1/10: FROM scratch" in log["text"]
     assert "Pushed" in log["text"]
     assert log["complete"] is True
+
+
+def test_a_build_that_moves_its_tag_leaves_the_manifest_it_named_untagged(
+    api, our_registry, git_server, builds_env
+):
+    git_server.push_app("acme", "rebuilt")
+    name = register(api, "rebuilt", source_repo="rebuilt")
+    first = run_inline(build(api, name))
+    assert first.state == "Success", first.log
+    git_server.push_app("acme", "rebuilt", again="a change, so a new layer")
+
+    second = run_inline(build(api, name))
+
+    assert second.state == "Success", second.log
+    assert second.digest != first.digest
+    row = UntaggedManifest.objects.get()
+    assert (row.digest, row.last_tag, row.pushed_by) == (first.digest, "latest", "alice")
 
 
 def test_the_log_can_be_followed_from_an_offset(api, our_registry, git_server, builds_env):

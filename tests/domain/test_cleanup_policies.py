@@ -10,7 +10,8 @@ import pytest
 from django.utils import timezone
 
 from lifecycle import policies
-from records.models import BinEntry, CleanupPolicy, PolicyRun, Tag
+from records.models import BinEntry, CleanupPolicy, PolicyRun, Tag, UntaggedManifest
+from registry import client as oci
 from tests.fixtures.api import ApiClient
 
 NOW = timezone.now()
@@ -152,3 +153,98 @@ def test_the_run_removes_exactly_what_the_preview_showed_into_the_recycle_bin(
     # Housekeeping runs hourly; a policy, once a day.
     assert policies.run_all() == []
     assert PolicyRun.objects.count() == 1
+
+
+def untagged_rows(image, **days_ago):
+    """Untagged manifests of `image`, each untagged `days_ago` days back, as pushes leave them
+    (registry.untagged); `index_` names are indexes listing `child_` ones."""
+    rows = {}
+    for name, days in days_ago.items():
+        rows[name] = UntaggedManifest.objects.create(
+            image=image,
+            digest=f"sha256:{name}",
+            last_tag="latest",
+            untagged_since=NOW - timedelta(days=days),
+        )
+    return rows
+
+
+def chosen_untagged(image, **rules) -> list[str]:
+    going = policies.choose_untagged(image, policies.Rules(**rules), NOW)
+    return [row.digest.removeprefix("sha256:") for row in going]
+
+
+@pytest.mark.django_db
+def test_the_untagged_rule_removes_what_has_been_untagged_long_enough_longest_first(ci_image):
+    untagged_rows(ci_image, new=2, old=30, older=40)
+
+    assert chosen_untagged(ci_image, untagged_days=7) == ["older", "old"]
+    assert chosen_untagged(ci_image, untagged_days=35) == ["older"]
+    assert chosen_untagged(ci_image) == []
+
+
+@pytest.mark.django_db
+def test_an_untagged_manifest_pulled_by_digest_recently_is_kept(ci_image):
+    rows = untagged_rows(ci_image, pinned=30, unused=30)
+    UntaggedManifest.objects.filter(pk=rows["pinned"].pk).update(last_pulled=NOW)
+
+    assert chosen_untagged(ci_image, untagged_days=7, keep_pulled_days=30) == ["unused"]
+
+
+@pytest.mark.django_db
+def test_an_index_that_stays_keeps_the_manifests_it_lists(ci_image):
+    untagged_rows(ci_image, a=30, b=30, c=30, index=2, child=30)
+    listing = [{"os": "linux", "architecture": "amd64", "digest": "sha256:a", "size": 1}]
+    Tag.objects.filter(image=ci_image, name="latest").update(
+        media_type=oci.OCI_INDEX, platforms=listing
+    )
+    BinEntry.objects.create(
+        kind=BinEntry.Kind.TAG,
+        image=ci_image,
+        image_name=ci_image.name,
+        tag_name="old",
+        platforms=[{**listing[0], "digest": "sha256:b"}],
+    )
+    # An untagged index too young to go keeps what it lists.
+    UntaggedManifest.objects.filter(digest="sha256:index").update(
+        media_type=oci.OCI_INDEX, platforms=[{**listing[0], "digest": "sha256:child"}]
+    )
+
+    assert chosen_untagged(ci_image, untagged_days=7) == ["c"]
+    # Old enough, the index goes, and what it lists with it.
+    assert chosen_untagged(ci_image, untagged_days=1) == ["c", "child", "index"]
+
+
+@pytest.mark.django_db
+def test_a_policy_of_the_untagged_rule_alone_removes_no_tag(api, ci_image):
+    untagged_rows(ci_image, old=30)
+    path = f"/api/v1/image/{ci_image.name}/cleanup-policy/"
+
+    preview = api.post(path + "preview/", {"untagged_days": 7}).json()
+    saved = api.put(path, {"untagged_days": 7}, content_type="application/json")
+
+    assert (preview["count"], preview["untagged_count"], preview["emptied_images"]) == (0, 1, [])
+    assert preview["images"][0]["tags"] == []
+    assert saved.status_code == 200, saved.json()
+    assert saved.json()["policy"]["untagged_days"] == 7
+    assert saved.json()["untagged_count"] == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", [-3, 0, "soon", "7 days", 1.5, True, [7], 100_000])
+def test_untagged_days_that_are_not_a_whole_number_of_days_are_a_400_naming_the_field(
+    api, ci_image, value
+):
+    image_path = f"/api/v1/image/{ci_image.name}/cleanup-policy/"
+    body = {"keep_last": 2, "untagged_days": value}
+
+    responses = [
+        api.put(image_path, body, content_type="application/json"),
+        api.post(image_path + "preview/", body),
+        api.put("/api/v1/namespace/alice/cleanup-policy/", body, content_type="application/json"),
+    ]
+
+    for response in responses:
+        assert response.status_code == 400
+        assert list(response.json()["fields"]) == ["untagged_days"]
+    assert not CleanupPolicy.objects.exists()

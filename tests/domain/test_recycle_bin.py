@@ -194,3 +194,26 @@ def test_a_two_platform_index_goes_to_the_bin_whole_and_comes_back_whole(
     assert api.post(f"/api/v1/deleted/{entry.pk}/restore/").status_code == 200
     for reference in (digest, *children):
         assert digest_served(our_registry, "alice/multi", reference) == reference
+
+
+def test_deleting_a_tag_that_an_index_lists_leaves_the_index_whole(our_registry, buildah, alice):
+    refs = [
+        buildah.make_image("localhost/bin-listed:one", files={"/one": b"one"}),
+        buildah.make_image("localhost/bin-listed:two", files={"/two": b"two"}),
+    ]
+    name = f"{our_registry.host}/alice/listed"
+    creds = f"alice:{alice.key}"
+    index = buildah.push_index(refs, f"{name}:latest", creds)
+    wait_for_tag(name, "latest", index)
+    one = buildah.push(refs[0], f"{name}:one", creds)
+    wait_for_tag(name, "one", one)
+    api = ApiClient(alice.basic())
+
+    assert api.delete(f"/api/v1/image/{name}/tag/one/").status_code == 204
+
+    assert digest_served(our_registry, "alice/listed", "one") is None
+    # The platform stays by its digest, for the index that lists it.
+    assert digest_served(our_registry, "alice/listed", one) == one
+    assert digest_served(our_registry, "alice/listed", "latest") == index
+    pulled = buildah.run("pull", "--tls-verify=false", "--creds", creds, f"{name}:latest")
+    assert pulled.returncode == 0

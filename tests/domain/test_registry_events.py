@@ -13,7 +13,7 @@ import requests
 from django.conf import settings
 from django.test import Client
 
-from records.models import AuditEvent, Image, Tag
+from records.models import AuditEvent, Image, Tag, UntaggedManifest
 from registry import client as oci
 from tests.fixtures.our_registry import digest_served, wait_for_tag
 
@@ -267,3 +267,30 @@ def test_a_push_event_whose_manifest_cannot_be_read_is_a_503_for_the_registry_to
     assert "error" in first.json()
     assert second.status_code == 200
     assert Tag.objects.get(image__name=pushed.name).digest == pushed.digest
+
+
+def pull_event(repository: str, digest: str, tag: str = "", event_id: str = "p1") -> dict:
+    target = {"mediaType": oci.OCI_MANIFEST, "repository": repository, "digest": digest}
+    return {
+        "id": event_id,
+        "action": "pull",
+        "target": {**target, **({"tag": tag} if tag else {})},
+        "actor": {"name": "alice"},
+    }
+
+
+def test_a_pull_by_digest_of_an_untagged_manifest_is_noted_at_most_once_a_minute(make_image, alice):
+    image = make_image(alice, "pinned")
+    repository = image.name.removeprefix(f"{settings.REGISTRY_HOST}/")
+    old = UntaggedManifest.objects.create(image=image, digest="sha256:old", last_tag="latest")
+    other = UntaggedManifest.objects.create(image=image, digest="sha256:other")
+
+    assert post_events({"events": [pull_event(repository, "sha256:old")]}).status_code == 200
+    first = UntaggedManifest.objects.get(pk=old.pk).last_pulled
+    post_events({"events": [pull_event(repository, "sha256:old", event_id="p2")]})
+    # By tag, the pull is the tag's (no untagged manifest has a tag).
+    post_events({"events": [pull_event(repository, "sha256:other", tag="latest")]})
+
+    assert first is not None
+    assert UntaggedManifest.objects.get(pk=old.pk).last_pulled == first
+    assert UntaggedManifest.objects.get(pk=other.pk).last_pulled is None

@@ -37,9 +37,11 @@ class Command(BaseCommand):
                 f"{swept.write_tokens} expired registry write tokens"
             )
             runs = policies.run_all()
-            removed = sum(len(run.removed) for run in runs)
+            removed = [item for run in runs for item in run.removed]
+            tags = sum(1 for item in removed if item.get("tag"))
             self.stdout.write(
-                f"cleanup policies: {len(runs)} ran, {removed} tags moved to the recycle bin"
+                f"cleanup policies: {len(runs)} ran, {tags} tags and {len(removed) - tags} "
+                "untagged manifests moved to the recycle bin"
             )
             self.stdout.write(_describe(reclaim()))
             if not every:
