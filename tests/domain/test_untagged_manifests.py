@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from lifecycle import bin as recycle_bin
 from lifecycle import policies
-from lifecycle.collect import collect
 from records.models import AuditEvent, BinEntry, Tag, UntaggedManifest
 from registry.sync import sync_repository
 from tests.domain.test_storage_reclaimed import (
@@ -25,7 +24,7 @@ from tests.domain.test_storage_reclaimed import (
     registry_get,
 )
 from tests.fixtures.api import ApiClient
-from tests.fixtures.our_registry import digest_served, wait_for_tag
+from tests.fixtures.our_registry import collect_when_quiet, digest_served, wait_for_tag
 
 pytestmark = [pytest.mark.registry, pytest.mark.django_db(transaction=True)]
 RULES = {"untagged_days": 7, "keep_pulled_days": 30}
@@ -114,7 +113,7 @@ def test_the_sync_notes_a_tag_it_finds_moved(push_image, buildah, alice):
     assert (row.digest, row.last_tag) == (first.digest, "latest")
 
 
-@pytest.mark.usefixtures("short_window")
+@pytest.mark.usefixtures("short_tokens")
 def test_the_untagged_rule_moves_the_old_manifests_to_the_bin_and_purging_frees_their_blobs(
     push_image, buildah, alice, our_registry
 ):
@@ -153,7 +152,7 @@ def test_the_untagged_rule_moves_the_old_manifests_to_the_bin_and_purging_frees_
 
     BinEntry.objects.update(deleted_at=timezone.now() - timedelta(days=settings.RECYCLE_DAYS + 1))
     assert recycle_bin.purge_expired().entries == 2
-    collect()
+    collect_when_quiet()
 
     for blob in own:
         assert registry_get(our_registry, repository, f"blobs/{blob}").status_code == 404
@@ -192,7 +191,7 @@ def test_a_digest_pulled_by_its_digest_recently_stays_and_still_pulls(
     assert digest_served(our_registry, repository, dropped) is None
 
 
-@pytest.mark.usefixtures("short_window")
+@pytest.mark.usefixtures("short_tokens")
 def test_a_restored_untagged_manifest_pulls_by_digest_again_and_one_purged_is_freed(
     push_image, buildah, alice, our_registry, tmp_path
 ):
@@ -221,7 +220,7 @@ def test_a_restored_untagged_manifest_pulls_by_digest_again_and_one_purged_is_fr
     assert not Tag.objects.filter(image__name=name, digest=back).exists()
 
     assert api.delete(f"/api/v1/deleted/{entries[gone].pk}/").status_code == 204
-    collect()
+    collect_when_quiet()
 
     for blob in own_gone:
         assert registry_get(our_registry, repository, f"blobs/{blob}").status_code == 404
