@@ -13,9 +13,9 @@ N repositories are filled first, each with an image kept and one deleted by dige
   (tests/fixtures/pushing.py: a token from our API, a HEAD per blob, uploads, the manifest),
   every other one deleted by digest at once, so there is always garbage to collect. Phases
   alternate: no collection; then collections back to back in a process of their own (as
-  housekeeping runs them), for the whole phase. The figure is the pushes per second with
-  collections over those without (medians of the phases).
-  Every push must succeed: one refused stops the bench.
+  housekeeping runs them, at GC_NICENESS), for the whole phase. The figure is the pushes per
+  second with collections over those without (medians of the phases). Every push must
+  succeed: one refused stops the bench.
 
 Run: .venv/bin/python bench/gc.py [--repositories 200] [--active 20] [--pushers 2] [--seconds 15]
      [--phases 2]

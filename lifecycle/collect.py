@@ -38,8 +38,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -117,7 +120,7 @@ def collect(
     StorageHeld while a backup copies the storage, and CollectFailed (recorded as failed) if
     the storage failed it. `checkpoint`: tests force interleavings."""
     storage = open_storage(settings.REGISTRY_CONFIG)
-    with deleting_from_storage(), collecting():
+    with deleting_from_storage(), collecting(), _yielding_the_cpu():
         _end_abandoned_runs()
         run = run or Collection(trigger=trigger)
         run.state, run.started = Collection.State.RUNNING, timezone.now()
@@ -141,6 +144,23 @@ def collect(
         run.blobs_restored,
     )
     return run
+
+
+@contextmanager
+def _yielding_the_cpu() -> Iterator[None]:
+    """Run the block at GC_NICENESS, this thread only (Linux gives each thread its own):
+    where pushes and the collection want the same CPU, pushes come first (measured in
+    bench/gc.py: pushes kept 0.74x of their rate beside collections at the same priority, 0.91x
+    beside niced ones, which took 5% longer). A process without the privilege to raise a
+    priority again leaves this thread lower: lifecycle.tasks runs it in a thread of its own."""
+    thread = threading.get_native_id()
+    before = os.getpriority(os.PRIO_PROCESS, thread)
+    os.setpriority(os.PRIO_PROCESS, thread, max(before, min(settings.GC_NICENESS, 19)))
+    try:
+        yield
+    finally:
+        with suppress(PermissionError):
+            os.setpriority(os.PRIO_PROCESS, thread, before)
 
 
 def running() -> Collection | None:

@@ -403,6 +403,9 @@ GC_GRACE_MINUTES = float(os.environ.get("GC_GRACE_MINUTES", "60"))
 # How long a collection waits, once it has set blobs aside, for manifests whose check of those
 # blobs passed just before to be written, before it looks for them.
 GC_SETTLE_SECONDS = float(os.environ.get("GC_SETTLE_SECONDS", "30"))
+# The CPU priority a collection runs at (a `nice` value, 0 to 19; 0: the same as everything
+# else): pushes and pages come first (bench/gc.py).
+GC_NICENESS = int(os.environ.get("GC_NICENESS", "10"))
 # Where public names without a host (`ubuntu`, `tutum/hello-world`) are looked up.
 PUBLIC_REGISTRY_HOST = os.environ.get("PUBLIC_REGISTRY_HOST", "docker.io")
 PUBLIC_REGISTRY_URL = os.environ.get("PUBLIC_REGISTRY_URL", "https://registry-1.docker.io").rstrip(
