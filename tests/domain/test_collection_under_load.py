@@ -47,7 +47,8 @@ pytestmark = [
     pytest.mark.usefixtures("short_tokens"),
 ]
 
-RUNS = 24
+# More by hand: GC_LOAD_RUNS=200 .venv/bin/pytest tests/domain/test_collection_under_load.py
+RUNS = int(os.environ.get("GC_LOAD_RUNS", "24"))
 
 
 class Load:
