@@ -4,8 +4,6 @@ of a real registry's storage (tests/fixtures/collections.py)."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from api.collections.shapes import CollectionSerializer, collection_json
@@ -15,7 +13,7 @@ from lifecycle.collect import collect
 from records.models import Collection
 from tests.api.test_api_team_tokens import as_token, make_token
 from tests.fixtures.api import ApiClient
-from tests.fixtures.collections import run_queued_collection
+from tests.fixtures.collections import collection_held_once_marked, run_queued_collection
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -140,22 +138,9 @@ def test_a_second_start_while_one_waits_for_a_worker_is_a_409_saying_so(staff):
 def test_a_start_while_a_collection_runs_is_a_409_and_pushes_are_not_mentioned_as_stopped(
     staff, garbage
 ):
-    marked, release = threading.Event(), threading.Event()
-
-    def hold(step: str, digest: str) -> None:
-        if step == "marked":
-            marked.set()
-            release.wait(30)
-
-    running = threading.Thread(target=collect, args=("schedule", hold))
-    running.start()
-    try:
-        assert marked.wait(30)
+    with collection_held_once_marked():
         listed = staff.get("/api/v1/collection/").json()["objects"]
         refused = staff.post("/api/v1/collection/")
-    finally:
-        release.set()
-        running.join(30)
 
     assert [run["state"] for run in listed] == ["Running"]
     assert refused.status_code == 409
@@ -248,21 +233,8 @@ def test_the_collection_shapes_are_what_their_serializer_declares(garbage):
 def test_a_queued_collection_another_run_overtakes_leaves_it_the_work(staff, garbage):
     queued = staff.post("/api/v1/collection/").json()
     collect("schedule")  # housekeeping's, before a worker took the one asked for
-    marked, release = threading.Event(), threading.Event()
-
-    def hold(step: str, digest: str) -> None:
-        if step == "marked":
-            marked.set()
-            release.wait(30)
-
-    running = threading.Thread(target=collect, args=("schedule", hold))
-    running.start()
-    try:
-        assert marked.wait(30)
+    with collection_held_once_marked():
         assert run_queued_collection() == "merged"
-    finally:
-        release.set()
-        running.join(30)
 
     assert staff.get(queued["resource_uri"]).status_code == 404
     assert [r["state"] for r in staff.get("/api/v1/collection/").json()["objects"]] == [

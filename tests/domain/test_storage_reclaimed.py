@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import threading
 from datetime import timedelta
 from io import StringIO
 
@@ -25,6 +24,7 @@ from registry.locks import CollectionRunning
 from registry.storage import open_storage
 from registry.tokens import service_token
 from tests.fixtures.api import ApiClient
+from tests.fixtures.collections import collection_held_once_marked
 from tests.fixtures.our_registry import collect_when_quiet, digest_served, until_nobody_writes
 from tests.fixtures.registry import Buildah
 
@@ -279,25 +279,9 @@ def test_a_blob_written_within_the_grace_period_is_kept(purged_b, our_registry, 
 
 
 def test_only_one_collection_runs_at_a_time(three_tags, our_registry):
-    marked, finish = threading.Event(), threading.Event()
-    outcome = {}
-
-    def pause_once_marked(step: str, digest: str) -> None:
-        if step == "marked":
-            marked.set()
-            finish.wait(30)
-
-    def first():
-        outcome["first"] = collect(checkpoint=pause_once_marked)
-
-    thread = threading.Thread(target=first)
-    thread.start()
-    assert marked.wait(30)
-    try:
+    with collection_held_once_marked() as first:
         assert Collection.objects.filter(state=Collection.State.RUNNING).count() == 1
         with pytest.raises(CollectionRunning):
             collect()
-    finally:
-        finish.set()
-        thread.join(30)
-    assert outcome["first"].state == Collection.State.DONE
+
+    assert first["run"].state == Collection.State.DONE
