@@ -129,6 +129,10 @@ def collect(
         try:
             _collect(storage, run, checkpoint or (lambda step, digest: None))
         except (StorageError, OSError, ValueError) as error:
+            # Nothing stays out of the registry's sight because a run stopped half-way (what a
+            # new manifest named would wait for the next run otherwise).
+            with suppress(StorageError, OSError):
+                _put_back_everything(storage)
             run.state, run.error = Collection.State.FAILED, str(error) or type(error).__name__
             run.seconds, run.finished = time.monotonic() - started, timezone.now()
             run.save()
@@ -177,10 +181,14 @@ def _end_abandoned_runs() -> None:
     )
 
 
-def _collect(storage: RegistryStorage, run: Collection, checkpoint: Checkpoint) -> None:
-    # What a run that stopped half-way set aside is decided again from the start.
+def _put_back_everything(storage: RegistryStorage) -> None:
     for digest in storage.set_aside_digests():
         storage.put_back(digest)
+
+
+def _collect(storage: RegistryStorage, run: Collection, checkpoint: Checkpoint) -> None:
+    # What a run whose process died set aside is decided again from the start.
+    _put_back_everything(storage)
     if not storage.has_repositories():
         run.bytes_before = run.bytes_after = storage.stored_bytes()
         return

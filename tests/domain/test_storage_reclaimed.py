@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from lifecycle import bin as recycle_bin
-from lifecycle.collect import collect
+from lifecycle.collect import CollectFailed, collect
 from records.models import BinEntry, Collection, Maintenance
 from registry import client as oci
 from registry import writers
@@ -285,3 +285,17 @@ def test_only_one_collection_runs_at_a_time(three_tags, our_registry):
             collect()
 
     assert first["run"].state == Collection.State.DONE
+
+
+def test_a_run_that_fails_half_way_puts_back_what_it_set_aside(purged_b, our_registry):
+    def the_storage_fails_once_a_blob_is_set_aside(step: str, digest: str) -> None:
+        if step == "set aside":
+            raise OSError("the disk went away")
+
+    with pytest.raises(CollectFailed, match="the disk went away"):
+        collect(checkpoint=the_storage_fails_once_a_blob_is_set_aside)
+
+    assert served(our_registry, "alice/app", purged_b)
+    assert open_storage(settings.REGISTRY_CONFIG).set_aside_digests() == []
+    failed = Collection.objects.first()
+    assert (failed.state, failed.error) == (Collection.State.FAILED, "the disk went away")
