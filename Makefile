@@ -21,7 +21,7 @@ test: install-dev
 	$(VENV)/bin/lint-imports
 # The OpenAPI schema builds without a warning (DEBUG: manage.py asks for no SECRET_KEY then).
 	DEBUG=1 $(PY) manage.py spectacular --fail-on-warn --file /dev/null
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest --durations=25
 
 install: system-packages $(VENV)/.installed
 
