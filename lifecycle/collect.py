@@ -62,6 +62,9 @@ log = logging.getLogger(__name__)
 # An upload written to this recently counts its repository as being written, whatever its
 # token: the registry checks a token when a request starts, and a long upload outlives it.
 UPLOAD_QUIET = 120
+# The first look at a candidate may use who was being written this long ago: the second look,
+# after the set-aside, always asks afresh and puts back what the first one missed.
+FIRST_LOOK_FRESH = 0.5
 # The uploads under way are listed again after this many seconds at least (a walk of every
 # repository on files, a LIST on S3), and never more than a quarter of the time.
 UPLOADS_FRESH = 5.0
@@ -95,17 +98,26 @@ class _BeingWritten:
         self._uploading: set[str] = set()
         self._uploads_listed = -UPLOADS_FRESH
         self._listing_took = 0.0
+        self._asked: tuple[float, set[str]] = (-FIRST_LOOK_FRESH, set())
 
-    def repositories(self) -> set[str]:
+    def repositories(self, *, fresh: bool = True) -> set[str]:
+        """The repositories being written; not `fresh`: as they were up to FIRST_LOOK_FRESH
+        ago (one question to the database instead of one a candidate)."""
+        asked_at, found = self._asked
+        if not fresh and time.monotonic() - asked_at < FIRST_LOOK_FRESH:
+            return found
         now = time.monotonic()
         if now - self._uploads_listed >= max(UPLOADS_FRESH, 4 * self._listing_took):
             self._uploading = self.storage.repositories_uploading(time.time() - UPLOAD_QUIET)
             self._uploads_listed = time.monotonic()
             self._listing_took = self._uploads_listed - now
-        return writers.being_written() | self._uploading
+        found = writers.being_written() | self._uploading
+        self._asked = (time.monotonic(), found)
+        return found
 
-    def link(self, digest: str) -> bool:
-        return any(self.storage.links(repository, digest) for repository in self.repositories())
+    def link(self, digest: str, *, fresh: bool = True) -> bool:
+        repositories = self.repositories(fresh=fresh)
+        return any(self.storage.links(repository, digest) for repository in repositories)
 
 
 def collect(
@@ -204,7 +216,7 @@ def _collect(storage: RegistryStorage, run: Collection, checkpoint: Checkpoint) 
     being_written = _BeingWritten(storage)
 
     def in_use(digest: str) -> bool:
-        used = being_written.link(digest)
+        used = being_written.link(digest, fresh=False)
         run.blobs_deferred += used
         return used
 
