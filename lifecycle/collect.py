@@ -166,8 +166,8 @@ def collect(
 def _yielding_the_cpu() -> Iterator[None]:
     """Run the block at GC_NICENESS, this thread only (Linux gives each thread its own):
     where pushes and the collection want the same CPU, pushes come first (measured in
-    bench/gc.py: pushes kept 0.74x of their rate beside collections at the same priority, 0.91x
-    beside niced ones, which took 5% longer). A process without the privilege to raise a
+    bench/gc.py: pushes kept 0.71-0.86x of their rate beside collections at the same priority,
+    0.85-0.93x beside niced ones). A process without the privilege to raise a
     priority again leaves this thread lower: lifecycle.tasks runs it in a thread of its own."""
     thread = threading.get_native_id()
     before = os.getpriority(os.PRIO_PROCESS, thread)
