@@ -14,6 +14,7 @@ from api.people import urls as people_urls
 from api.policies import urls as policies_urls
 from api.registry_protocol import urls as registry_protocol_urls
 from api.teams import urls as teams_urls
+from api.webhooks import urls as webhooks_urls
 
 urlpatterns = [
     # Spread rather than include()d, so each route stays a top-level pattern: a stand-in
@@ -23,6 +24,7 @@ urlpatterns = [
     *teams_urls.urlpatterns,
     *audit_urls.urlpatterns,
     *collections_urls.urlpatterns,
+    *webhooks_urls.urlpatterns,
     *registry_protocol_urls.urlpatterns,
     # A tag's build and a tag before an image's extensions (`image/a/tag/access/` is tag
     # `access` of `a`), and every `image/<name>/<suffix>/` before the bare image name, which

@@ -67,6 +67,13 @@ ACTIONS: dict[str, Action] = {
     "member.leave": Action("Left the team", "a member leaving a team"),
     "token.create": Action("Made an access token", "a team access token made"),
     "token.revoke": Action("Revoked an access token", "a team access token revoked"),
+    "webhook.create": Action("Added a webhook", "a webhook added"),
+    "webhook.edit": Action("Changed a webhook", "a webhook's URL, events or state changed"),
+    "webhook.delete": Action("Removed a webhook", "a webhook removed"),
+    "webhook.secret": Action("Made a new webhook secret", "a webhook's secret replaced"),
+    "webhook.pause": Action(
+        "Paused a webhook", "a webhook paused because its deliveries kept failing"
+    ),
 }
 
 

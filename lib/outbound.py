@@ -305,13 +305,15 @@ def send(
     trusted: Iterable[Origin] = (),
     timeout: float,
     max_bytes: int = MAX_BODY,
+    truncate: bool = False,
     **kwargs,
 ) -> requests.Response:
     """One request and the redirects it leads to, read in full within `timeout` seconds.
 
     `auth` and the `Authorization` header go only to `credentials_for` (the origin of `url`
     when not given); redirects are followed for GET and HEAD only. Raises Unreachable for
-    any request that got no answer, TooLarge for an answer over `max_bytes`.
+    any request that got no answer, TooLarge for an answer over `max_bytes` (unless
+    `truncate`: then its first `max_bytes` are kept and the rest is not read).
     """
     credentials_for = credentials_for or origin_of(url)
     guard = _Guard(trusted=frozenset(trusted), deadline=monotonic() + timeout)
@@ -337,7 +339,7 @@ def send(
                 **kwargs,
             )
             if not (response.is_redirect and method in ("GET", "HEAD")):
-                return _read(response, guard, max_bytes, method)
+                return _read(response, guard, max_bytes, method, truncate)
             url = urljoin(response.url, response.headers["Location"])
             response.close()
             # The query went with the first request; a redirect's URL carries its own.
@@ -362,21 +364,25 @@ def _exchange(client, guard: _Guard, method: str, url: str, **kwargs) -> request
         raise Unreachable(str(error)) from error
 
 
-def _read(response: requests.Response, guard: _Guard, max_bytes: int, method: str):
-    """The whole body, or TooLarge past `max_bytes`; stored where `.content` finds it."""
+def _read(response: requests.Response, guard: _Guard, max_bytes: int, method: str, truncate: bool):
+    """The whole body, or TooLarge past `max_bytes` (its start when `truncate`); stored where
+    `.content` finds it."""
     if method == "HEAD":
         response._content = b""
         return response
     declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
+    if declared.isdigit() and int(declared) > max_bytes and not truncate:
         response.close()
         raise TooLarge(f"the answer is {declared} bytes")
     body = bytearray()
     try:
-        for chunk in response.iter_content(64 * 1024):
+        for chunk in response.iter_content(min(64 * 1024, max_bytes + 1)):
             body += chunk
             if len(body) > max_bytes:
                 response.close()
+                if truncate:
+                    del body[max_bytes:]
+                    break
                 raise TooLarge(f"the answer is over {max_bytes} bytes")
     except requests.RequestException as error:
         if guard.expired:
@@ -388,3 +394,31 @@ def _read(response: requests.Response, guard: _Guard, max_bytes: int, method: st
         raise Unreachable("it did not answer in time")
     response._content = bytes(body)
     return response
+
+
+def refusal(url: str) -> str:
+    """Why the policy would refuse a request to `url`, in one sentence a person can act on;
+    "" when it would send it. For URLs people save (webhooks), checked again on every send:
+    what a name resolves to can change."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "Use an http:// or https:// URL with a host name."
+    try:
+        host, port = origin_of(url)
+        if parts.port is None and ":" in (parts.netloc.rsplit("@", 1)[-1].rsplit("]", 1)[-1]):
+            return "The port in this URL is not a number from 1 to 65535."
+    except ValueError:
+        return "The port in this URL is not a number from 1 to 65535."
+    try:
+        vetted_addresses(host, port)
+    except socket.gaierror:
+        return f"No host named {host} could be found: check the URL."
+    except Refused:
+        return (
+            f"{host_entry(host)}:{port} is a loopback, link-local or private address, or this "
+            "server itself, which this server does not send requests to. Use a public address "
+            "(or ask an administrator to allow this host with OUTBOUND_ALLOW)."
+        )
+    except (OSError, UnicodeError):
+        return f"No host named {host} could be found: check the URL."
+    return ""

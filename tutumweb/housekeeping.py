@@ -21,6 +21,7 @@ from records.models import Collection, ListWalk, Maintenance
 from registry import writers
 from registry.locks import CollectionRunning, StorageHeld
 from teams import invitations as team_invitations
+from webhooks import delivery as webhook_delivery
 
 # Builds keep their own record (api.models.Build); the queue's copy of a finished build task
 # is only kept a while, to look into a problem.
@@ -37,6 +38,8 @@ class Swept:
     audit_events: int = 0
     list_walks: int = 0
     write_tokens: int = 0
+    webhook_deliveries: int = 0
+    webhook_deliveries_resumed: int = 0
 
 
 def sweep() -> Swept:
@@ -44,7 +47,8 @@ def sweep() -> Swept:
         failures older than the lockout (they no longer count), old finished build tasks, the
         web admin's expired sign-in credentials, invitations used or expired a month ago,
     audit events older than AUDIT_DAYS, idle walks of offset pages, and the registry's write
-    tokens expired a day ago."""
+    tokens expired a day ago; webhook deliveries older than WEBHOOK_LOG_DAYS go, and those a
+    stopped worker left due are queued again."""
     now = timezone.now()
     sessions, _ = Session.objects.filter(expire_date__lt=now).delete()
     failures, _ = AccessAttempt.objects.filter(
@@ -65,6 +69,8 @@ def sweep() -> Swept:
         # Walks of offset pages idle past their time (api.images.walks): started again.
         ListWalk.objects.filter(until__lt=now).delete()[0],
         writers.prune(now),
+        webhook_delivery.prune(now),
+        webhook_delivery.resume_lost(now),
     )
 
 

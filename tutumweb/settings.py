@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "records",
     "registry",
     "builds",
+    "webhooks",
     "images",
 ]
 
@@ -362,6 +363,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TagStateEnum": ["Empty", "Building", "Success", "Failed"],
         "BuildStateEnum": ["Queued", "Building", "Success", "Failed", "Cancelled"],
+        "DeliveryStateEnum": ["pending", "delivered", "failed"],
     },
 }
 
@@ -418,6 +420,13 @@ INSECURE_REGISTRIES = env_list("INSECURE_REGISTRIES")
 # loopback, link-local, private or our own services' addresses (lib/outbound.py): a registry
 # on the company network, or a token service on another host that a registry names.
 OUTBOUND_ALLOW = env_list("OUTBOUND_ALLOW")
+# Webhooks: how long one attempt may take, how many deliveries in a row may fail for good
+# before the webhook is paused, and how many deliveries a webhook worker sends at once.
+WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "10"))
+WEBHOOK_PAUSE_AFTER = int(os.environ.get("WEBHOOK_PAUSE_AFTER", "5"))
+WEBHOOK_WORKER_THREADS = int(os.environ.get("WEBHOOK_WORKER_THREADS", "4"))
+# Each webhook's delivery log keeps this many days.
+WEBHOOK_LOG_DAYS = int(os.environ.get("WEBHOOK_LOG_DAYS", "30"))
 
 # The API's public base URL, used in the registry's token realm and notification endpoint.
 API_PUBLIC_URL = os.environ.get("API_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -440,7 +449,7 @@ SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(14 * 24 * 3600
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["builds", "storage"],
+        "QUEUES": ["builds", "storage", "webhooks"],
     }
 }
 # Where build sources live: `{GIT_BASE_URL}/{owner}/{repository}.git`.

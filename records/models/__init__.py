@@ -31,6 +31,7 @@ from records.models.lifecycle import (
 from records.models.tallies import Tally
 from records.models.teams import Membership, Role, Team, TeamInvitation, TeamToken
 from records.models.untagged import UntaggedManifest
+from records.models.webhooks import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "ApiKey",
@@ -63,5 +64,8 @@ __all__ = [
     "TeamInvitation",
     "TeamToken",
     "UntaggedManifest",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
     "Worker",
 ]

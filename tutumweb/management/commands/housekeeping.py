@@ -34,7 +34,9 @@ class Command(BaseCommand):
                 f"{swept.admin_sign_ins} expired admin sign-ins, "
                 f"{swept.invitations} old invitations, {swept.audit_events} audit events "
                 f"older than AUDIT_DAYS, {swept.list_walks} idle walks of offset pages, "
-                f"{swept.write_tokens} expired registry write tokens"
+                f"{swept.write_tokens} expired registry write tokens, "
+                f"{swept.webhook_deliveries} old webhook deliveries "
+                f"({swept.webhook_deliveries_resumed} lost ones queued again)"
             )
             runs = policies.run_all()
             removed = [item for run in runs for item in run.removed]
