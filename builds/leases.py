@@ -11,6 +11,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from records.models import Build, Image, State, Tag, Tally
+from webhooks import events as webhook_events
 
 WORKER_STOPPED = (
     "The build worker stopped while this build was running (no sign of life for {seconds:.0f} "
@@ -38,7 +39,24 @@ def finish(build: Build, state: str, *, error: str = "") -> bool:
             Tag.objects.filter(pk=build.tag_id).update(state=tag_state, last_build_date=now)
     build.state, build.error, build.finished = state, error, now
     Image.objects.get(tags__pk=build.tag_id).refresh_state()
+    announce("build.succeeded" if state == Build.State.SUCCESS else "build.failed", build)
     return True
+
+
+def announce(event: str, build: Build) -> None:
+    """Tell the webhooks how a build goes (once per build and event), as recorded now."""
+    build = Build.objects.select_related(
+        "tag__image__team", "tag__image__owner", "triggered_by"
+    ).get(pk=build.pk)
+    webhook_events.emit(
+        event,
+        build.tag.image,
+        key=str(build.uuid),
+        tag=build.tag.name,
+        digest=build.digest,
+        actor=build.triggered_by.get_username() if build.triggered_by else "",
+        build=build,
+    )
 
 
 def _count(build: Build, state: str, now: dt.datetime) -> None:

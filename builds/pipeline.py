@@ -32,7 +32,7 @@ from records.models import Build, Image, Tag
 from registry import client as oci
 from registry import untagged
 from registry.locks import image_lock
-from registry.sync import tag_fields
+from registry.sync import pushed, tag_fields
 from registry.tokens import build_credentials
 
 log = logging.getLogger(__name__)
@@ -143,6 +143,7 @@ def run(build_id: int) -> str:
     if not claimed:
         return "skipped"  # reaped or already run: never build twice
     build = Build.objects.select_related("tag__image__registry").get(pk=build_id)
+    leases.announce("build.started", build)
     work = _workspace(build)
     # Other workers sharing BUILD_DIR must not clear buildah's storage under this build.
     with build_cache.in_use():
@@ -386,12 +387,14 @@ def _read_back(build: Build, image: Image, digest: str) -> None:
     # On our registry the digest the tag leaves may have no tag left (registry.untagged):
     # recorded under the image's lock, as the registry's event for this push is.
     with image_lock(image.repository) if ours else nullcontext():
+        tag = Tag.objects.filter(pk=build.tag_id).first()
         if ours:
-            tag = Tag.objects.filter(pk=build.tag_id).first()
             untagged.tag_moves(image, tag, manifest.digest)
         Tag.objects.filter(pk=build.tag_id).update(
             **tag_fields(manifest),
             pushed_by=pusher.get_username() if pusher else "",
             pushed_at=timezone.now(),
         )
+        if tag is not None and tag.digest != manifest.digest:
+            pushed(image, build.tag.name, manifest.digest, pusher.get_username() if pusher else "")
     Build.objects.filter(pk=build.pk).update(digest=manifest.digest)

@@ -54,6 +54,7 @@ from registry import untagged as registry_untagged
 from registry.hosts import registry_for_host
 from registry.locks import StorageHeld, deleting_from_storage, image_lock
 from registry.names import BIN_NAMESPACE
+from webhooks import events as webhook_events
 
 log = logging.getLogger(__name__)
 
@@ -186,14 +187,31 @@ def _check_not_building(tags: list[Tag]) -> None:
         )
 
 
-def delete_tags(image: Image, names: list[str], *, by: str, reason: str = "") -> list[BinEntry]:
+def delete_tags(
+    image: Image, names: list[str], *, by: str, reason: str = "", announce: bool = True
+) -> list[BinEntry]:
     """Move tags to the bin; the image's other tags keep pulling with the same digests.
 
-    Nothing is removed from the image until every copy is in the bin.
+    Nothing is removed from the image until every copy is in the bin. Each tag is a
+    `tag.deleted` event for the webhooks unless not `announce` (a cleanup policy's run is one
+    `cleanup.ran` event instead).
     """
     _check_ours(image)
     with deleting_from_storage(), lock(image.name):
-        return _delete_tags(image, list(dict.fromkeys(names)), by, reason)
+        entries = _delete_tags(image, list(dict.fromkeys(names)), by, reason)
+    if announce:
+        subject = webhook_events.Subject.of(image)
+        for entry in entries:
+            webhook_events.emit(
+                "tag.deleted",
+                subject,
+                key=str(entry.pk),
+                tag=entry.tag_name,
+                digest=entry.digest,
+                actor=by,
+                details={"reason": reason} if reason else None,
+            )
+    return entries
 
 
 def _delete_tags(image: Image, names: list[str], by: str, reason: str) -> list[BinEntry]:
@@ -376,10 +394,19 @@ def delete_image(image: Image, *, by: str, reason: str = "") -> BinEntry:
     """Move an image and its pushed tags to the bin; nothing is deleted if a copy fails."""
     ours = image.registry.is_tutum_registry
     # Another registry's image leaves our storage alone, so a backup does not hold it up.
+    subject = webhook_events.Subject.of(image)
     with deleting_from_storage() if ours else nullcontext(), lock(image.name):
         if not Image.objects.filter(pk=image.pk).exists():
             raise NotFound(f"{image.name} was deleted meanwhile.")
-        return _delete_image(image, ours, by, reason)
+        entry = _delete_image(image, ours, by, reason)
+    webhook_events.emit(
+        "image.deleted",
+        subject,
+        key=str(entry.pk),
+        actor=by,
+        details={"tags": sorted(e.tag_name for e in entry.tag_entries.all())},
+    )
+    return entry
 
 
 def _delete_image(image: Image, ours: bool, by: str, reason: str) -> BinEntry:
@@ -447,15 +474,25 @@ class Restored:
     tags: list[str]
 
 
-def restore(entry: BinEntry) -> Restored:
+def restore(entry: BinEntry, *, by: str = "") -> Restored:
     """Put a tag back (same digest) or register an image again with its tags."""
     with deleting_from_storage(), lock(entry.image_name):
         entry = _still_in_bin(entry)
-        if entry.kind == BinEntry.Kind.IMAGE:
-            return _restore_image(entry)
-        if entry.kind == BinEntry.Kind.UNTAGGED:
+        key, kind, digest, tag = str(entry.pk), entry.kind, entry.digest, entry.tag_name
+        if kind == BinEntry.Kind.IMAGE:
+            restored = _restore_image(entry)
+        elif kind == BinEntry.Kind.UNTAGGED:
             return _restore_untagged(entry)
-        return _restore_tag(entry)
+        else:
+            restored = _restore_tag(entry)
+    if kind == BinEntry.Kind.IMAGE:
+        details = {"tags": restored.tags}
+        webhook_events.emit("image.restored", restored.image, key=key, actor=by, details=details)
+    else:
+        webhook_events.emit(
+            "tag.restored", restored.image, key=key, tag=tag, digest=digest, actor=by
+        )
+    return restored
 
 
 def _still_in_bin(entry: BinEntry) -> BinEntry:

@@ -28,6 +28,7 @@ from lifecycle import bin as recycle_bin
 from lifecycle import sizes
 from records.models import BinEntry, CleanupPolicy, Image, PolicyRun, State, Tag, UntaggedManifest
 from registry.hosts import registry_for_host
+from webhooks import events as webhook_events
 
 log = logging.getLogger(__name__)
 WHO = "cleanup policy"
@@ -268,7 +269,9 @@ def _run_on(
         )
     elif going:
         try:
-            recycle_bin.delete_tags(image, [t.name for t in going], by=WHO, reason=reason)
+            recycle_bin.delete_tags(
+                image, [t.name for t in going], by=WHO, reason=reason, announce=False
+            )
             moved = going
         except DomainError as error:
             problems.append(f"{image.name}: {error.message}")
@@ -288,6 +291,17 @@ def _run_on(
         {"image": image.name, "tag": None, "digest": e.digest, "size": e.size} for e in entries
     ]
     record.removed_bytes += sum(t.size or 0 for t in moved) + sum(e.size or 0 for e in entries)
+    webhook_events.emit(
+        "cleanup.ran",
+        image,
+        actor=WHO,
+        details={
+            "policy": scope,
+            "tags": [{"name": t.name, "digest": t.digest} for t in moved],
+            "untagged": [e.digest for e in entries],
+            "bytes": sum(t.size or 0 for t in moved) + sum(e.size or 0 for e in entries),
+        },
+    )
     trail.record(
         "policy.run",
         image.name,

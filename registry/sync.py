@@ -23,6 +23,7 @@ from registry.locks import image_lock
 from registry.names import BIN_NAMESPACE
 from registry.storage import RegistryStorage
 from teams import tokens as team_tokens
+from webhooks import events as webhook_events
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ def _image_for(repository: str, actor_name: str) -> Image:
     team = Team.objects.filter(name=namespace).first() if namespace else None
     try:
         with transaction.atomic():
-            return Image.objects.create(
+            image = Image.objects.create(
                 name=name,
                 # A push into a team's namespace makes the team's image, whoever pushed.
                 owner=None if team else _owner_for(repository, actor_name),
@@ -95,6 +96,8 @@ def _image_for(repository: str, actor_name: str) -> Image:
                 registry=registry_for_host(settings.REGISTRY_HOST),
                 is_private_image=True,
             )
+            webhook_events.emit("image.registered", image, key=str(image.pk), actor=actor_name)
+            return image
     except IntegrityError:
         return Image.objects.get(name=name)
 
@@ -134,7 +137,16 @@ def _record_push(repository: str, tag: str, digest: str, actor_name: str) -> Tag
     except IntegrityError:
         tag_obj = Tag.objects.get(image=image, name=tag)
     image.refresh_state()
+    if existing is None or existing.digest != manifest.digest:
+        # Once per new digest at a tag, under the image's lock: the registry's event sent
+        # again, or a build's own push recorded first (builds.pipeline), finds it done.
+        pushed(image, tag, manifest.digest, actor_name)
     return tag_obj
+
+
+def pushed(image: Image, tag: str, digest: str, actor_name: str) -> None:
+    """Tell the webhooks that `tag` now holds `digest`."""
+    webhook_events.emit("tag.pushed", image, tag=tag, digest=digest, actor=actor_name)
 
 
 def _complete(tag: Tag) -> bool:

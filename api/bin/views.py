@@ -167,7 +167,7 @@ def deleted_restore(request, entry_id: int):
     entry = _entry(request, entry_id)
     _require_for_entry(request, entry)
     label = str(entry)
-    restored = recycle_bin.restore(entry)
+    restored = recycle_bin.restore(entry, by=request.user.get_username())
     action = {
         BinEntry.Kind.IMAGE: "image.restore",
         BinEntry.Kind.UNTAGGED: "untagged.restore",

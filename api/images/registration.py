@@ -14,6 +14,7 @@ from registry import client as oci
 from registry import names
 from registry.hosts import host_of, registry_for_host
 from teams import access
+from webhooks import events as webhook_events
 
 
 def _namespace_owner(name: str, user) -> Team | None:
@@ -196,6 +197,9 @@ def create_image(user, data: dict) -> Image:
         with transaction.atomic():
             image.save()
             _apply_build_source(image, data.get("build_source"))
+            webhook_events.emit(
+                "image.registered", image, key=str(image.pk), actor=user.get_username()
+            )
     except IntegrityError as error:
         raise Conflict(f"An image named {name} is already registered.") from error
     return image

@@ -156,8 +156,10 @@ class ChangeSerializer(StrictSerializer):
         max_length=2000,
         help_text="http or https; a public address (the outbound policy is checked on save).",
     )
+    # Checked by webhooks.subscriptions, whose message lists the events to choose from.
     events = serializers.ListField(
-        child=serializers.ChoiceField(choices=list(EVENTS)), allow_empty=False
+        child=serializers.CharField(max_length=40),
+        help_text=f"One or more of: {', '.join(EVENTS)}.",
     )
     tag_pattern = serializers.CharField(
         max_length=128,

@@ -22,9 +22,9 @@ from api.webhooks.shapes import (
     CreateSerializer,
     DeliverySerializer,
     EmptySerializer,
-    SecretSerializer,
     OutgoingWebhookSerializer,
     OutgoingWebhookWithSecretSerializer,
+    SecretSerializer,
     delivery_json,
     webhook_json,
 )
