@@ -76,9 +76,8 @@ class Answer:
 
 
 def _post(webhook: Webhook, delivery: WebhookDelivery, now: datetime) -> Answer:
-    refusal = outbound.refusal(webhook.url)
-    if refusal and "could be found" not in refusal:
-        return Answer(error=refusal, refused=True)
+    """One signed POST through the outbound policy (which checks the address it connects to,
+    so a name that now resolves to a private address is refused here too)."""
     body = messages.body_of(webhook, delivery.payload)
     headers = messages.headers(webhook, delivery.message_id, now, body)
     timeout = settings.WEBHOOK_TIMEOUT
@@ -188,7 +187,7 @@ def attempt(delivery_id: int, *, number: int | None = None, by_hand: bool = Fals
     webhook = delivery.webhook
     started = monotonic()
     answer = _post(webhook, delivery, now)
-    WebhookAttempt.objects.create(
+    logged = WebhookAttempt(
         delivery=delivery,
         number=number,
         started=now,
@@ -200,11 +199,14 @@ def attempt(delivery_id: int, *, number: int | None = None, by_hand: bool = Fals
     )
     if answer.succeeded:
         with transaction.atomic():
+            logged.save()
             WebhookDelivery.objects.filter(pk=delivery.pk).update(
                 state=WebhookDelivery.State.DELIVERED, outcome="", next_attempt=None
             )
-            Webhook.objects.filter(pk=webhook.pk).update(failures_in_a_row=0)
+            if webhook.failures_in_a_row:
+                Webhook.objects.filter(pk=webhook.pk).update(failures_in_a_row=0)
         return WebhookDelivery.State.DELIVERED
+    logged.save()
     if by_hand:
         # Sent again by hand and failed: the delivery stays as it was (a retry still due stays
         # due; one that arrived before stays delivered) and the webhook's count is not moved.
