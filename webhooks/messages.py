@@ -91,7 +91,8 @@ def payload(
             "error": build.error or None,
             "started": _stamp(build.started),
             "finished": _stamp(build.finished),
-            "log_url": admin_link("images:log", subject.name, tag, str(build.uuid)),
+            # The tag's page, whose build panel shows the latest build's log.
+            "log_url": admin_link("images:tag", subject.name, tag) + "#build-log",
         }
     data.update(details or {})
     return {"type": event, "timestamp": _stamp(now), "data": data}

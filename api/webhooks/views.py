@@ -63,6 +63,7 @@ def _one(webhook) -> dict:
     parameters=[NAMESPACE_FILTER, IMAGE_FILTER, *PAGE_PARAMS],
     responses={
         200: envelope_serializer("OutgoingWebhookList", OutgoingWebhookSerializer(many=True)),
+        400: ERROR,
         401: ERROR,
     },
 )

@@ -80,7 +80,7 @@ def test_a_push_a_build_a_delete_and_a_restore_are_one_delivery_each(
     assert succeeded["tag"]["digest"] == built["tag"]["digest"] == done.digest
     assert succeeded["build"]["state"] == "Success"
     assert succeeded["build"]["commit"] == done.commit_sha
-    assert succeeded["build"]["log_url"].endswith(f"/builds/{done.uuid}/log/")
+    assert succeeded["build"]["log_url"].endswith("/-/tags/latest/#build-log")
 
     # Deleted to the recycle bin, then restored.
     assert api.delete(f"/api/v1/image/{pushed.name}/tag/v1/").status_code == 204
