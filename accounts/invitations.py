@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts import mail
+from accounts import mail, notices
 from accounts.joining import create_person
 from lib import crypto
 from lib.errors import Invalid, NotFound
@@ -118,6 +118,12 @@ def accept(token: str, username: str, password: str, *, display_name: str = ""):
         )
         if not claimed:
             raise Invalid({"token": ["This invitation was already used."]})
+    context = {
+        "person": notices.name_of(user),
+        "joined": settings.SITE_NAME,
+        "link": mail.admin_link("images:people"),
+    }
+    notices.notify(invitation.invited_by, "invitation_accepted", "invitation_accepted", context)
     return user
 
 

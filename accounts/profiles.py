@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 
+from accounts import notices
 from lib.errors import Invalid
 from records.models import Profile
 
@@ -13,7 +14,8 @@ def profile_of(user) -> Profile:
 
 
 def update_profile(user, data: dict) -> Profile:
-    """Change what `data` names; `github_token` "" forgets the stored token, absent keeps it."""
+    """Change what `data` names; `github_token` "" forgets the stored token, absent keeps it;
+    `email_notifications` turns the kinds it names on or off (accounts.notices)."""
     profile = profile_of(user)
     if "email" in data:
         email = data["email"].strip()
@@ -26,6 +28,8 @@ def update_profile(user, data: dict) -> Profile:
             setattr(profile, field, data[field])
     if "github_token" in data:
         profile.github_token = data["github_token"]
+    if "email_notifications" in data:
+        notices.choose(profile, data["email_notifications"])
     profile.save()
     return profile
 

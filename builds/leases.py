@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from accounts import mail, notices
 from records.models import Build, Image, State, Tag, Tally
 from webhooks import events as webhook_events
 
@@ -40,6 +41,7 @@ def finish(build: Build, state: str, *, error: str = "") -> bool:
     build.state, build.error, build.finished = state, error, now
     Image.objects.get(tags__pk=build.tag_id).refresh_state()
     announce("build.succeeded" if state == Build.State.SUCCESS else "build.failed", build)
+    _tell_who_started_it(build, state)
     return True
 
 
@@ -56,6 +58,47 @@ def announce(event: str, build: Build) -> None:
         digest=build.digest,
         actor=build.triggered_by.get_username() if build.triggered_by else "",
         build=build,
+    )
+
+
+def _tell_who_started_it(build: Build, state: str) -> None:
+    """Email the person who started the build when it failed, or when it succeeded after the
+    tag's previous finished build failed. A build no person started (a team token's; a push
+    to the branch of a team's image) has nobody to tell."""
+    if build.triggered_by_id is None or state not in (Build.State.SUCCESS, Build.State.FAILED):
+        return
+    if state == Build.State.FAILED:
+        kind = "build_failed"
+    elif _previous_state(build) == Build.State.FAILED:
+        kind = "build_fixed"
+    else:
+        return
+    tag = Tag.objects.select_related("image").get(pk=build.tag_id)
+    # Read again: the worker's copy of the build predates the clone that found the commit.
+    commit = Build.objects.filter(pk=build.pk).values_list("commit_sha", flat=True).get()
+    context = {
+        "image": tag.image.name,
+        "tag": tag.name,
+        "error": build.error,
+        "commit": commit[:12],
+        # The tag's page shows its latest build's log.
+        "link": mail.admin_link("images:tag", tag.image.name, tag.name) + "#build-log",
+    }
+    notices.notify(build.triggered_by, kind, kind, context)
+
+
+def _previous_state(build: Build) -> str | None:
+    """How the tag's build before this one ended (cancelled ones skipped), if there was one."""
+    return (
+        Build.objects.filter(
+            tag_id=build.tag_id,
+            state__in=[Build.State.SUCCESS, Build.State.FAILED],
+            finished__lt=build.finished,
+        )
+        .exclude(pk=build.pk)
+        .order_by("-finished", "-pk")
+        .values_list("state", flat=True)
+        .first()
     )
 
 

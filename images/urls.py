@@ -102,6 +102,7 @@ urlpatterns = [
     path("account/password/", accounts.password_change, name="password"),
     path("account/profile/", accounts.profile_save, name="profile"),
     path("account/github/", accounts.github_save, name="github"),
+    path("account/notifications/", accounts.notifications_save, name="notifications"),
     path("account/keys/", accounts.key_new, name="key-new"),
     path("account/keys/<int:key_id>/revoke/", accounts.key_revoke, name="key-revoke"),
     path("images/new/", images.image_new, name="new"),

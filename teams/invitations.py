@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts import mail, notices
 from lib import crypto
 from lib.errors import Invalid, NotFound
 from records.models import Membership, Role, Team, TeamInvitation
@@ -107,7 +108,15 @@ def accept(user, invitation: TeamInvitation) -> Membership:
             raise Invalid({"token": ["This invitation was already used."]})
         if membership.is_member(invitation.team, user):
             raise Invalid({"token": [f"You are already in team {invitation.team.name}."]})
-        return Membership.objects.create(team=invitation.team, user=user, role=invitation.role)
+        member = Membership.objects.create(team=invitation.team, user=user, role=invitation.role)
+    team = invitation.team.name
+    context = {
+        "person": notices.name_of(user),
+        "joined": f"team {team} (as {invitation.role})",
+        "link": mail.admin_link("images:team", team),
+    }
+    notices.notify(invitation.invited_by, "invitation_accepted", "invitation_accepted", context)
+    return member
 
 
 def decline(invitation: TeamInvitation) -> None:

@@ -9,7 +9,7 @@ import re
 from django.utils import timezone
 from rest_framework import serializers
 
-from accounts import keys, profiles
+from accounts import keys, mail, notices, profiles
 from api.core import formats
 from api.core.shapes import DateField, StrictSerializer
 from records.models import ApiKey
@@ -108,6 +108,28 @@ def password_changed_json(signed_out: int) -> dict:
     return {"signed_out": signed_out}
 
 
+def _notification_fields(**options) -> dict:
+    """A boolean per kind of email notification, from accounts.notices' one list."""
+    return {
+        kind: serializers.BooleanField(help_text=label, **options)
+        for kind, label in notices.KINDS.items()
+    }
+
+
+class EmailNotificationsSerializer(serializers.Serializer):
+    """Each email notification, on (true) or off; all are on until turned off."""
+
+    def get_fields(self):
+        return _notification_fields()
+
+
+class EmailNotificationsPatchSerializer(StrictSerializer):
+    """The notifications to turn on or off; those not named stay as they are."""
+
+    def get_fields(self):
+        return _notification_fields(required=False)
+
+
 class AccountSerializer(serializers.Serializer):
     resource_uri = serializers.CharField()
     username = serializers.CharField()
@@ -124,6 +146,12 @@ class AccountSerializer(serializers.Serializer):
         child=serializers.CharField(),
         help_text="Where you may add images on our registry: your own, then your teams'.",
     )
+    email_notifications = EmailNotificationsSerializer(
+        help_text="What you are emailed about (to your `email`, when `email_enabled`)."
+    )
+    email_enabled = serializers.BooleanField(
+        help_text="This server sends email (EMAIL_URL is set); when false, none is sent."
+    )
 
 
 def account_json(user) -> dict:
@@ -138,6 +166,8 @@ def account_json(user) -> dict:
         "github_login": profile.github_login,
         "has_github_token": bool(profile.github_token_encrypted),
         "namespaces": access.writable_namespaces(user),
+        "email_notifications": notices.choices_of(profile),
+        "email_enabled": mail.enabled(),
     }
 
 
@@ -156,6 +186,7 @@ class AccountPatchSerializer(StrictSerializer):
         trim_whitespace=True,
         help_text="For private repositories; omit to keep the stored one, '' to forget it.",
     )
+    email_notifications = EmailNotificationsPatchSerializer(required=False)
 
     def validate_github_login(self, value: str) -> str:
         if value and not _GITHUB_LOGIN.fullmatch(value):

@@ -147,7 +147,7 @@ def account_get(request):
 
 @extend_schema(
     operation_id="account_partial_update",
-    summary="Change your email, display name or linked GitHub account",
+    summary="Change your email, display name, linked GitHub account or email notifications",
     request=AccountPatchSerializer,
     responses={200: AccountSerializer, 400: ERROR, 401: ERROR},
 )

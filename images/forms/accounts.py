@@ -1,4 +1,4 @@
-"""Signing in, your account: profile, GitHub, password, API keys."""
+"""Signing in, your account: profile, GitHub, email notifications, password, API keys."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ class ProfileForm(forms.Form):
         max_length=254,
         required=False,
         label="Email address",
-        help_text="Where a password reset link would go.",
+        help_text="Where password reset links and your email notifications go.",
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
 
@@ -88,6 +88,26 @@ class GithubForm(forms.Form):
         elif self.cleaned_data["github_token"]:
             data["github_token"] = self.cleaned_data["github_token"]
         return data
+
+
+class EmailNotificationsForm(forms.Form):
+    """Your account's "Email me when…": a box per notification, sent all at once."""
+
+    build_failed = forms.BooleanField(required=False, label="A build I started failed")
+    build_fixed = forms.BooleanField(
+        required=False,
+        label="A build I started succeeded after the tag's previous build failed",
+    )
+    invitation_accepted = forms.BooleanField(
+        required=False, label="Someone accepted an invitation I sent"
+    )
+    webhook_paused = forms.BooleanField(
+        required=False, label="A webhook I manage was paused because it kept failing"
+    )
+
+    def payload(self) -> dict:
+        # An unticked box is not sent by the browser: every kind is said, on or off.
+        return {"email_notifications": {name: self.cleaned_data[name] for name in self.fields}}
 
 
 class PasswordChangeForm(PasswordResetForm):

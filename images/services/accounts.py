@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from images.services.http import (
@@ -55,6 +55,16 @@ def logout(creds: Credentials) -> None:
 
 
 @dataclass(frozen=True)
+class EmailNotifications:
+    """What the person is emailed about, each on or off (all on until turned off)."""
+
+    build_failed: bool = True
+    build_fixed: bool = True
+    invitation_accepted: bool = True
+    webhook_paused: bool = True
+
+
+@dataclass(frozen=True)
 class Account:
     username: str
     email: str
@@ -64,6 +74,18 @@ class Account:
     has_github_token: bool
     # Where the person may add images on our registry: their own namespace, then teams'.
     namespaces: list[str] = field(default_factory=list)
+    # None from a Tutum server that sends no notifications.
+    email_notifications: EmailNotifications | None = None
+    # Whether the server sends email at all.
+    email_enabled: bool = False
+
+
+def _email_notifications(data) -> EmailNotifications | None:
+    if not isinstance(data, dict):
+        return None
+    return EmailNotifications(
+        **{f.name: bool(data.get(f.name, True)) for f in fields(EmailNotifications)}
+    )
 
 
 def _account(data: dict) -> Account:
@@ -75,6 +97,8 @@ def _account(data: dict) -> Account:
         github_login=data.get("github_login") or "",
         has_github_token=bool(data.get("has_github_token")),
         namespaces=list(data.get("namespaces") or [data["username"]]),
+        email_notifications=_email_notifications(data.get("email_notifications")),
+        email_enabled=bool(data.get("email_enabled")),
     )
 
 
@@ -83,7 +107,8 @@ def get_account(creds: Credentials) -> Account:
 
 
 def update_account(creds: Credentials, data: dict) -> Account:
-    """Change the fields in `data` (email, display_name, github_login, github_token)."""
+    """Change the fields in `data` (email, display_name, github_login, github_token,
+    email_notifications: {kind: bool})."""
     return _account(call("PATCH", "/api/v1/account/", creds=creds, json=data))
 
 

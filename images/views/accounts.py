@@ -1,9 +1,10 @@
 """Signing in and out, a form sent with an out-of-date security token, and your account: your
-profile, password, API keys and the commands that use them."""
+profile, email notifications, password, API keys and the commands that use them."""
 
 from __future__ import annotations
 
 from contextlib import suppress
+from dataclasses import asdict
 
 from django.conf import settings
 from django.contrib import messages
@@ -15,7 +16,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from images.commands import registry_logins
-from images.forms.accounts import ApiKeyForm, GithubForm, LoginForm, PasswordChangeForm, ProfileForm
+from images.forms.accounts import (
+    ApiKeyForm,
+    EmailNotificationsForm,
+    GithubForm,
+    LoginForm,
+    PasswordChangeForm,
+    ProfileForm,
+)
 from images.forms.errors import place_api_errors
 from images.services import access as access_service
 from images.services import accounts as account_service
@@ -161,6 +169,7 @@ def _account_page(request, **forms):
         or ProfileForm(initial={"display_name": person.display_name, "email": person.email}),
         "github_form": forms.get("github_form")
         or GithubForm(initial={"github_login": person.github_login}),
+        "notifications_form": forms.get("notifications_form") or _notifications_form(person),
         "keys": keys,
         "form": forms.get("form") or ApiKeyForm(),
         "session_prefix": _session_key_prefix(request),
@@ -254,6 +263,38 @@ def profile_save(request):
 def github_save(request):
     form = GithubForm(request.POST)
     return _save_account(request, form, "github_form", "Your GitHub account is saved.")
+
+
+def _notifications_form(person: account_service.Account) -> EmailNotificationsForm | None:
+    """The boxes as the person left them; None when the API offers no notifications."""
+    if person.email_notifications is None:
+        return None
+    return EmailNotificationsForm(initial=asdict(person.email_notifications))
+
+
+@api_login_required
+@require_POST
+def notifications_save(request):
+    """ "Email me when…": htmx swaps the section in with its outcome; a plain post goes back to
+    the page."""
+    form = EmailNotificationsForm(request.POST)
+    person = None
+    if form.is_valid():
+        try:
+            person = account_service.update_account(request.api, form.payload())
+        except Invalid as error:
+            place_api_errors(error, form, {f"email_notifications.{n}": n for n in form.fields})
+    if request.htmx:
+        context = {
+            "person": person or account_service.get_account(request.api),
+            "notifications_form": form if person is None else _notifications_form(person),
+            "saved": person is not None,
+        }
+        return render(request, "images/_email_notifications.html", context)
+    if person is None:
+        return _account_page(request, notifications_form=form)
+    messages.success(request, "Your email notifications are saved.")
+    return redirect(reverse("images:account") + "#email-notifications")
 
 
 def _save_account(request, form, form_name: str, done: str):

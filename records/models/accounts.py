@@ -105,6 +105,10 @@ class Profile(models.Model):
         max_length=39, blank=True, help_text="The default owner of build sources."
     )
     github_token_encrypted = models.TextField(blank=True, editable=False)
+    # The kinds of email notification (accounts.notices.KINDS) turned off. A list of what is
+    # off, not a column per kind: a kind added later is on for everyone without a migration,
+    # and a kind retired leaves a harmless name behind.
+    email_notices_off = models.JSONField(default=list, blank=True)
 
     def __str__(self) -> str:
         return self.display_name or str(self.user)

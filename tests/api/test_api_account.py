@@ -125,6 +125,13 @@ def test_your_account_shows_who_you_are_and_never_the_token(api, alice):
         "github_login": "alice-gh",
         "has_github_token": True,
         "namespaces": ["alice"],
+        "email_notifications": {
+            "build_failed": True,
+            "build_fixed": True,
+            "invitation_accepted": True,
+            "webhook_paused": True,
+        },
+        "email_enabled": False,
     }
     assert "ghp_private" not in changed.content.decode()
     assert "ghp_private" not in Profile.objects.get(user=alice.user).github_token_encrypted

@@ -10,7 +10,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("api", "0025_untagged_manifests"),
+        ("api", "0026_notification_preferences"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
