@@ -6,10 +6,12 @@ on a clock the test moves."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
 import time_machine
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook as Verifier
 from standardwebhooks.webhooks import WebhookVerificationError
@@ -362,3 +364,30 @@ def test_a_lost_attempt_is_queued_again_by_housekeeping_and_made_once(
 
     assert len(receiver.received) == 1
     assert WebhookDelivery.objects.get().state == "delivered"
+
+
+def test_a_paused_team_webhook_emails_each_owner_the_reason_with_a_link(
+    receiver, make_account, make_team, make_image, mailbox, settings
+):
+    settings.WEBHOOK_PAUSE_AFTER = 2
+    owners = [make_account(n) for n in ("olga", "oscar")]
+    make_account("wes")
+    for account in [*owners, "wes"]:
+        name = getattr(account, "username", account)
+        get_user_model().objects.filter(username=name).update(email=f"{name}@example.test")
+    team = make_team("web", olga="Owner", oscar="Owner", wes="Writer")
+    hook = added(ApiClient(owners[0].basic()), receiver.url, namespace="web")
+    receiver.answer(410)
+
+    for n in range(2):
+        events.emit("tag.deleted", make_image(team, f"app{n}"), tag="v1")
+        run_queued_deliveries()
+
+    for owner in owners:
+        [message] = mailbox.wait_for(f"{owner.username}@example.test")
+        body = message.get_body(("plain",)).get_content()
+        assert receiver.url in body
+        assert "410 Gone: the receiver is gone" in body
+        links = re.findall(r"https?://\S+", body)
+        assert any(link.endswith(f"/{hook['uuid']}/") for link in links), links
+    assert mailbox.to("wes@example.test") == []
