@@ -53,15 +53,17 @@ def get(user, webhook_uuid) -> Webhook:
 
 
 def _refuse(user, namespace: str) -> None:
-    """Raise Forbidden for someone with a lesser role in `namespace`; return if they have
-    none (the caller answers 404)."""
+    """Raise Forbidden for someone with a lesser part in `namespace` (a team's Writer or
+    Reader, or its access token); return if they have none (the caller answers 404)."""
     team, role = access.namespace_role(user, namespace)
-    if role is not None and team is not None:
+    if isinstance(user, TokenPrincipal):
+        if team is not None and team.pk == user.team_id:
+            raise Forbidden("Team access tokens cannot see or change webhooks.")
+        return
+    if role is not None:
         raise Forbidden(
             f"You are a {role} in team {namespace}: only its Owners see and change its webhooks."
         )
-    if role is not None:
-        raise Forbidden("Team access tokens cannot see or change webhooks.")
 
 
 def target(user, *, namespace: str = "", image: Image | None = None):
