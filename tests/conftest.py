@@ -19,6 +19,7 @@ pytest_plugins = [
     "tests.fixtures.seaweedfs",
     "tests.fixtures.sync_counts",
     "tests.fixtures.instance",
+    "tests.fixtures.webhooks",
 ]
 
 
