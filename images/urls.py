@@ -15,6 +15,7 @@ from images.views import (
     policies,
     start,
     teams,
+    webhooks,
 )
 
 app_name = "images"
@@ -86,6 +87,24 @@ urlpatterns = [
     path("activity/", audit.activity, name="activity"),
     path("deleted/", bin.recently_deleted, name="recently-deleted"),
     path("cleanup/<str:namespace>/", policies.namespace_policy, name="namespace-policy"),
+    # `-` is never a namespace: a webhook's own pages sit under webhooks/-/.
+    path("webhooks/-/<uuid:uuid>/", webhooks.webhook_detail, name="webhook"),
+    path("webhooks/-/<uuid:uuid>/edit/", webhooks.webhook_edit, name="webhook-edit"),
+    path("webhooks/-/<uuid:uuid>/secret/", webhooks.webhook_secret, name="webhook-secret"),
+    path("webhooks/-/<uuid:uuid>/remove/", webhooks.webhook_remove, name="webhook-remove"),
+    path("webhooks/-/<uuid:uuid>/test/", webhooks.webhook_test, name="webhook-test"),
+    path("webhooks/-/<uuid:uuid>/resume/", webhooks.webhook_resume, name="webhook-resume"),
+    path(
+        "webhooks/-/<uuid:uuid>/deliveries/<int:delivery_id>/send-again/",
+        webhooks.delivery_send_again,
+        name="webhook-send-again",
+    ),
+    path("webhooks/<str:namespace>/", webhooks.namespace_webhooks, name="namespace-webhooks"),
+    path(
+        "webhooks/<str:namespace>/new/",
+        webhooks.namespace_webhook_new,
+        name="namespace-webhook-new",
+    ),
     path("deleted/<int:entry_id>/restore/", bin.restore, name="restore"),
     path("deleted/<int:entry_id>/delete/", bin.purge, name="purge"),
     path(
@@ -112,6 +131,10 @@ urlpatterns = [
     re_path(rf"^images/{NAME}/-/delete-tags/$", bin.tags_delete, name="tags-delete"),
     re_path(rf"^images/{NAME}/-/deleted/$", bin.image_bin, name="image-bin"),
     re_path(rf"^images/{NAME}/-/cleanup/$", policies.image_policy, name="image-policy"),
+    re_path(rf"^images/{NAME}/-/webhooks/$", webhooks.image_webhooks, name="image-webhooks"),
+    re_path(
+        rf"^images/{NAME}/-/webhooks/new/$", webhooks.image_webhook_new, name="image-webhook-new"
+    ),
     re_path(rf"^images/{NAME}/-/tags/(?P<tag>[^/]+)/$", images.tag_detail, name="tag"),
     re_path(rf"^images/{NAME}/-/tags/(?P<tag>[^/]+)/build/$", builds.tag_build, name="build"),
     re_path(rf"^images/{NAME}/-/tags/(?P<tag>[^/]+)/state/$", builds.tag_state, name="state"),

@@ -190,3 +190,12 @@ class CreateSerializer(ChangeSerializer):
 
 class EmptySerializer(StrictSerializer):
     pass
+
+
+class EventSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="As chosen in `events`; a delivery's `type`.")
+    label = serializers.CharField(help_text="What it means, in words.")
+
+
+def event_json(name: str, label: str) -> dict:
+    return {"name": name, "label": label}

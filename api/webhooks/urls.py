@@ -1,5 +1,5 @@
-"""Routes of webhooks: their list (and adding one), one webhook, its secret, a test event, its
-delivery log, one delivery and sending it again."""
+"""Routes of webhooks: the events they may choose, their list (and adding one), one webhook,
+its secret, a test event, its delivery log, one delivery and sending it again."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from django.urls import path
 from api.webhooks import views
 
 urlpatterns = [
+    path("webhook-event/", views.event_list, name="webhook-event-list"),
     path("webhook/", views.webhook_list, name="webhook-list"),
     path("webhook/<uuid:webhook_uuid>/", views.webhook_detail, name="webhook-detail"),
     path("webhook/<uuid:webhook_uuid>/secret/", views.webhook_secret, name="webhook-secret"),

@@ -10,11 +10,12 @@ from rest_framework import serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
+from api.access.shapes import whole_list
 from api.core import formats
 from api.core.auditing import note
 from api.core.dispatch import dispatch
 from api.core.pagination import envelope_serializer, paginate
-from api.core.permissions import get_image
+from api.core.permissions import get_image, visible_images
 from api.core.schema import ERROR, PAGE_PARAMS
 from api.webhooks.shapes import (
     DELIVERY_STATES,
@@ -22,21 +23,29 @@ from api.webhooks.shapes import (
     CreateSerializer,
     DeliverySerializer,
     EmptySerializer,
+    EventSerializer,
     OutgoingWebhookSerializer,
     OutgoingWebhookWithSecretSerializer,
     SecretSerializer,
     delivery_json,
+    event_json,
     webhook_json,
 )
+from lib.errors import NotFound
 from records.models import WebhookDelivery
 from webhooks import events, subscriptions
 
 WEBHOOK_UUID = OpenApiParameter("webhook_uuid", str, OpenApiParameter.PATH)
 DELIVERY_ID = OpenApiParameter("delivery_id", int, OpenApiParameter.PATH)
 NAMESPACE_FILTER = OpenApiParameter(
-    "namespace", str, description="Only this namespace's webhooks (its images' too)."
+    "namespace",
+    str,
+    description="Only this namespace's webhooks (its images' too); 403 for a team member who "
+    "is not an Owner, 404 for anyone else.",
 )
-IMAGE_FILTER = OpenApiParameter("image", str, description="Only the webhooks of this image.")
+IMAGE_FILTER = OpenApiParameter(
+    "image", str, description="Only the webhooks of this image; 403 or 404 as for `namespace`."
+)
 STATE_FILTER = OpenApiParameter(
     "state", str, enum=DELIVERY_STATES, description="Only the deliveries in this state."
 )
@@ -58,6 +67,19 @@ def _one(webhook) -> dict:
 
 
 @extend_schema(
+    operation_id="webhook_events_list",
+    summary="The events a webhook may choose, each with what it means",
+    responses={
+        200: envelope_serializer("WebhookEventList", EventSerializer(many=True)),
+        401: ERROR,
+    },
+)
+@api_view(["GET"])
+def event_list(request):
+    return Response(whole_list([event_json(name, label) for name, label in events.EVENTS.items()]))
+
+
+@extend_schema(
     operation_id="webhooks_list",
     summary="The webhooks you manage (Owners; staff see all)",
     parameters=[NAMESPACE_FILTER, IMAGE_FILTER, *PAGE_PARAMS],
@@ -65,17 +87,27 @@ def _one(webhook) -> dict:
         200: envelope_serializer("OutgoingWebhookList", OutgoingWebhookSerializer(many=True)),
         400: ERROR,
         401: ERROR,
+        403: ERROR,
+        404: ERROR,
     },
 )
 @api_view(["GET"])
 def webhook_list_get(request):
     found = subscriptions.manageable_by(request.user)
+    # A namespace or image named is one whose webhooks the caller asks for as theirs: a Writer
+    # is told why not (403), as on each webhook, rather than shown an empty list.
     namespace = request.query_params.get("namespace", "")
     if namespace:
+        subscriptions.target(request.user, namespace=namespace)
         found = found.filter(namespace=namespace)
-    image = request.query_params.get("image", "")
-    if image:
-        found = found.filter(image_name=image)
+    image_name = request.query_params.get("image", "")
+    if image_name:
+        # Not get_image: a filter never looks a public name up.
+        image = visible_images(request.user).filter(name=image_name).first()
+        if image is None:
+            raise NotFound(f"No image named {image_name}.")
+        subscriptions.target(request.user, image=image)
+        found = found.filter(image_name=image_name)
     page, meta = paginate(request, _with_last(found.order_by("namespace", "image_name", "id")))
     last = _last_deliveries(page)
     return Response({"meta": meta, "objects": [webhook_json(w, last.get(w.pk)) for w in page]})

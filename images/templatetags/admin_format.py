@@ -51,6 +51,13 @@ _STATE_ICONS = {
     # Garbage collections' states.
     "Done": "✔",
     "Running": "⟳",
+    # Webhooks' states, and their deliveries'.
+    "Active": "✔",
+    "Paused": "⏸",
+    "Off": "○",
+    "Delivered": "✔",
+    "Retrying": "⟳",
+    "Waiting": "◔",
 }
 _STATE_WORDS = {"Empty": "Not built yet", "Queued": "Waiting"}
 
@@ -76,6 +83,29 @@ def time_ago(value: datetime | None, empty: str = "Never") -> str:
     return mark_safe(  # noqa: S308
         f'<time datetime="{value.isoformat()}" title="{value:%-d %b %Y %H:%M} UTC">'
         f"{ago(value)}</time>"
+    )
+
+
+@register.filter
+def time_until(value: datetime | None, empty: str = "—") -> str:
+    """A <time> element reading "in 5 minutes" ("now" once it is due), with the exact UTC time
+    on hover: when something waiting will happen."""
+    if not isinstance(value, datetime):
+        return format_html('<span class="muted">{}</span>', empty)
+    remaining = (value - timezone.now()).total_seconds()
+    if remaining <= 0:
+        words = "now"
+    elif remaining < 60:
+        words = "in under a minute"
+    else:
+        size, unit = next((size, unit) for size, unit in _UNITS if remaining >= size)
+        count = int(remaining // size)
+        words = f"in {count} {unit}{'' if count == 1 else 's'}"
+    return format_html(
+        '<time datetime="{}" title="{} UTC">{}</time>',
+        value.isoformat(),
+        f"{value:%-d %b %Y %H:%M}",
+        words,
     )
 
 
