@@ -314,4 +314,4 @@ def prune(now: datetime | None = None) -> int:
     old = WebhookDelivery.objects.filter(created__lt=cutoff).exclude(
         state=WebhookDelivery.State.PENDING
     )
-    return old.delete()[1].get("records.WebhookDelivery", 0)
+    return old.delete()[1].get(WebhookDelivery._meta.label, 0)

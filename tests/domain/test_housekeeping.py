@@ -25,6 +25,8 @@ from records.models import (
     ListWalk,
     Team,
     TeamInvitation,
+    Webhook,
+    WebhookDelivery,
     WriteToken,
 )
 from registry import config as registry_config
@@ -91,6 +93,18 @@ def test_housekeeping_deletes_what_expired_and_keeps_the_rest(alice, settings, t
     walking = ListWalk.objects.create(key="walking", until=NOW + timedelta(minutes=5))
     WriteToken.objects.create(repository="alice/old", until=NOW - timedelta(days=2))
     pushing = WriteToken.objects.create(repository="alice/app", until=NOW - timedelta(hours=1))
+    hook = Webhook.objects.create(namespace="alice", owner=alice.user, url="https://x.example/")
+    for days, state in ((31, "delivered"), (31, "pending"), (29, "failed")):
+        WebhookDelivery.objects.create(
+            webhook=hook,
+            message_id=f"msg_{days}_{state}",
+            event="tag.pushed",
+            event_key=f"{days} {state}",
+            payload={},
+            state=state,
+            created=NOW - timedelta(days=days),
+            next_attempt=NOW + timedelta(hours=1) if state == "pending" else None,
+        )
     out = StringIO()
 
     call_command("housekeeping", stdout=out)
@@ -106,8 +120,11 @@ def test_housekeeping_deletes_what_expired_and_keeps_the_rest(alice, settings, t
     assert out.getvalue().splitlines()[0] == (
         "deleted 1 expired sessions, 1 old sign-in failures, 2 old build task results, "
         "1 expired admin sign-ins, 3 old invitations, 1 audit events older than AUDIT_DAYS, "
-        "1 idle walks of offset pages, 1 expired registry write tokens"
+        "1 idle walks of offset pages, 1 expired registry write tokens, "
+        "1 old webhook deliveries (0 lost ones queued again)"
     )
+    # A delivery still due is kept however old: its retries are not over.
+    assert set(WebhookDelivery.objects.values_list("state", flat=True)) == {"pending", "failed"}
     assert list(WriteToken.objects.all()) == [pushing]
     assert list(ListWalk.objects.all()) == [walking]
     assert list(Invitation.objects.all()) == [recently_expired]
