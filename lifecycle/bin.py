@@ -48,6 +48,7 @@ from records.models import (
     Tag,
     Team,
     UntaggedManifest,
+    Webhook,
 )
 from registry import client as oci
 from registry import untagged as registry_untagged
@@ -667,6 +668,13 @@ def _purge(entry: BinEntry) -> None:
     for child in [*entry.tag_entries.all(), entry]:
         _drop_bin_copy(child)
     entry.delete()
+    if (
+        entry.kind == BinEntry.Kind.IMAGE
+        and not Image.objects.filter(name=entry.image_name).exists()
+    ):
+        # Its own webhooks waited for it in the bin (named, not linked); now it cannot come
+        # back. Under the image's lock: an image of that name pushed since keeps its own.
+        Webhook.objects.filter(image_name=entry.image_name).delete()
 
 
 def purge_orphans() -> int:

@@ -100,3 +100,24 @@ def test_a_push_a_build_a_delete_and_a_restore_are_one_delivery_each(
     )
     assert max(counted.values()) == 1, counted
     assert json.loads(receiver.received[0].body)["type"] in events.EVENTS
+
+
+def test_an_image_webhook_hears_its_image_deleted_waits_in_the_bin_and_goes_with_a_purge(
+    receiver, alice, push_image
+):
+    api = ApiClient(alice.basic())
+    pushed = push_image(alice, "binned", tag="v1")
+    hook = api.post(
+        "/api/v1/webhook/",
+        {"image": pushed.name, "url": receiver.url, "events": ["image.deleted", "tag.pushed"]},
+    ).json()
+
+    assert api.delete(f"/api/v1/image/{pushed.name}/").status_code == 204
+    [deleted] = heard(receiver, hook["secret"])
+    assert (deleted["type"], deleted["data"]["tags"]) == ("image.deleted", ["v1"])
+    assert api.get(hook["resource_uri"]).status_code == 200  # kept while it can come back
+
+    entry = BinEntry.objects.get(image_name=pushed.name, kind="image")
+    assert api.delete(f"/api/v1/deleted/{entry.pk}/").status_code == 204
+
+    assert api.get(hook["resource_uri"]).status_code == 404
