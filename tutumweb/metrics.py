@@ -43,7 +43,7 @@ from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 from builds.leases import DURATION_BUCKETS
-from records.models import Build, Maintenance, Tally
+from records.models import Build, Maintenance, Tally, WebhookDelivery
 
 log = logging.getLogger(__name__)
 
@@ -128,9 +128,9 @@ def _this_server() -> CollectorRegistry:
 
 
 class DatabaseFigures(Collector):
-    """What the database knows, in three small queries whatever its size: the builds waiting
-    and running (an index range), the tallies (a few dozen rows) and when garbage was last
-    collected (one row)."""
+    """What the database knows, in four small queries whatever its size: the builds waiting
+    and running (an index range), the tallies (a few dozen rows), when garbage was last
+    collected (one row) and the webhook deliveries still due (an index range)."""
 
     def collect(self):
         try:
@@ -143,6 +143,9 @@ class DatabaseFigures(Collector):
             tallies = list(Tally.objects.values_list("name", "label", "bucket", "count", "total"))
             last_collected = (
                 Maintenance.objects.filter(pk=1).values_list("last_collected", flat=True).first()
+            )
+            due = WebhookDelivery.objects.filter(state=WebhookDelivery.State.PENDING).aggregate(
+                deliveries=Count("pk"), earliest=Min("next_attempt")
             )
         except DatabaseError:
             log.exception("metrics: the database does not answer")
@@ -157,6 +160,7 @@ class DatabaseFigures(Collector):
             value=sum(row[3] for row in tallies if row[0] == Tally.Name.PUSHES),
         )
         yield from _collections(tallies, last_collected)
+        yield from _webhooks(tallies, due)
 
 
 DATABASE = CollectorRegistry(auto_describe=False)
@@ -243,4 +247,38 @@ def _collections(tallies: list[tuple], last_collected):
         "tutumweb_gc_last_run_timestamp_seconds",
         "When the last garbage collection ended, in seconds since 1970 (0: never).",
         value=last_collected.timestamp() if last_collected else 0,
+    )
+
+
+def _webhooks(tallies: list[tuple], due: dict):
+    attempts = CounterMetricFamily(
+        "tutumweb_webhook_attempts",
+        "Attempts at webhook deliveries, by outcome: delivered (a 2xx) or failed (any other "
+        "answer, or none).",
+        labels=["outcome"],
+    )
+    seconds = CounterMetricFamily(
+        "tutumweb_webhook_attempt_seconds",
+        "Time the webhook attempts took, answer included, by outcome.",
+        labels=["outcome"],
+    )
+    for outcome in ("delivered", "failed"):
+        rows = [r for r in tallies if r[0] == Tally.Name.WEBHOOK_ATTEMPTS and r[1] == outcome]
+        attempts.add_metric([outcome], sum(r[3] for r in rows))
+        seconds.add_metric([outcome], sum(r[4] for r in rows))
+    yield attempts
+    yield seconds
+    yield GaugeMetricFamily(
+        "tutumweb_webhook_deliveries_pending",
+        "Webhook deliveries not yet delivered or given up: their first attempt, or a retry, is "
+        "to come.",
+        value=due["deliveries"],
+    )
+    earliest = due["earliest"]
+    late = (timezone.now() - earliest).total_seconds() if earliest else 0
+    yield GaugeMetricFamily(
+        "tutumweb_webhook_deliveries_overdue_seconds",
+        "How long past its time the most overdue webhook attempt is (0 when none is): above a "
+        "few seconds, the webhook workers are stopped or cannot keep up.",
+        value=max(late, 0),
     )

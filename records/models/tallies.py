@@ -19,6 +19,8 @@ class Tally(models.Model):
         GC_FREED_BYTES = "gc_freed_bytes", "garbage collections, and the bytes they freed"
         GC_DELETED_BLOBS = "gc_deleted_blobs", "garbage collections, and the blobs they deleted"
         GC_SECONDS = "gc_seconds", "garbage collections, and the time they ran"
+        # Each attempt at a webhook delivery, by outcome (delivered, failed), and its time.
+        WEBHOOK_ATTEMPTS = "webhook_attempts", "webhook attempts, by outcome, and their time"
 
     # One of Name (not `choices`: a new count needs no migration).
     name = models.CharField(max_length=20)

@@ -112,7 +112,11 @@ class WebhookDelivery(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["webhook", "event_key"], name="one_delivery_per_event")
         ]
-        indexes = [models.Index(fields=["webhook", "-created"], name="delivery_log")]
+        indexes = [
+            models.Index(fields=["webhook", "-created"], name="delivery_log"),
+            # What is still due (metrics, housekeeping's lost deliveries): a small range.
+            models.Index(fields=["state", "next_attempt"], name="delivery_due"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event} to {self.webhook_id} ({self.state})"

@@ -391,3 +391,26 @@ def test_a_paused_team_webhook_emails_each_owner_the_reason_with_a_link(
         links = re.findall(r"https?://\S+", body)
         assert any(link.endswith(f"/{hook['uuid']}/") for link in links), links
     assert mailbox.to("wes@example.test") == []
+
+
+def test_attempts_and_overdue_deliveries_show_in_the_metrics(
+    api, receiver, make_image, alice, scrape
+):
+    added(api, receiver.url)
+    receiver.answer(503, 200)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        events.emit("tag.deleted", make_image(alice, "app"), tag="v1")
+        run_queued_deliveries()
+        clock.shift(webhook_delivery.SCHEDULE[0] + timedelta(seconds=60))
+        # The retry was due a minute ago and no worker took it.
+        late = scrape()
+        run_queued_deliveries()
+    done = scrape()
+
+    assert late.value("tutumweb_webhook_deliveries_pending") == 1
+    assert late.value("tutumweb_webhook_deliveries_overdue_seconds") == 60
+    assert done.value("tutumweb_webhook_deliveries_pending") == 0
+    assert done.value("tutumweb_webhook_deliveries_overdue_seconds") == 0
+    assert done.value("tutumweb_webhook_attempts_total", outcome="failed") == 1
+    assert done.value("tutumweb_webhook_attempts_total", outcome="delivered") == 1

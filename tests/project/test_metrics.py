@@ -169,7 +169,7 @@ def test_recorded_garbage_collections_are_counted(scrape):
     assert scraped.value("tutumweb_gc_last_run_timestamp_seconds") == last.timestamp()
 
 
-def test_a_scrape_asks_the_database_three_questions_whatever_it_holds(
+def test_a_scrape_asks_the_database_four_questions_whatever_it_holds(
     scrape, make_image, alice, django_assert_num_queries
 ):
     image = make_image(alice, "app", tags=[f"t{n}" for n in range(20)])
@@ -178,8 +178,9 @@ def test_a_scrape_asks_the_database_three_questions_whatever_it_holds(
     leases.finish(make_build(image.tags.first(), state=Build.State.QUEUED), Build.State.CANCELLED)
     record(Collection.objects.create(bytes_freed=5, blobs_deleted=1, seconds=0.5))
 
-    # No session, no sign-in: the builds waiting and running, the tallies, the last collection.
-    with django_assert_num_queries(3):
+    # No session, no sign-in: the builds waiting and running, the tallies, the last
+    # collection, the webhook deliveries still due.
+    with django_assert_num_queries(4):
         scrape()
 
 
