@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.decorators import api_view
-from rest_framework.exceptions import ValidationError
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.exceptions import NotAuthenticated, ValidationError
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from accounts import keys, passwords, profiles, sessions
@@ -22,19 +23,24 @@ from api.accounts.shapes import (
     NewApiKeySerializer,
     PasswordChangedSerializer,
     PasswordChangeSerializer,
+    SecondFactorAskedSerializer,
+    SecondStepSerializer,
     SessionSerializer,
     account_json,
     apikey_json,
     auth_key_json,
     new_apikey_json,
     password_changed_json,
+    second_factor_asked_json,
     session_json,
 )
 from api.core.auditing import note
-from api.core.auth import Throttled
+from api.core.auth import SECOND_STEP, PasswordSignIn, Throttled
 from api.core.dispatch import dispatch
 from api.core.pagination import envelope_serializer, paginate
 from api.core.schema import ERROR, PAGE_PARAMS
+from audit import trail
+from lib.client_address import client_address
 from records.models import ApiKey
 
 KEY_ID = OpenApiParameter("id", int, OpenApiParameter.PATH)
@@ -80,16 +86,44 @@ def auth(request):
         "API key until it is ended (`DELETE` with it), the password changes, or "
         "SESSION_COOKIE_AGE passes; it is not listed among your API keys."
     ),
-    request=None,
-    responses={201: SessionSerializer, 400: ERROR, 401: ERROR, 429: ERROR},
+    request=SecondStepSerializer,
+    responses={
+        201: SessionSerializer,
+        200: SecondFactorAskedSerializer,
+        400: ERROR,
+        401: ERROR,
+        429: ERROR,
+    },
 )
 @api_view(["POST"])
+@authentication_classes([PasswordSignIn])
+@permission_classes([AllowAny])
 def session_post(request):
+    if request.auth is SECOND_STEP:
+        challenge = sessions.second_factor_challenge(request.user)
+        return Response(second_factor_asked_json(challenge), headers=NO_STORE)
+    if not getattr(request.user, "is_authenticated", False):
+        if "challenge" not in (request.data or {}):
+            raise NotAuthenticated("Sign in with Basic base64(username:password).")
+        step = SecondStepSerializer(data=request.data)
+        step.is_valid(raise_exception=True)
+        user, method = sessions.complete_second_factor(**step.validated_data)
+        return _signed_in(request, user, f"password and {method}")
     if request.auth is not None:
         raise ValidationError({"authorization": ["Sign in with your password, not a key."]})
-    api_key, key = sessions.start_session(request.user)
-    note(request, "sign_in", request.user.get_username())
-    body = session_json(api_key, key, request.user)
+    return _signed_in(request, request.user, "password")
+
+
+def _signed_in(request, user, method: str) -> Response:
+    api_key, key = sessions.start_session(user)
+    trail.record(
+        "sign_in",
+        user.get_username(),
+        actor=user,
+        address=client_address(request),
+        details={"method": method},
+    )
+    body = session_json(api_key, key, user)
     return Response(body, status=status.HTTP_201_CREATED, headers=NO_STORE)
 
 
