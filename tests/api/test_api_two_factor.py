@@ -123,3 +123,59 @@ def test_a_registry_login_with_the_password_is_refused_and_with_an_api_key_works
     assert refused.status_code == 401
     assert "Use an API key" in refused.content.decode()
     assert granted.status_code == 200
+
+
+def test_setting_it_up_through_the_api_takes_a_code_and_gives_ten_recovery_codes(alice):
+    api = ApiClient(alice.basic())
+    assert api.get("/api/v1/account/two-factor/").json() == {
+        "enabled": False,
+        "recovery_codes_left": 0,
+    }
+
+    setup = api.post("/api/v1/account/two-factor/")
+    totp = pyotp.TOTP(setup.json()["secret"])
+    wrong = api.post("/api/v1/account/two-factor/confirm/", {"code": "12345"})
+    confirmed = api.post("/api/v1/account/two-factor/confirm/", {"code": totp.now()})
+
+    assert setup.status_code == 201
+    assert setup.json()["uri"].startswith("otpauth://totp/")
+    assert wrong.status_code == 400 and "code" in wrong.json()["fields"]
+    assert confirmed.status_code == 200
+    assert len(confirmed.json()["recovery_codes"]) == 10
+    assert api.get("/api/v1/account/two-factor/").json() == {
+        "enabled": True,
+        "recovery_codes_left": 10,
+    }
+    assert api.post("/api/v1/account/two-factor/").status_code == 409
+    assert AuditEvent.objects.filter(action="two_factor.on").count() == 1
+
+
+def test_turning_it_off_needs_a_code_and_staff_can_reset_it(with_two_factor, make_account):
+    alice = with_two_factor
+    api = ApiClient(alice.basic())
+
+    assert api.delete(
+        "/api/v1/account/two-factor/", {"code": "000000"}, content_type="application/json"
+    ).status_code in (400,)
+    staff = ApiClient(make_account("root2", staff=True).basic())
+    assert ApiClient(alice.basic()).delete("/api/v1/user/alice/two-factor/").status_code == 403
+    assert staff.delete("/api/v1/user/alice/two-factor/").status_code == 204
+    assert staff.delete("/api/v1/user/alice/two-factor/").status_code == 409
+
+    assert not two_factor.is_on(alice.user)
+    assert password_client(alice).post("/api/v1/session/").status_code == 201
+    assert AuditEvent.objects.filter(action="two_factor.reset", target="alice").count() == 1
+
+
+def test_new_recovery_codes_need_a_current_code_from_the_app(with_two_factor):
+    alice = with_two_factor
+    api = ApiClient(alice.basic())
+
+    with_recovery = api.post(
+        "/api/v1/account/two-factor/recovery-codes/", {"code": alice.recovery_codes[1]}
+    )
+    renewed = api.post("/api/v1/account/two-factor/recovery-codes/", {"code": alice.totp.now()})
+
+    assert with_recovery.status_code == 400
+    assert renewed.status_code == 200
+    assert set(renewed.json()["recovery_codes"]).isdisjoint(alice.recovery_codes)
