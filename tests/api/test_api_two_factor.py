@@ -154,9 +154,10 @@ def test_turning_it_off_needs_a_code_and_staff_can_reset_it(with_two_factor, mak
     alice = with_two_factor
     api = ApiClient(alice.basic())
 
-    assert api.delete(
+    wrong = api.delete(
         "/api/v1/account/two-factor/", {"code": "000000"}, content_type="application/json"
-    ).status_code in (400,)
+    )
+    assert wrong.status_code == 400 and "code" in wrong.json()["fields"]
     staff = ApiClient(make_account("root2", staff=True).basic())
     assert ApiClient(alice.basic()).delete("/api/v1/user/alice/two-factor/").status_code == 403
     assert staff.delete("/api/v1/user/alice/two-factor/").status_code == 204
@@ -179,3 +180,17 @@ def test_new_recovery_codes_need_a_current_code_from_the_app(with_two_factor):
     assert with_recovery.status_code == 400
     assert renewed.status_code == 200
     assert set(renewed.json()["recovery_codes"]).isdisjoint(alice.recovery_codes)
+
+
+def test_a_recovery_code_turns_it_off(with_two_factor):
+    alice = with_two_factor
+    api = ApiClient(alice.basic())
+
+    off = api.delete(
+        "/api/v1/account/two-factor/",
+        {"code": alice.recovery_codes[2]},
+        content_type="application/json",
+    )
+
+    assert off.status_code == 204
+    assert not two_factor.is_on(alice.user)
