@@ -16,7 +16,7 @@ from django.core.cache import caches
 from django.utils import timezone
 
 from accounts import two_factor
-from lib.errors import Invalid, TooManyTries
+from lib.errors import Invalid
 from records.models import ApiKey
 
 LABEL = "Web admin sign-in"
@@ -51,8 +51,6 @@ def delete_expired() -> int:
 
 # How long the code may take after the password: enough to find the phone.
 CHALLENGE_SECONDS = 300
-# Wrong codes one person may type in CHALLENGE_SECONDS (six digits: a guess in a million).
-WRONG_CODES = 5
 _SALT = "accounts.sessions.second-factor"
 _EXPIRED = "This sign-in has expired or was used already: sign in again with your password."
 
@@ -69,21 +67,14 @@ def complete_second_factor(challenge: str, code: str):
         data = signing.loads(challenge, salt=_SALT, max_age=CHALLENGE_SECONDS)
     except signing.BadSignature:
         raise Invalid({"challenge": [_EXPIRED]}) from None
-    cache = caches["rate-limits"]
-    used, failed = f"second-factor-used:{data['n']}", f"second-factor-wrong:{data['u']}"
+    cache, used = caches["rate-limits"], f"second-factor-used:{data['n']}"
     if cache.get(used):
         raise Invalid({"challenge": [_EXPIRED]})
-    if (cache.get(failed) or 0) >= WRONG_CODES:
-        raise TooManyTries(
-            f"{WRONG_CODES} wrong codes in a row: wait {CHALLENGE_SECONDS // 60} minutes, then "
-            "sign in again. Lost your phone? Use one of your recovery codes.",
-            retry_after=CHALLENGE_SECONDS,
-        )
     user = get_user_model().objects.filter(pk=data["u"], is_active=True).first()
-    method = two_factor.check(user, code) if user is not None else ""
+    if user is None:
+        raise Invalid({"challenge": [_EXPIRED]})
+    method = two_factor.check_counted(user, code)
     if not method:
-        cache.add(failed, 0, CHALLENGE_SECONDS)
-        cache.incr(failed)
         raise Invalid(
             {
                 "code": [
@@ -94,5 +85,4 @@ def complete_second_factor(challenge: str, code: str):
         )
     if not cache.add(used, 1, CHALLENGE_SECONDS):
         raise Invalid({"challenge": [_EXPIRED]})  # another request completed it meanwhile
-    cache.delete(failed)
     return user, method

@@ -16,14 +16,19 @@ from dataclasses import dataclass
 
 import pyotp
 from django.conf import settings
+from django.core.cache import caches
 from django.db import transaction
 from django.utils import timezone
 
 from lib import crypto
-from lib.errors import Conflict, Invalid
+from lib.errors import Conflict, Invalid, TooManyTries
 from records.models import TwoFactor
 
 RECOVERY_CODES = 10
+# Wrong codes one person may type in PAUSE_SECONDS, wherever (the sign-in's second step,
+# turning it off, new recovery codes): six digits are a guess in a million a try.
+WRONG_CODES = 5
+PAUSE_SECONDS = 300
 # Codes of the step before and after the current one pass too: phones' clocks drift.
 VALID_WINDOW = 1
 _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read off paper
@@ -97,11 +102,30 @@ def check(user, code: str) -> str:
             row.save(update_fields=["last_step"])
             return "totp"
         hashed = crypto.digest(_plain(code))
-        if hashed in row.recovery_hashes:
+        if recovery and hashed in row.recovery_hashes:
             row.recovery_hashes = [h for h in row.recovery_hashes if h != hashed]
             row.save(update_fields=["recovery_hashes"])
             return "recovery"
     return ""
+
+
+def check_counted(user, code: str, *, recovery: bool = True) -> str:
+    """`check`, with wrong codes counted: after WRONG_CODES in PAUSE_SECONDS, TooManyTries
+    until the pause ends (a right code clears the count)."""
+    cache, key = caches["rate-limits"], f"second-factor-wrong:{user.pk}"
+    if (cache.get(key) or 0) >= WRONG_CODES:
+        raise TooManyTries(
+            f"{WRONG_CODES} wrong codes in a row: wait {PAUSE_SECONDS // 60} minutes, then try "
+            "again. Lost your phone? Use one of your recovery codes.",
+            retry_after=PAUSE_SECONDS,
+        )
+    method = check(user, code, recovery=recovery)
+    if method:
+        cache.delete(key)
+    else:
+        cache.add(key, 0, PAUSE_SECONDS)
+        cache.incr(key)
+    return method
 
 
 def _matching_step(row: TwoFactor, code: str) -> int | None:

@@ -327,7 +327,7 @@ def two_factor_delete(request):
     body.is_valid(raise_exception=True)
     if not two_factor.is_on(user):
         raise Conflict("Two-factor sign-in is not on.")
-    if not two_factor.check(user, body.validated_data["code"]):
+    if not two_factor.check_counted(user, body.validated_data["code"]):
         raise ValidationError({"code": [_NOT_RIGHT]})
     two_factor.turn_off(user)
     note(request, "two_factor.off", user.get_username())
@@ -371,7 +371,7 @@ def two_factor_recovery_codes(request):
     body.is_valid(raise_exception=True)
     if not two_factor.is_on(user):
         raise Conflict("Two-factor sign-in is not on.")
-    if two_factor.check(user, body.validated_data["code"]) != "totp":
+    if not two_factor.check_counted(user, body.validated_data["code"], recovery=False):
         raise ValidationError({"code": ["Type the six digits your authenticator app shows now."]})
     codes = two_factor.new_recovery_codes(user)
     note(request, "two_factor.recovery_codes", user.get_username())

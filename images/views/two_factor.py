@@ -74,9 +74,7 @@ def two_factor_begin(request):
 
 def _setup_page(request, setup, form):
     # Black on white whatever the page's colours: phones' cameras read that best.
-    qr = segno.make(setup.uri, error="m").svg_inline(
-        scale=5, dark="#000", light="#fff", title="QR code for your authenticator app"
-    )
+    qr = segno.make(setup.uri, error="m").svg_inline(scale=5, dark="#000", light="#fff")
     context = {"setup": setup, "qr": mark_safe(qr), "form": form}  # noqa: S308 - segno's SVG
     response = render(request, "images/two_factor_setup.html", context)
     response["Cache-Control"] = "no-store"

@@ -178,6 +178,7 @@ def test_new_recovery_codes_need_a_current_code_from_the_app(with_two_factor):
     renewed = api.post("/api/v1/account/two-factor/recovery-codes/", {"code": alice.totp.now()})
 
     assert with_recovery.status_code == 400
+    assert two_factor.recovery_codes_left(alice.user) == 10  # not spent by the refusal
     assert renewed.status_code == 200
     assert set(renewed.json()["recovery_codes"]).isdisjoint(alice.recovery_codes)
 
