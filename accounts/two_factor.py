@@ -86,8 +86,9 @@ _WRONG_CODE = (
 )
 
 
-def check(user, code: str) -> str:
-    """ "totp" or "recovery" when `code` passes (a recovery code is spent); "" when not."""
+def check(user, code: str, *, recovery: bool = True) -> str:
+    """The kind of code that passed, "totp" or "recovery" (a recovery code is spent then), or
+    "" when none did. Without `recovery`, only a code from the app passes."""
     with transaction.atomic():
         row = (
             TwoFactor.objects.select_for_update()
