@@ -17,6 +17,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from accounts import two_factor
 from records.models import ApiKey
 from records.rows import from_row
 
@@ -163,12 +164,26 @@ def seconds_left(request: HttpRequest, username: str) -> int:
     return max(1, int((ends - timezone.now()).total_seconds()))
 
 
+class SecondFactorNeeded(Exception):
+    """The password is right and the person has two-factor sign-in on: a password alone signs
+    in nowhere but the web admin's sign-in, which asks for the code next. API keys are the
+    machine path (the `tutum` CLI, docker and buildah logins)."""
+
+    def __init__(self, user):
+        super().__init__(
+            f"Two-factor sign-in is on for {user.get_username()}: a password alone is not "
+            "enough here. Use an API key instead (make one on Your account, under API keys)."
+        )
+        self.user = user
+
+
 def user_for_credentials(request: HttpRequest, scheme: str, username: str, secret: str):
     """(user, api_key) for an API key, (user, None) for a password, None if neither matches.
 
     The key is tried first and a key-shaped secret is never tried as a password, so neither a
     good nor a revoked key counts as a wrong password. Raises SignInsPaused (see
-    `user_for_password`).
+    `user_for_password`), and SecondFactorNeeded for the right password of a person with
+    two-factor sign-in on.
     """
     api_key = api_key_for(username, secret)
     if api_key is not None:
@@ -176,7 +191,11 @@ def user_for_credentials(request: HttpRequest, scheme: str, username: str, secre
     if _key_only(scheme, secret):
         return None
     user = user_for_password(request, username, secret)
-    return (user, None) if user is not None else None
+    if user is None:
+        return None
+    if two_factor.is_on(user):
+        raise SecondFactorNeeded(user)
+    return user, None
 
 
 def _key_only(scheme: str, secret: str) -> bool:

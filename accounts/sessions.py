@@ -6,11 +6,17 @@ Each is an ApiKey of kind SESSION that lives as long as an admin session may
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.core.cache import caches
 from django.utils import timezone
 
+from accounts import two_factor
+from lib.errors import Invalid
 from records.models import ApiKey
 
 LABEL = "Web admin sign-in"
@@ -39,3 +45,44 @@ def end_other_sessions(user, keep: ApiKey | None) -> int:
 
 def delete_expired() -> int:
     return ApiKey.objects.filter(kind=ApiKey.Kind.SESSION, expires__lte=timezone.now()).delete()[0]
+
+
+# -- the second step of a sign-in with two-factor on ----------------------------------------
+
+# How long the code may take after the password: enough to find the phone.
+CHALLENGE_SECONDS = 300
+_SALT = "accounts.sessions.second-factor"
+_EXPIRED = "This sign-in has expired or was used already: sign in again with your password."
+
+
+def second_factor_challenge(user) -> str:
+    """What the password's right answer carries to the second step: signed, single-use,
+    good for CHALLENGE_SECONDS."""
+    return signing.dumps({"u": user.pk, "n": secrets.token_hex(8)}, salt=_SALT)
+
+
+def complete_second_factor(challenge: str, code: str):
+    """(user, "totp" or "recovery") when `code` completes the sign-in `challenge` began."""
+    try:
+        data = signing.loads(challenge, salt=_SALT, max_age=CHALLENGE_SECONDS)
+    except signing.BadSignature:
+        raise Invalid({"challenge": [_EXPIRED]}) from None
+    cache, used = caches["rate-limits"], f"second-factor-used:{data['n']}"
+    if cache.get(used):
+        raise Invalid({"challenge": [_EXPIRED]})
+    user = get_user_model().objects.filter(pk=data["u"], is_active=True).first()
+    if user is None:
+        raise Invalid({"challenge": [_EXPIRED]})
+    method = two_factor.check_counted(user, code)
+    if not method:
+        raise Invalid(
+            {
+                "code": [
+                    "That code is not right: type the six digits your authenticator app shows "
+                    "now, or one of your recovery codes."
+                ]
+            }
+        )
+    if not cache.add(used, 1, CHALLENGE_SECONDS):
+        raise Invalid({"challenge": [_EXPIRED]})  # another request completed it meanwhile
+    return user, method

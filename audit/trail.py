@@ -29,6 +29,14 @@ class Action:
 ACTIONS: dict[str, Action] = {
     "sign_in": Action("Signed in", "a person signing in to the web admin"),
     "password.change": Action("Changed their password", "a person changing their password"),
+    "two_factor.on": Action("Turned two-factor sign-in on", "two-factor sign-in turned on"),
+    "two_factor.off": Action("Turned two-factor sign-in off", "two-factor sign-in turned off"),
+    "two_factor.recovery_codes": Action(
+        "Made new recovery codes", "new two-factor recovery codes made (the old ones ended)"
+    ),
+    "two_factor.reset": Action(
+        "Reset someone's two-factor sign-in", "staff turning a person's two-factor sign-in off"
+    ),
     "apikey.create": Action("Made an API key", "an API key made"),
     "apikey.revoke": Action("Revoked an API key", "an API key revoked"),
     "image.register": Action("Registered an image", "an image registered"),

@@ -15,6 +15,7 @@ from images.views import (
     policies,
     start,
     teams,
+    two_factor,
     webhooks,
 )
 
@@ -25,6 +26,7 @@ urlpatterns = [
     path("", images.image_list, name="list"),
     path("login/", accounts.login_view, name="login"),
     path("logout/", accounts.logout_view, name="logout"),
+    path("login/code/", two_factor.login_code, name="login-code"),
     path("getting-started/", start.getting_started, name="start"),
     path("getting-started/pushed/", start.first_push, name="first-push"),
     path("getting-started/key/", start.start_key, name="start-key"),
@@ -119,6 +121,10 @@ urlpatterns = [
     ),
     path("account/", accounts.account, name="account"),
     path("account/password/", accounts.password_change, name="password"),
+    path("account/two-factor/", two_factor.two_factor_begin, name="two-factor"),
+    path("account/two-factor/confirm/", two_factor.two_factor_confirm, name="two-factor-confirm"),
+    path("account/two-factor/codes/", two_factor.two_factor_codes, name="two-factor-codes"),
+    path("account/two-factor/off/", two_factor.two_factor_off, name="two-factor-off"),
     path("account/profile/", accounts.profile_save, name="profile"),
     path("account/github/", accounts.github_save, name="github"),
     path("account/notifications/", accounts.notifications_save, name="notifications"),

@@ -71,3 +71,10 @@ class TryLater(DomainError):
     def __init__(self, message: str | None = None, *, retry_after: int | None = None):
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class TooManyTries(TryLater):
+    """Too many tries of something guessable (a sign-in code) in a while: paused for
+    `retry_after` seconds."""
+
+    default_message = "Too many tries: wait a while, then try again."

@@ -87,6 +87,29 @@ class SessionSerializer(serializers.Serializer):
     expires = DateField()
 
 
+class SecondFactorAskedSerializer(serializers.Serializer):
+    second_factor = serializers.CharField(help_text="`totp`: a code from an authenticator app.")
+    challenge = serializers.CharField(
+        help_text="Send it back with the code (`POST` again, without Authorization) within 5 "
+        "minutes, once."
+    )
+    message = serializers.CharField()
+
+
+def second_factor_asked_json(challenge: str) -> dict:
+    return {
+        "second_factor": "totp",
+        "challenge": challenge,
+        "message": "Your password is right. Now type the six-digit code your authenticator "
+        "app shows, or one of your recovery codes.",
+    }
+
+
+class SecondStepSerializer(StrictSerializer):
+    challenge = serializers.CharField(max_length=500)
+    code = serializers.CharField(max_length=40, help_text="Six digits, or a recovery code.")
+
+
 def session_json(api_key: ApiKey, key: str, user) -> dict:
     return {
         "key": key,
@@ -195,3 +218,29 @@ class AccountPatchSerializer(StrictSerializer):
                 "(at most 39 characters)."
             )
         return value
+
+
+class TwoFactorStateSerializer(serializers.Serializer):
+    enabled = serializers.BooleanField(help_text="Whether sign-ins ask for a code.")
+    recovery_codes_left = serializers.IntegerField()
+
+
+def two_factor_state_json(enabled: bool, left: int) -> dict:
+    return {"enabled": enabled, "recovery_codes_left": left}
+
+
+class TwoFactorSetupSerializer(serializers.Serializer):
+    secret = serializers.CharField(help_text="To type into an authenticator app (base32).")
+    uri = serializers.CharField(help_text="`otpauth://totp/...`: what a QR code holds.")
+
+
+class CodeSerializer(StrictSerializer):
+    code = serializers.CharField(
+        max_length=40, help_text="Six digits from the app (or, to turn it off, a recovery code)."
+    )
+
+
+class RecoveryCodesSerializer(serializers.Serializer):
+    recovery_codes = serializers.ListField(
+        child=serializers.CharField(), help_text="Shown this once; each works once."
+    )

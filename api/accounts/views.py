@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.decorators import api_view
-from rest_framework.exceptions import ValidationError
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.exceptions import NotAuthenticated, PermissionDenied, ValidationError
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from accounts import keys, passwords, profiles, sessions
+from accounts import keys, passwords, profiles, sessions, two_factor
 from accounts.credentials import SignInsPaused
 from api.accounts.shapes import (
     AccountPatchSerializer,
@@ -19,23 +20,35 @@ from api.accounts.shapes import (
     ApiKeyPatchSerializer,
     ApiKeySerializer,
     AuthKeySerializer,
+    CodeSerializer,
     NewApiKeySerializer,
     PasswordChangedSerializer,
     PasswordChangeSerializer,
+    RecoveryCodesSerializer,
+    SecondFactorAskedSerializer,
+    SecondStepSerializer,
     SessionSerializer,
+    TwoFactorSetupSerializer,
+    TwoFactorStateSerializer,
     account_json,
     apikey_json,
     auth_key_json,
     new_apikey_json,
     password_changed_json,
+    second_factor_asked_json,
     session_json,
+    two_factor_state_json,
 )
 from api.core.auditing import note
-from api.core.auth import Throttled
+from api.core.auth import SECOND_STEP, PasswordSignIn, Throttled
 from api.core.dispatch import dispatch
 from api.core.pagination import envelope_serializer, paginate
 from api.core.schema import ERROR, PAGE_PARAMS
+from audit import trail
+from lib.client_address import client_address
+from lib.errors import Conflict
 from records.models import ApiKey
+from teams.tokens import TokenPrincipal
 
 KEY_ID = OpenApiParameter("id", int, OpenApiParameter.PATH)
 # Secrets are shown once: no cache keeps the answer that holds one.
@@ -80,16 +93,44 @@ def auth(request):
         "API key until it is ended (`DELETE` with it), the password changes, or "
         "SESSION_COOKIE_AGE passes; it is not listed among your API keys."
     ),
-    request=None,
-    responses={201: SessionSerializer, 400: ERROR, 401: ERROR, 429: ERROR},
+    request=SecondStepSerializer,
+    responses={
+        201: SessionSerializer,
+        200: SecondFactorAskedSerializer,
+        400: ERROR,
+        401: ERROR,
+        429: ERROR,
+    },
 )
 @api_view(["POST"])
+@authentication_classes([PasswordSignIn])
+@permission_classes([AllowAny])
 def session_post(request):
+    if request.auth is SECOND_STEP:
+        challenge = sessions.second_factor_challenge(request.user)
+        return Response(second_factor_asked_json(challenge), headers=NO_STORE)
+    if not getattr(request.user, "is_authenticated", False):
+        if "challenge" not in (request.data or {}):
+            raise NotAuthenticated("Sign in with Basic base64(username:password).")
+        step = SecondStepSerializer(data=request.data)
+        step.is_valid(raise_exception=True)
+        user, method = sessions.complete_second_factor(**step.validated_data)
+        return _signed_in(request, user, f"password and {method}")
     if request.auth is not None:
         raise ValidationError({"authorization": ["Sign in with your password, not a key."]})
-    api_key, key = sessions.start_session(request.user)
-    note(request, "sign_in", request.user.get_username())
-    body = session_json(api_key, key, request.user)
+    return _signed_in(request, request.user, "password")
+
+
+def _signed_in(request, user, method: str) -> Response:
+    api_key, key = sessions.start_session(user)
+    trail.record(
+        "sign_in",
+        user.get_username(),
+        actor=user,
+        address=client_address(request),
+        details={"method": method},
+    )
+    body = session_json(api_key, key, user)
     return Response(body, status=status.HTTP_201_CREATED, headers=NO_STORE)
 
 
@@ -245,3 +286,99 @@ def apikey_detail_delete(request, key_id: int):
 apikey_detail = dispatch(
     get=apikey_detail_get, patch=apikey_detail_patch, delete=apikey_detail_delete
 )
+
+
+@extend_schema(
+    operation_id="two_factor_retrieve",
+    summary="Whether your sign-ins ask for a code from an authenticator app",
+    responses={200: TwoFactorStateSerializer, 401: ERROR},
+)
+@api_view(["GET"])
+def two_factor_get(request):
+    user = _person(request)
+    state = two_factor_state_json(two_factor.is_on(user), two_factor.recovery_codes_left(user))
+    return Response(state)
+
+
+@extend_schema(
+    operation_id="two_factor_begin",
+    summary="Start setting up two-factor sign-in: a secret for your app (on once confirmed)",
+    request=None,
+    responses={201: TwoFactorSetupSerializer, 401: ERROR, 409: ERROR},
+)
+@api_view(["POST"])
+def two_factor_post(request):
+    setup = two_factor.begin(_person(request))
+    return Response(
+        {"secret": setup.secret, "uri": setup.uri}, status=status.HTTP_201_CREATED, headers=NO_STORE
+    )
+
+
+@extend_schema(
+    operation_id="two_factor_destroy",
+    summary="Turn two-factor sign-in off, with a current code or a recovery code",
+    request=CodeSerializer,
+    responses={204: None, 400: ERROR, 401: ERROR, 409: ERROR},
+)
+@api_view(["DELETE"])
+def two_factor_delete(request):
+    user = _person(request)
+    body = CodeSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    if not two_factor.is_on(user):
+        raise Conflict("Two-factor sign-in is not on.")
+    if not two_factor.check_counted(user, body.validated_data["code"]):
+        raise ValidationError({"code": [_NOT_RIGHT]})
+    two_factor.turn_off(user)
+    note(request, "two_factor.off", user.get_username())
+    return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+two_factor_view = dispatch(get=two_factor_get, post=two_factor_post, delete=two_factor_delete)
+
+_NOT_RIGHT = (
+    "That code is not right: type the six digits your authenticator app shows now, or one of "
+    "your recovery codes."
+)
+
+
+@extend_schema(
+    operation_id="two_factor_confirm",
+    summary="Turn two-factor sign-in on with a code from your app; the recovery codes, once",
+    request=CodeSerializer,
+    responses={200: RecoveryCodesSerializer, 400: ERROR, 401: ERROR, 409: ERROR},
+)
+@api_view(["POST"])
+def two_factor_confirm(request):
+    user = _person(request)
+    body = CodeSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    codes = two_factor.confirm(user, body.validated_data["code"])
+    note(request, "two_factor.on", user.get_username())
+    return Response({"recovery_codes": codes}, headers=NO_STORE)
+
+
+@extend_schema(
+    operation_id="two_factor_recovery_codes",
+    summary="Ten new recovery codes (the old ones stop working), with a current code",
+    request=CodeSerializer,
+    responses={200: RecoveryCodesSerializer, 400: ERROR, 401: ERROR, 409: ERROR},
+)
+@api_view(["POST"])
+def two_factor_recovery_codes(request):
+    user = _person(request)
+    body = CodeSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    if not two_factor.is_on(user):
+        raise Conflict("Two-factor sign-in is not on.")
+    if not two_factor.check_counted(user, body.validated_data["code"], recovery=False):
+        raise ValidationError({"code": ["Type the six digits your authenticator app shows now."]})
+    codes = two_factor.new_recovery_codes(user)
+    note(request, "two_factor.recovery_codes", user.get_username())
+    return Response({"recovery_codes": codes}, headers=NO_STORE)
+
+
+def _person(request):
+    if isinstance(request.user, TokenPrincipal):
+        raise PermissionDenied("Team access tokens have no two-factor sign-in.")
+    return request.user

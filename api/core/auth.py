@@ -13,7 +13,12 @@ import binascii
 
 from rest_framework import authentication, exceptions
 
-from accounts.credentials import SignInsPaused, refusal_message, user_for_credentials
+from accounts.credentials import (
+    SecondFactorNeeded,
+    SignInsPaused,
+    refusal_message,
+    user_for_credentials,
+)
 from teams import tokens as team_tokens
 
 REALM = 'Basic realm="tutumweb API", charset="UTF-8"'
@@ -76,9 +81,26 @@ class TutumAuthentication(authentication.BaseAuthentication):
             result = user_for_credentials(request._request, scheme, username, secret)
         except SignInsPaused as paused:
             raise Throttled(paused) from None
+        except SecondFactorNeeded as needed:
+            return self.second_factor_needed(needed)
         if result is None:
             raise exceptions.AuthenticationFailed(refusal_message(scheme, secret))
         return result
 
+    def second_factor_needed(self, needed: SecondFactorNeeded):
+        raise exceptions.AuthenticationFailed(str(needed))
+
     def authenticate_header(self, request) -> str:
         return REALM
+
+
+# The `auth` of a sign-in whose password was right, when its second factor is still to come.
+SECOND_STEP = object()
+
+
+class PasswordSignIn(TutumAuthentication):
+    """The web admin's sign-in (`POST /api/v1/session/`): a right password of a person with
+    two-factor sign-in on is the first step, answered with a challenge, not refused."""
+
+    def second_factor_needed(self, needed: SecondFactorNeeded):
+        return needed.user, SECOND_STEP

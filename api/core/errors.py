@@ -25,6 +25,7 @@ _STATUS = (
     (errors.Forbidden, 403),
     (errors.Conflict, 409),
     (errors.Unavailable, 502),
+    (errors.TooManyTries, 429),
     (errors.TryLater, 503),
 )
 

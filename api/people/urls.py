@@ -11,6 +11,7 @@ urlpatterns = [
     path("user/", views.user_list, name="user-list"),
     path("user/<str:username>/", views.user_detail, name="user-detail"),
     path("user/<str:username>/reset-link/", views.user_reset_link, name="user-reset-link"),
+    path("user/<str:username>/two-factor/", views.user_two_factor, name="user-two-factor"),
     path("password-reset/", views.password_reset, name="password-reset"),
     path(
         "password-reset/request/",

@@ -21,7 +21,8 @@ from rest_framework.decorators import (
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
-from accounts import invitations, joining, mail, passwords, people
+from accounts import invitations, joining, mail, passwords, people, two_factor
+from api.core.auditing import note
 from api.core.dispatch import dispatch
 from api.core.pagination import envelope_serializer, paginate
 from api.core.permissions import IsStaff, TeamTokensWhereAllowed
@@ -54,6 +55,7 @@ from api.people.shapes import (
     reset_requested_json,
     sign_up_open_json,
 )
+from lib.errors import Conflict
 
 USERNAME = OpenApiParameter("username", str, OpenApiParameter.PATH)
 INVITATION_ID = OpenApiParameter("id", int, OpenApiParameter.PATH)
@@ -132,6 +134,27 @@ def user_reset_link(request, username: str):
     uid, token = passwords.reset_link_parts(user)
     expires = timezone.now() + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
     return Response(reset_link_json(username, uid, token, expires), headers=NO_STORE)
+
+
+@extend_schema(
+    operation_id="users_two_factor_reset",
+    summary="Turn someone's two-factor sign-in off, for a person who lost their phone (staff)",
+    description=(
+        "They sign in with their password alone again and may set it up anew. Recorded in the "
+        "audit trail. 404 for an unknown username; 409 when it is not on."
+    ),
+    parameters=[USERNAME],
+    request=None,
+    responses={204: None, 401: ERROR, 403: ERROR, 404: ERROR, 409: ERROR},
+)
+@api_view(["DELETE"])
+@permission_classes(STAFF_ONLY)
+def user_two_factor(request, username: str):
+    user = people.person(username)
+    if not two_factor.turn_off(user):
+        raise Conflict(f"Two-factor sign-in is not on for {username}.")
+    note(request, "two_factor.reset", username)
+    return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @extend_schema(

@@ -17,7 +17,12 @@ from rest_framework.decorators import (
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from accounts.credentials import SignInsPaused, refusal_message, user_for_credentials
+from accounts.credentials import (
+    SecondFactorNeeded,
+    SignInsPaused,
+    refusal_message,
+    user_for_credentials,
+)
 from api.core.auth import REALM, Throttled, parse_authorization
 from api.core.negotiation import LimitedJSONParser
 from api.registry_protocol.shapes import (
@@ -90,6 +95,8 @@ def registry_token(request):
                 result = user_for_credentials(request._request, "basic", username, secret)
             except SignInsPaused as paused:
                 raise Throttled(paused) from None
+            except SecondFactorNeeded as needed:
+                return _unauthorized(str(needed), REALM)
             if result is None:
                 return _unauthorized(refusal_message("basic", secret), REALM)
             user = result[0]

@@ -117,3 +117,37 @@ class PasswordChangeForm(PasswordResetForm):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
     field_order = ["current_password", "new_password", "new_password_again"]
+
+
+class CodeForm(forms.Form):
+    """A code from an authenticator app, or (where `recovery`) one of the recovery codes."""
+
+    code = forms.CharField(
+        max_length=40,
+        label="Code",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )
+
+    def __init__(self, *args, recovery: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.recovery = recovery
+        self.fields["code"].help_text = "The six digits your authenticator app shows now" + (
+            ", or one of your recovery codes." if recovery else "."
+        )
+
+    def clean_code(self) -> str:
+        code = " ".join(self.cleaned_data["code"].split())
+        digits = code.replace(" ", "")
+        if digits.isdigit():
+            if len(digits) != 6:
+                raise forms.ValidationError("Type the six digits your app shows, without spaces.")
+            return digits
+        if not self.recovery:
+            raise forms.ValidationError("Type the six digits your authenticator app shows now.")
+        if not 8 <= len(code.replace("-", "").replace(" ", "")) <= 12:
+            raise forms.ValidationError(
+                "That is neither six digits from your app nor a recovery code (like abcde-fghjk)."
+            )
+        return code

@@ -20,6 +20,21 @@ from images.services.http import (
 from lib import client_address
 
 
+class SecondFactorNeeded(Exception):
+    """The password is right; the person has two-factor sign-in on: the code comes next,
+    sent with `challenge` (good for 5 minutes, once)."""
+
+    def __init__(self, challenge: str, message: str):
+        super().__init__(message)
+        self.challenge, self.message = challenge, message
+
+
+def _vouched(browser_address: str) -> dict:
+    if not browser_address:
+        return {}
+    return {client_address.HEADER: client_address.vouch(browser_address)}
+
+
 def login(username: str, password: str, *, browser_address: str = "") -> Credentials:
     """Exchange a username and password for the user's API key.
 
@@ -27,9 +42,7 @@ def login(username: str, password: str, *, browser_address: str = "") -> Credent
     server (see lib/client_address.py).
     """
     token = base64.b64encode(f"{username}:{password}".encode()).decode()
-    headers = {"Authorization": f"Basic {token}"}
-    if browser_address:
-        headers[client_address.HEADER] = client_address.vouch(browser_address)
+    headers = {"Authorization": f"Basic {token}", **_vouched(browser_address)}
     try:
         # Our API gives each browser a sign-in of its own, ended at sign-out or when the
         # password changes; another Tutum server only has Tutum's key exchange.
@@ -38,6 +51,8 @@ def login(username: str, password: str, *, browser_address: str = "") -> Credent
         except NotFound:
             body = handle(send("GET", "/api/v1/auth/", headers=headers))
         else:
+            if (body or {}).get("second_factor"):
+                raise SecondFactorNeeded(body.get("challenge", ""), body.get("message", ""))
             if not (body or {}).get("key"):
                 raise ApiError("The image service did not return a sign-in.")
             return Credentials(username=body.get("username", username), key=body["key"])
@@ -47,6 +62,57 @@ def login(username: str, password: str, *, browser_address: str = "") -> Credent
     if not objects or not objects[0].get("key"):
         raise ApiError("The image service did not return an API key.")
     return Credentials(username=objects[0].get("username", username), key=objects[0]["key"])
+
+
+def complete_login(challenge: str, code: str, *, browser_address: str = "") -> Credentials:
+    """The sign-in's second step: the code from the app (or a recovery code)."""
+    body = handle(
+        send(
+            "POST",
+            "/api/v1/session/",
+            headers=_vouched(browser_address),
+            json={"challenge": challenge, "code": code},
+        )
+    )
+    if not (body or {}).get("key"):
+        raise ApiError("The image service did not return a sign-in.")
+    return Credentials(username=body["username"], key=body["key"])
+
+
+@dataclass(frozen=True)
+class TwoFactor:
+    enabled: bool
+    recovery_codes_left: int
+
+
+@dataclass(frozen=True)
+class TwoFactorSetup:
+    secret: str
+    uri: str
+
+
+def two_factor(creds: Credentials) -> TwoFactor:
+    body = call("GET", "/api/v1/account/two-factor/", creds=creds)
+    return TwoFactor(bool(body["enabled"]), int(body["recovery_codes_left"]))
+
+
+def two_factor_begin(creds: Credentials) -> TwoFactorSetup:
+    body = call("POST", "/api/v1/account/two-factor/", creds=creds)
+    return TwoFactorSetup(body["secret"], body["uri"])
+
+
+def two_factor_confirm(creds: Credentials, code: str) -> list[str]:
+    body = call("POST", "/api/v1/account/two-factor/confirm/", creds=creds, json={"code": code})
+    return list(body["recovery_codes"])
+
+
+def two_factor_new_codes(creds: Credentials, code: str) -> list[str]:
+    path = "/api/v1/account/two-factor/recovery-codes/"
+    return list(call("POST", path, creds=creds, json={"code": code})["recovery_codes"])
+
+
+def two_factor_off(creds: Credentials, code: str) -> None:
+    call("DELETE", "/api/v1/account/two-factor/", creds=creds, json={"code": code})
 
 
 def logout(creds: Credentials) -> None:

@@ -47,6 +47,7 @@ from images.session import (
     take_new_key,
     to_login,
 )
+from images.views.two_factor import ask_for_code
 
 SIGN_IN_PAGE_SESSION_AGE = 24 * 3600
 
@@ -69,6 +70,8 @@ def login_view(request):
                 form.cleaned_data["password"],
                 browser_address=browser_address(request),
             )
+        except account_service.SecondFactorNeeded as needed:
+            return ask_for_code(request, needed, next_url)
         except (NotAuthenticated, TooManyAttempts) as error:
             form.add_error(None, error.message)
         except ServiceError as error:
@@ -159,6 +162,14 @@ def _reach(request) -> list[access_service.Reach]:
         return []
 
 
+def _two_factor(request) -> account_service.TwoFactor | None:
+    """Whether sign-ins ask for a code; None from a Tutum server that has no such thing."""
+    try:
+        return account_service.two_factor(request.api)
+    except (NotFound, ApiError):
+        return None
+
+
 def _account_page(request, **forms):
     new_key, new_key_label = take_new_key(request)
     person = account_service.get_account(request.api)
@@ -179,6 +190,7 @@ def _account_page(request, **forms):
         if new_key
         else [],
         "reach": _reach(request),
+        "two_factor": _two_factor(request),
     }
     response = render(request, "images/account.html", context)
     if new_key:

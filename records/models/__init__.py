@@ -6,7 +6,7 @@ Image`), as the rest of the project and the migrations expect.
 
 from __future__ import annotations
 
-from records.models.accounts import ApiKey, ApiKeyQuerySet, Invitation, Profile
+from records.models.accounts import ApiKey, ApiKeyQuerySet, Invitation, Profile, TwoFactor
 from records.models.audit import AuditEvent
 from records.models.builds import Build, BuildSetting, BuildSource, Worker
 from records.models.images import (
@@ -63,6 +63,7 @@ __all__ = [
     "Team",
     "TeamInvitation",
     "TeamToken",
+    "TwoFactor",
     "UntaggedManifest",
     "Webhook",
     "WebhookAttempt",

@@ -155,3 +155,31 @@ class Invitation(models.Model):
     @property
     def is_expired(self) -> bool:
         return self.expires <= timezone.now()
+
+
+class TwoFactor(models.Model):
+    """A person's second factor: an authenticator app's secret (TOTP, RFC 6238), confirmed
+    once they typed a code from it, and ten single-use recovery codes (their hashes).
+
+    The secret is encrypted, not hashed: checking a code needs it. `last_step` is the time step
+    of the last code accepted, so a code is never accepted twice (RFC 6238 section 5.2)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="two_factor"
+    )
+    totp_secret_encrypted = models.TextField(editable=False)
+    confirmed = models.DateTimeField(null=True, blank=True)
+    last_step = models.BigIntegerField(default=0)
+    recovery_hashes = models.JSONField(default=list, editable=False)
+    created = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"two-factor of {self.user}"
+
+    @property
+    def totp_secret(self) -> str:
+        return crypto.decrypt(self.totp_secret_encrypted)
+
+    @totp_secret.setter
+    def totp_secret(self, value: str) -> None:
+        self.totp_secret_encrypted = crypto.encrypt(value)
