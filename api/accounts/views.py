@@ -8,7 +8,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.exceptions import NotAuthenticated, PermissionDenied, ValidationError
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from accounts import keys, passwords, profiles, sessions, two_factor
@@ -43,6 +42,7 @@ from api.core.auditing import note
 from api.core.auth import SECOND_STEP, PasswordSignIn, Throttled
 from api.core.dispatch import dispatch
 from api.core.pagination import envelope_serializer, paginate
+from api.core.permissions import TeamTokensWhereAllowed
 from api.core.schema import ERROR, PAGE_PARAMS
 from audit import trail
 from lib.client_address import client_address
@@ -104,7 +104,8 @@ def auth(request):
 )
 @api_view(["POST"])
 @authentication_classes([PasswordSignIn])
-@permission_classes([AllowAny])
+# No IsAuthenticated: the second step comes without Authorization (its challenge stands in).
+@permission_classes([TeamTokensWhereAllowed])
 def session_post(request):
     if request.auth is SECOND_STEP:
         challenge = sessions.second_factor_challenge(request.user)
