@@ -44,8 +44,6 @@ from api.core.dispatch import dispatch
 from api.core.pagination import envelope_serializer, paginate
 from api.core.permissions import TeamTokensWhereAllowed
 from api.core.schema import ERROR, PAGE_PARAMS
-from audit import trail
-from lib.client_address import client_address
 from lib.errors import Conflict
 from records.models import ApiKey
 from teams.tokens import TokenPrincipal
@@ -124,13 +122,7 @@ def session_post(request):
 
 def _signed_in(request, user, method: str) -> Response:
     api_key, key = sessions.start_session(user)
-    trail.record(
-        "sign_in",
-        user.get_username(),
-        actor=user,
-        address=client_address(request),
-        details={"method": method},
-    )
+    note(request, "sign_in", user.get_username(), actor=user, method=method)
     body = session_json(api_key, key, user)
     return Response(body, status=status.HTTP_201_CREATED, headers=NO_STORE)
 
