@@ -73,16 +73,7 @@ def complete_second_factor(challenge: str, code: str):
     user = get_user_model().objects.filter(pk=data["u"], is_active=True).first()
     if user is None:
         raise Invalid({"challenge": [_EXPIRED]})
-    method = two_factor.check_counted(user, code)
-    if not method:
-        raise Invalid(
-            {
-                "code": [
-                    "That code is not right: type the six digits your authenticator app shows "
-                    "now, or one of your recovery codes."
-                ]
-            }
-        )
+    method = two_factor.verify(user, code)
     if not cache.add(used, 1, CHALLENGE_SECONDS):
         raise Invalid({"challenge": [_EXPIRED]})  # another request completed it meanwhile
     return user, method

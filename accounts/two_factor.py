@@ -129,6 +129,21 @@ def check_counted(user, code: str, *, recovery: bool = True) -> str:
     return method
 
 
+NOT_RIGHT = (
+    "That code is not right: type the six digits your authenticator app shows now, or one of "
+    "your recovery codes."
+)
+APP_CODE_ONLY = "Type the six digits your authenticator app shows now."
+
+
+def verify(user, code: str, *, recovery: bool = True) -> str:
+    """`check_counted`, raising Invalid naming `code` when it does not pass."""
+    method = check_counted(user, code, recovery=recovery)
+    if not method:
+        raise Invalid({"code": [NOT_RIGHT if recovery else APP_CODE_ONLY]})
+    return method
+
+
 def _matching_step(row: TwoFactor, code: str) -> int | None:
     """The time step whose code `code` is, if it is one of the window's and newer than the
     last one accepted."""

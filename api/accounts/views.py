@@ -320,19 +320,13 @@ def two_factor_delete(request):
     body.is_valid(raise_exception=True)
     if not two_factor.is_on(user):
         raise Conflict("Two-factor sign-in is not on.")
-    if not two_factor.check_counted(user, body.validated_data["code"]):
-        raise ValidationError({"code": [_NOT_RIGHT]})
+    two_factor.verify(user, body.validated_data["code"])
     two_factor.turn_off(user)
     note(request, "two_factor.off", user.get_username())
     return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 two_factor_view = dispatch(get=two_factor_get, post=two_factor_post, delete=two_factor_delete)
-
-_NOT_RIGHT = (
-    "That code is not right: type the six digits your authenticator app shows now, or one of "
-    "your recovery codes."
-)
 
 
 @extend_schema(
@@ -364,8 +358,7 @@ def two_factor_recovery_codes(request):
     body.is_valid(raise_exception=True)
     if not two_factor.is_on(user):
         raise Conflict("Two-factor sign-in is not on.")
-    if not two_factor.check_counted(user, body.validated_data["code"], recovery=False):
-        raise ValidationError({"code": ["Type the six digits your authenticator app shows now."]})
+    two_factor.verify(user, body.validated_data["code"], recovery=False)
     codes = two_factor.new_recovery_codes(user)
     note(request, "two_factor.recovery_codes", user.get_username())
     return Response({"recovery_codes": codes}, headers=NO_STORE)
