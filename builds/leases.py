@@ -40,16 +40,19 @@ def finish(build: Build, state: str, *, error: str = "") -> bool:
             Tag.objects.filter(pk=build.tag_id).update(state=tag_state, last_build_date=now)
     build.state, build.error, build.finished = state, error, now
     Image.objects.get(tags__pk=build.tag_id).refresh_state()
-    announce("build.succeeded" if state == Build.State.SUCCESS else "build.failed", build)
-    _tell_who_started_it(build, state)
+    # Read once for both messages: the caller's copy predates the clone that found the commit
+    # and the push that set the digest.
+    recorded = Build.objects.select_related(
+        "tag__image__team", "tag__image__owner", "triggered_by"
+    ).get(pk=build.pk)
+    announce("build.succeeded" if state == Build.State.SUCCESS else "build.failed", recorded)
+    _tell_who_started_it(recorded, state)
     return True
 
 
 def announce(event: str, build: Build) -> None:
-    """Tell the webhooks how a build goes (once per build and event), as recorded now."""
-    build = Build.objects.select_related(
-        "tag__image__team", "tag__image__owner", "triggered_by"
-    ).get(pk=build.pk)
+    """Tell the webhooks how a build goes (once per build and event); `build` as recorded
+    now."""
     webhook_events.emit(
         event,
         build.tag.image,
@@ -73,14 +76,12 @@ def _tell_who_started_it(build: Build, state: str) -> None:
         kind = "build_fixed"
     else:
         return
-    tag = Tag.objects.select_related("image").get(pk=build.tag_id)
-    # Read again: the worker's copy of the build predates the clone that found the commit.
-    commit = Build.objects.filter(pk=build.pk).values_list("commit_sha", flat=True).get()
+    tag = build.tag
     context = {
         "image": tag.image.name,
         "tag": tag.name,
         "error": build.error,
-        "commit": commit[:12],
+        "commit": build.commit_sha[:12],
         # The tag's page shows its latest build's log.
         "link": mail.admin_link("images:tag", tag.image.name, tag.name) + "#build-log",
     }
